@@ -1,0 +1,125 @@
+"""One probe phase: run every configured probe concurrently, each under its own timeout.
+
+This is the I/O half of `alice-ops check` (and, later, of an agent cycle); the
+judging is `rules.evaluate`. A probe that overruns its budget becomes UNKNOWN
+with a reason; nothing a target does can stall the phase past the deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Awaitable, Callable, Mapping
+
+import httpx
+
+from agent.config import Config
+from agent.model import ProbeResult, Status
+from agent.probes import backend, endpoint, gateway, host, ollama, openai, prometheus
+from agent.probes.http import make_client
+from agent.redact import redact
+from rules.evaluate import Report, evaluate, promql_key
+from rules.thresholds import ThresholdRow, apply_overrides, default_rows
+
+COMPONENT_ORDER = ("openai", "ollama", "gateway", "backend", "prometheus", "host")
+GRACE_S = 1.0
+
+
+def secrets_of(config: Config) -> list[str]:
+    """Every secret value in the config, so output can be scrubbed of them."""
+    t = config.targets
+    found = [t.openai.api_key if t.openai else None,
+             t.openai.admin_key if t.openai else None,
+             t.prometheus.bearer_token if t.prometheus else None]
+    return [s.get_secret_value() for s in found if s is not None]
+
+
+def threshold_rows(config: Config) -> tuple[ThresholdRow, ...]:
+    """The default table, the config's overrides, and one latency row per extra endpoint."""
+    rows = list(apply_overrides(default_rows(), config.thresholds))
+    for ep in config.targets.endpoints:
+        if ep.latency_target_ms is not None or ep.latency_alert_ms is not None:
+            target = ep.latency_target_ms or ep.latency_alert_ms
+            alert = ep.latency_alert_ms or ep.latency_target_ms
+            rows.append(ThresholdRow(component=ep.name, metric="latency_ms",
+                                     title=f"{ep.name} latency", unit="ms", probe="latency_ms",
+                                     direction="lower", target=target, alert=alert))
+    return tuple(rows)
+
+
+async def _guard(name: str, coro: Awaitable[ProbeResult], budget_s: float,
+                 secrets: list[str]) -> ProbeResult:
+    started = time.perf_counter()
+    try:
+        result = await asyncio.wait_for(coro, budget_s)
+    except TimeoutError:
+        return ProbeResult.failed(name, Status.UNKNOWN,
+                                  f"probe did not finish within {budget_s:g} s",
+                                  (time.perf_counter() - started) * 1000)
+    except Exception as exc:  # a probe bug must not take the whole phase down
+        return ProbeResult.failed(name, Status.UNKNOWN,
+                                  redact(f"probe error: {exc.__class__.__name__}: {exc}", secrets))
+    return result
+
+
+def probe_jobs(config: Config, rows: tuple[ThresholdRow, ...],
+               transport: httpx.AsyncBaseTransport | None = None,
+               endpoint_client: httpx.AsyncClient | None = None
+               ) -> dict[str, tuple[Callable[[], Awaitable[ProbeResult]], float]]:
+    """name -> (coroutine factory, budget in seconds) for everything configured."""
+    t = config.targets
+    jobs: dict[str, tuple[Callable[[], Awaitable[ProbeResult]], float]] = {}
+
+    def budget(ms: float) -> float:
+        return min(ms / 1000 + GRACE_S, config.check.deadline_s)
+
+    if t.openai:
+        jobs["openai"] = (lambda: openai.probe(t.openai, transport), budget(
+            t.openai.timeout_ms * (2 if t.openai.deep_probe else 1)))
+    if t.ollama:
+        ms = t.ollama.timeout_ms + (t.ollama.deep_timeout_ms if t.ollama.deep_probe else 0)
+        jobs["ollama"] = (lambda: ollama.probe(t.ollama, transport), budget(ms))
+    if t.gateway:
+        jobs["gateway"] = (lambda: gateway.probe(t.gateway, transport), budget(t.gateway.timeout_ms))
+    if t.backend:
+        jobs["backend"] = (lambda: backend.probe(t.backend, transport), budget(t.backend.timeout_ms))
+    if t.prometheus:
+        queries = [(promql_key(r.component, r.metric), r.promql) for r in rows
+                   if r.promql is not None and _configured(config, r.component)]
+        jobs["prometheus"] = (lambda: prometheus.probe(t.prometheus, queries),
+                              budget(t.prometheus.timeout_ms))
+    jobs["host"] = (lambda: host.probe(t.host), budget(5000))
+    for ep in t.endpoints:
+        jobs[ep.name] = ((lambda ep=ep: endpoint.probe(ep, endpoint_client)),
+                         budget(ep.timeout_ms))
+    return jobs
+
+
+def _configured(config: Config, component: str) -> bool:
+    return component == "host" or getattr(config.targets, component, None) is not None
+
+
+async def run_probes(config: Config, rows: tuple[ThresholdRow, ...],
+                     transport: httpx.AsyncBaseTransport | None = None
+                     ) -> Mapping[str, ProbeResult]:
+    """Run every configured probe at once; return results by component name."""
+    secrets = secrets_of(config)
+    async with make_client(10_000, transport,
+                           limits=httpx.Limits(max_connections=200)) as shared:
+        jobs = probe_jobs(config, rows, transport, shared)
+        results = await asyncio.gather(*(_guard(name, factory(), budget, secrets)
+                                         for name, (factory, budget) in jobs.items()))
+    return {r.component: _scrub(r, secrets) for r in results}
+
+
+def _scrub(result: ProbeResult, secrets: list[str]) -> ProbeResult:
+    if not secrets:
+        return result
+    from dataclasses import replace
+    return replace(result, summary=redact(result.summary, secrets))
+
+
+async def check(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> Report:
+    rows = threshold_rows(config)
+    results = await run_probes(config, rows, transport)
+    return evaluate(results, rows, time.time(), COMPONENT_ORDER)

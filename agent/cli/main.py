@@ -1,0 +1,86 @@
+"""`alice-ops`: one command, subcommands for humans, cron and CI; `--json` everywhere.
+
+Errors are one line on stderr (`alice-ops: <what>: <why>`); tracebacks only with --debug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from agent.config import Config, ConfigError, find_config, load_config
+
+PROG = "alice-ops"
+
+
+class UsageError(Exception):
+    """Bad input the user can fix; printed as one line."""
+
+
+def load(args: argparse.Namespace) -> Config:
+    return load_config(find_config(getattr(args, "config", None)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from agent.cli import check_cmd, config_cmd, rules_cmd, sim_cmd
+
+    parser = argparse.ArgumentParser(prog=PROG, parents=[_common(top=True)],
+                                     description="Operations tool for the Alice voice assistant.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                parser_class=_sub_parser(_common(top=False)))
+    sub.required = True
+    for module in (check_cmd, config_cmd, rules_cmd, sim_cmd):
+        module.add_parser(sub)
+    return parser
+
+
+def _common(top: bool) -> argparse.ArgumentParser:
+    """Options accepted before or after the subcommand (only the top level sets defaults,
+    so `alice-ops --json check` and `alice-ops check --json` mean the same)."""
+    kw = {} if top else {"default": argparse.SUPPRESS}
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", "-c", metavar="FILE", **kw,
+                        help="config file (default: $ALICE_OPS_CONFIG, then "
+                             "$XDG_CONFIG_HOME/alice-ops/alice-ops.yaml)")
+    common.add_argument("--json", action="store_true", help="print one JSON document on stdout",
+                        **kw)
+    common.add_argument("--debug", action="store_true", help="show tracebacks", **kw)
+    return common
+
+
+def _sub_parser(common: argparse.ArgumentParser):
+    class Sub(argparse.ArgumentParser):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("parents", [common])
+            super().__init__(*args, **kwargs)
+    return Sub
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    failure_code = 3 if args.command == "check" else 2  # Nagios: a check that cannot run is UNKNOWN
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(f"{PROG}: {line}", file=sys.stderr)
+        return failure_code
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return failure_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        from agent.redact import redact
+        print(f"{PROG}: {args.command}: unexpected error: "
+              f"{redact(f'{exc.__class__.__name__}: {exc}')} (rerun with --debug)", file=sys.stderr)
+        return failure_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

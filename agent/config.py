@@ -1,0 +1,318 @@
+"""The alice-ops.yaml contract: pydantic models, `${ENV}` interpolation, discovery and loading.
+
+Every problem in a file is reported together, one line each, naming the file,
+line, key path and what is wrong (`ConfigError`); nothing here prints a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, SecretStr,
+                      ValidationError, field_validator, model_validator)
+
+CONFIG_ENV = "ALICE_OPS_CONFIG"
+CONFIG_NAME = "alice-ops.yaml"
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a non-numeric port
+    except ValueError:
+        raise ValueError(f"bad port in URL: {value!r}") from None
+    return value.rstrip("/")
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+TimeoutMs = Annotated[int, Field(gt=0, le=600_000)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OpenAITarget(_Section):
+    """The cloud fast path: any OpenAI-compatible API."""
+
+    base_url: HttpUrl = "https://api.openai.com/v1"
+    """API base URL, including the `/v1` path."""
+    api_key: SecretStr
+    """API key; use `${OPENAI_API_KEY}` rather than writing it here."""
+    admin_key: SecretStr | None = None
+    """Admin key for the organization costs API (optional)."""
+    model: str = "gpt-4o-mini"
+    """Model the deep probe would call."""
+    timeout_ms: TimeoutMs = 5000
+    deep_probe: bool = False
+    """Also send a 1-token chat completion. Off by default: every probe costs money."""
+
+
+class OllamaTarget(_Section):
+    """The local think path."""
+
+    url: HttpUrl = "http://localhost:11434"
+    model: str = "gpt-oss:20b"
+    """The model Alice needs; missing from `/api/tags` is CRITICAL."""
+    timeout_ms: TimeoutMs = 5000
+    deep_probe: bool = False
+    """Also generate one token (num_predict 1) for tokens/s and cold-start time."""
+    deep_timeout_ms: TimeoutMs = 60_000
+    """A cold model load can take tens of seconds."""
+
+
+class GatewayTarget(_Section):
+    """The voice gateway: GET /health and a WebSocket exchange."""
+
+    url: HttpUrl = "http://localhost:8001"
+    ws_path: str = "/ws/voice/{session}"
+    timeout_ms: TimeoutMs = 3000
+
+
+class BackendTarget(_Section):
+    """The Alice backend: GET /api/health and the admin API."""
+
+    url: HttpUrl = "http://localhost:8000"
+    timeout_ms: TimeoutMs = 3000
+
+
+class PrometheusTarget(_Section):
+    """The Prometheus holding Alice's own metrics."""
+
+    url: HttpUrl = "http://localhost:9090"
+    timeout_ms: TimeoutMs = 5000
+    bearer_token: SecretStr | None = None
+
+
+class HostTarget(_Section):
+    """This machine: CPU, memory, disk and GPUs."""
+
+    gpu: Literal["auto", "required", "off"] = "auto"
+    """auto: no NVIDIA driver means no GPU (shown, not counted); required: missing GPU is
+    CRITICAL; off: GPUs are not probed."""
+    disk_path: str = "/"
+
+
+class EndpointTarget(_Section):
+    """An extra HTTP endpoint, e.g. a tool integration (Calendar, Spotify, Gmail)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    url: HttpUrl
+    expect_status: Annotated[int, Field(ge=100, le=599)] = 200
+    timeout_ms: TimeoutMs = 3000
+    latency_target_ms: Annotated[float, Field(gt=0)] | None = None
+    latency_alert_ms: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "EndpointTarget":
+        if (self.latency_target_ms is not None and self.latency_alert_ms is not None
+                and self.latency_alert_ms < self.latency_target_ms):
+            raise ValueError("latency_alert_ms must not be below latency_target_ms")
+        return self
+
+
+RESERVED_COMPONENTS = frozenset({"openai", "ollama", "gateway", "backend", "prometheus", "host"})
+
+
+class Targets(_Section):
+    """What to probe. A target left out is not probed and not shown; the host always is."""
+
+    openai: OpenAITarget | None = None
+    ollama: OllamaTarget | None = None
+    gateway: GatewayTarget | None = None
+    backend: BackendTarget | None = None
+    prometheus: PrometheusTarget | None = None
+    host: HostTarget = HostTarget()
+    endpoints: tuple[EndpointTarget, ...] = ()
+
+    @field_validator("endpoints")
+    @classmethod
+    def _unique_names(cls, endpoints: tuple[EndpointTarget, ...]) -> tuple[EndpointTarget, ...]:
+        seen: set[str] = set()
+        for ep in endpoints:
+            if ep.name in RESERVED_COMPONENTS:
+                raise ValueError(f"endpoint name {ep.name!r} is a built-in component name")
+            if ep.name in seen:
+                raise ValueError(f"endpoint name {ep.name!r} is used twice")
+            seen.add(ep.name)
+        return endpoints
+
+
+class ThresholdOverride(_Section):
+    """Change a row of the threshold table, or add one (then every field is needed)."""
+
+    component: str
+    metric: str
+    title: str | None = None
+    unit: str | None = None
+    probe: str | None = None
+    promql: str | None = None
+    direction: Literal["lower", "higher"] | None = None
+    target: float | None = None
+    alert: float | None = None
+    enabled: bool = True
+
+
+class CheckSettings(_Section):
+    """One-shot `alice-ops check` behaviour."""
+
+    deadline_s: Annotated[float, Field(gt=0, le=600)] = 20.0
+    """Hard cap on the whole probe phase; a probe still running then is UNKNOWN."""
+
+
+class Config(_Section):
+    """The whole alice-ops.yaml."""
+
+    targets: Targets = Targets()
+    thresholds: tuple[ThresholdOverride, ...] = ()
+    check: CheckSettings = CheckSettings()
+
+
+# --- loading ---------------------------------------------------------------------------
+
+_ENV_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def interpolate(data: Any, env: dict[str, str], path: tuple = (), problems: list | None = None):
+    """Replace `${VAR}` / `${VAR:-default}` in every string; `$$` is a literal `$`."""
+    if isinstance(data, dict):
+        return {k: interpolate(v, env, path + (k,), problems) for k, v in data.items()}
+    if isinstance(data, list):
+        return [interpolate(v, env, path + (i,), problems) for i, v in enumerate(data)]
+    if not isinstance(data, str):
+        return data
+
+    def repl(match: re.Match) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        if problems is not None:
+            problems.append((path, f"environment variable {name} is not set"))
+        return ""
+
+    return _ENV_REF.sub(repl, data)
+
+
+def _key_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
+    """1-based line of the YAML node at key path `loc` (or of its nearest parent)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    child = key if part == loc[-1] else value
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
+                and part < len(node.value):
+            child = node.value[part]
+        if child is None:
+            break
+        node, line = child, child.start_mark.line + 1
+    return line
+
+
+def _describe(err: dict) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind in ("int_type", "int_parsing", "float_type", "float_parsing", "bool_type",
+                "bool_parsing", "string_type", "dict_type", "model_type", "tuple_type",
+                "list_type", "literal_error"):
+        msg = f"{msg} (got {err.get('input')!r})"
+    return msg
+
+
+def parse_config(text: str, source: str, env: dict[str, str] | None = None) -> Config:
+    """Validate config text; raise ConfigError listing every problem."""
+    env = dict(os.environ) if env is None else env
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError([f"{where}: YAML syntax error: {problem}"]) from None
+    if data is None:
+        raise ConfigError([f"{source}: the file is empty (expected a mapping with a "
+                           "'targets:' section; `alice-ops config init` writes one)"])
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}: top level must be a mapping of keys, "
+                           f"not {type(data).__name__}"])
+    env_problems: list = []
+    data = interpolate(data, env, problems=env_problems)
+    problems = [(loc, why) for loc, why in env_problems]
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems += [(tuple(e["loc"]), _describe(e)) for e in exc.errors()]
+        config = None
+    if problems:
+        located = sorted(((_line_of(node, loc) or 0, loc, why) for loc, why in problems),
+                         key=lambda item: item[0])
+        raise ConfigError([f"{source}:{line}: {_key_path(loc)}: {why}" if line
+                           else f"{source}: {_key_path(loc)}: {why}"
+                           for line, loc, why in located])
+    assert config is not None
+    return config
+
+
+def default_config_path(env: dict[str, str] | None = None) -> Path:
+    env = dict(os.environ) if env is None else env
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "alice-ops" / CONFIG_NAME
+
+
+def find_config(explicit: str | None, env: dict[str, str] | None = None) -> Path:
+    """`--config`, then `$ALICE_OPS_CONFIG`, then the XDG config dir."""
+    env = dict(os.environ) if env is None else env
+    if explicit:
+        return Path(explicit)
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV])
+    return default_config_path(env)
+
+
+def load_config(path: Path, env: dict[str, str] | None = None) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: config file not found (pass --config, set "
+                           f"{CONFIG_ENV}, or run `alice-ops config init`)"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{path}: is a directory, not a config file"]) from None
+    except (PermissionError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read config file: {exc.__class__.__name__}"]) \
+            from None
+    return parse_config(text, str(path), env)

@@ -1,0 +1,41 @@
+"""`--demo`: start the built-in simulator on loopback and a config that points at it."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import AsyncIterator
+
+from agent.config import Config, parse_config
+
+DEMO_API_KEY = "sk-sim-demo-key-0000000000"
+
+
+def demo_config(urls: dict[str, str], api_key: str = DEMO_API_KEY) -> Config:
+    """A config for the simulator's URLs (deep Ollama probe on: it is free locally)."""
+    text = f"""
+targets:
+  openai: {{base_url: "{urls['openai']}", api_key: "${{ALICE_DEMO_KEY}}", model: "gpt-4o-mini"}}
+  ollama: {{url: "{urls['ollama']}", model: "gpt-oss:20b", deep_probe: true, deep_timeout_ms: 5000}}
+  gateway: {{url: "{urls['gateway']}"}}
+  backend: {{url: "{urls['backend']}"}}
+  prometheus: {{url: "{urls['prometheus']}"}}
+"""
+    return parse_config(text, "<demo>", {"ALICE_DEMO_KEY": api_key})
+
+
+@contextlib.asynccontextmanager
+async def demo_stack(scenario: str = "normal", warmup_s: float = 0.0
+                     ) -> AsyncIterator[tuple[object, Config]]:
+    """Simulator on free loopback ports plus its config, for the length of the block."""
+    import asyncio
+
+    from simulator.server import SimPorts, Simulator
+
+    sim = Simulator(scenario=scenario, ports=SimPorts(0, 0, 0, 0, 0), api_key=DEMO_API_KEY)
+    await sim.start()
+    try:
+        if warmup_s:
+            await asyncio.sleep(warmup_s)  # let simulated traffic fill the metric windows
+        yield sim, demo_config(sim.urls)
+    finally:
+        await sim.stop()

@@ -1,0 +1,97 @@
+"""Probe of Prometheus: every PromQL row of the threshold table in one concurrent batch.
+
+prometheus-api-client is blocking, so each query runs in a worker thread with its
+own request timeout. An empty result or NaN is a reading with no value and the
+query named in the reason (UNKNOWN), never a silent OK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import Callable, Iterable
+
+from agent.config import PrometheusTarget
+from agent.model import ProbeResult, Reading, Status
+from agent.redact import redact
+
+COMPONENT = "prometheus"
+
+
+def make_connection(target: PrometheusTarget):
+    from prometheus_api_client import PrometheusConnect
+    from urllib3.util.retry import Retry
+
+    headers = None
+    if target.bearer_token is not None:
+        headers = {"Authorization": f"Bearer {target.bearer_token.get_secret_value()}"}
+    return PrometheusConnect(url=target.url, headers=headers, retry=Retry(total=0),
+                             timeout=target.timeout_ms / 1000)
+
+
+def _value(result: list, query: str) -> Reading:
+    if not result:
+        return Reading(None, reason=f"query returned no data: {query}")
+    try:
+        value = float(result[0]["value"][1])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return Reading(None, reason=f"query answer unreadable: {query}")
+    if math.isnan(value) or math.isinf(value):
+        return Reading(None, reason=f"query returned {value}: {query}")
+    return Reading(value)
+
+
+def _query_reason(exc: BaseException) -> str:
+    import requests
+
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "no answer in time"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "connection refused" if "refused" in str(exc).lower() else "cannot connect"
+    if isinstance(exc, ValueError):
+        return "answer is not Prometheus JSON"
+    text = str(exc)
+    if "HTTP Status Code" in text:
+        return text.split("(")[0].strip()
+    return exc.__class__.__name__
+
+
+async def probe(target: PrometheusTarget, queries: Iterable[tuple[str, str]],
+                connect: Callable = make_connection) -> ProbeResult:
+    """Run `queries` — (reading name, PromQL) pairs — concurrently; one reading each."""
+    queries = list(queries)
+    conn = connect(target)
+    secrets = [target.bearer_token.get_secret_value()] if target.bearer_token else []
+    started = time.perf_counter()
+
+    async def one(query: str):
+        return await asyncio.to_thread(conn.custom_query, query)
+
+    try:
+        results = await asyncio.gather(*(one(q) for _, q in queries), return_exceptions=True)
+    finally:
+        conn.close()
+    latency = (time.perf_counter() - started) * 1000
+    readings: dict[str, Reading] = {}
+    failures = []
+    for (name, query), result in zip(queries, results):
+        if isinstance(result, BaseException):
+            reason = _query_reason(result)
+            failures.append(reason)
+            readings[name] = Reading(None, reason=f"{reason}: {query}")
+        else:
+            readings[name] = _value(result, query)
+    if queries and len(failures) == len(queries):
+        return ProbeResult(COMPONENT, Status.CRITICAL,
+                           redact(f"every query failed: {failures[0]}", secrets),
+                           latency_ms=latency, readings=readings)
+    readings["query_latency_ms"] = Reading(latency, "ms")
+    empty = sum(1 for name, _ in queries if not readings[name].known)
+    summary = f"{len(queries) - empty}/{len(queries)} queries answered"
+    status = Status.OK
+    if failures:
+        status = Status.UNKNOWN
+        summary += f"; {len(failures)} failed ({failures[0]})"
+    return ProbeResult(COMPONENT, status, redact(summary, secrets), latency_ms=latency,
+                       readings=readings)

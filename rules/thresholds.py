@@ -1,0 +1,142 @@
+"""The threshold table (the guide's Key Operational Metrics) and its pure evaluator.
+
+`judge(row, value)` turns one value into OK / WARNING / CRITICAL / UNKNOWN:
+meeting the target is OK, crossing the alert threshold is CRITICAL, in between
+is WARNING, no value (None or NaN) is UNKNOWN — never silently OK.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib import resources
+from typing import Iterable, Literal, Sequence
+
+import yaml
+
+from agent.model import Status
+
+Direction = Literal["lower", "higher"]
+
+
+@dataclass(frozen=True)
+class ThresholdRow:
+    component: str
+    metric: str
+    title: str
+    unit: str
+    direction: Direction
+    target: float
+    alert: float
+    probe: str | None = None
+    promql: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.probe is None) == (self.promql is None):
+            raise ValueError(f"{self.component}/{self.metric}: give exactly one of probe, promql")
+        if self.direction not in ("lower", "higher"):
+            raise ValueError(f"{self.component}/{self.metric}: direction must be lower or higher")
+        if self.direction == "lower" and self.alert < self.target:
+            raise ValueError(f"{self.component}/{self.metric}: lower-is-better alert "
+                             f"{self.alert:g} is below target {self.target:g}")
+        if self.direction == "higher" and self.alert > self.target:
+            raise ValueError(f"{self.component}/{self.metric}: higher-is-better alert "
+                             f"{self.alert:g} is above target {self.target:g}")
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.component, self.metric)
+
+    @property
+    def target_text(self) -> str:
+        return f"{'<' if self.direction == 'lower' else '>'} {_num(self.target)}{_unit(self.unit)}"
+
+    @property
+    def alert_text(self) -> str:
+        return f"{'>' if self.direction == 'lower' else '<'} {_num(self.alert)}{_unit(self.unit)}"
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def _unit(unit: str) -> str:
+    return {"ms": " ms", "percent": " %", "score": "/10", "celsius": " °C",
+            "tokens_per_s": " tok/s", "usd": " USD"}.get(unit, "")
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A value with its unit, for tables and summaries ("42.1 ms", "93 %", "8.6/10")."""
+    if value is None:
+        return "no data"
+    text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return text + _unit(unit)
+
+
+def judge(row: ThresholdRow, value: float | None) -> Status:
+    """Status of one value against one row. Monotonic: a worse value never judges better."""
+    if value is None or math.isnan(value):
+        return Status.UNKNOWN
+    if row.direction == "lower":
+        if value < row.target:
+            return Status.OK
+        return Status.CRITICAL if value > row.alert else Status.WARNING
+    if value > row.target:
+        return Status.OK
+    return Status.CRITICAL if value < row.alert else Status.WARNING
+
+
+def parse_rows(data: object, source: str) -> tuple[ThresholdRow, ...]:
+    if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+        raise ValueError(f"{source}: expected a mapping with a 'rows' list")
+    rows = []
+    for i, item in enumerate(data["rows"]):
+        try:
+            rows.append(ThresholdRow(**item))
+        except TypeError as exc:
+            raise ValueError(f"{source}: rows[{i}]: {exc}") from None
+    return tuple(rows)
+
+
+@lru_cache(maxsize=1)
+def default_rows() -> tuple[ThresholdRow, ...]:
+    """The table shipped in rules/defaults/thresholds.yaml."""
+    text = resources.files("rules").joinpath("defaults/thresholds.yaml").read_text("utf-8")
+    return parse_rows(yaml.safe_load(text), "rules/defaults/thresholds.yaml")
+
+
+_ROW_FIELDS = ("title", "unit", "probe", "promql", "direction", "target", "alert")
+
+
+def apply_overrides(rows: Sequence[ThresholdRow], overrides: Iterable) -> tuple[ThresholdRow, ...]:
+    """Merge config `thresholds:` entries into the table (by component + metric).
+
+    An entry for an existing row changes the fields it gives (or drops the row with
+    `enabled: false`); an entry for a new row must give every field.
+    """
+    table = {row.key: row for row in rows}
+    for i, ov in enumerate(overrides):
+        key = (ov.component, ov.metric)
+        given = {f: getattr(ov, f) for f in _ROW_FIELDS if getattr(ov, f) is not None}
+        if not ov.enabled:
+            table.pop(key, None)
+            continue
+        try:
+            if key in table:
+                if "probe" in given:
+                    given.setdefault("promql", None)
+                elif "promql" in given:
+                    given.setdefault("probe", None)
+                table[key] = replace(table[key], **given)
+            else:
+                missing = [f for f in ("title", "unit", "direction", "target", "alert")
+                           if f not in given]
+                if missing:
+                    raise ValueError(f"no default row {key[0]}/{key[1]}; to add one give "
+                                     + ", ".join(missing))
+                table[key] = ThresholdRow(component=ov.component, metric=ov.metric,
+                                          **{"probe": None, "promql": None, **given})
+        except ValueError as exc:
+            raise ValueError(f"thresholds[{i}]: {exc}") from None
+    return tuple(table.values())
