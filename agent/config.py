@@ -175,12 +175,104 @@ class CheckSettings(_Section):
     """Hard cap on the whole probe phase; a probe still running then is UNKNOWN."""
 
 
+class IntervalSettings(_Section):
+    """How often each component is probed (start to start)."""
+
+    fast_s: Annotated[float, Field(ge=0.2, le=3600)] = 5.0
+    """Cheap checks: health endpoints, models.list, tags/ps, host, PromQL, endpoints."""
+    deep_s: Annotated[float, Field(ge=1, le=86400)] = 30.0
+    """Expensive checks: a target with deep_probe on."""
+    per_component: dict[str, Annotated[float, Field(ge=0.2, le=86400)]] = {}
+    """Override by component or endpoint name, e.g. {prometheus: 15}."""
+
+
+class AgentSettings(_Section):
+    """The headless agent: schedule, store, HTTP API."""
+
+    listen: str = "127.0.0.1:9321"
+    """host:port of the HTTP API (/metrics, /api/v1/...). Non-loopback needs a token."""
+    token: SecretStr | None = None
+    """Bearer token for the API: required for mutating endpoints always, and for every
+    endpoint when bound to a non-loopback address."""
+    data_path: str | None = None
+    """SQLite state file (default $XDG_DATA_HOME/alice-ops/state.db)."""
+    intervals: IntervalSettings = IntervalSettings()
+    max_concurrent_probes: Annotated[int, Field(ge=1, le=2000)] = 64
+    jitter_s: Annotated[float, Field(ge=0, le=60)] = 0.3
+    misfire_grace_s: Annotated[float, Field(ge=0, le=3600)] = 2.0
+    retention_days: Annotated[float, Field(gt=0, le=3650)] = 7
+    outage_tolerance_s: Annotated[float, Field(ge=0)] = 3600
+    """After a restart, pending alerts keep their elapsed `for` time if the agent was
+    down for less than this (the downtime itself never counts)."""
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"expected host:port, got {value!r}")
+        return value
+
+
+class AlertRuleOverride(_Section):
+    """Per-alert changes to the lifecycle defaults; `alert` is the alert name."""
+
+    alert: str
+    for_s: Annotated[float, Field(ge=0)] | None = None
+    keep_firing_for_s: Annotated[float, Field(ge=0)] | None = None
+    failure_threshold: Annotated[int, Field(ge=1)] | None = None
+    success_threshold: Annotated[int, Field(ge=1)] | None = None
+    severity_floor: Literal["warning", "critical"] | None = None
+    """Only fire at this status or worse."""
+
+
+class AlertSettings(_Section):
+    """Alert lifecycle defaults for every rule (threshold rows and component probes)."""
+
+    for_s: Annotated[float, Field(ge=0)] = 0.0
+    keep_firing_for_s: Annotated[float, Field(ge=0)] = 0.0
+    failure_threshold: Annotated[int, Field(ge=1)] = 1
+    success_threshold: Annotated[int, Field(ge=1)] = 2
+    flap_window_s: Annotated[float, Field(ge=0)] = 600.0
+    flap_max_transitions: Annotated[int, Field(ge=1)] = 6
+    repeat_interval_s: Annotated[float, Field(gt=0)] = 4 * 3600.0
+    unknown_is_breach: bool = True
+    rules: tuple[AlertRuleOverride, ...] = ()
+
+
+class WebhookReceiver(_Section):
+    """A generic webhook; the payload is Alertmanager's webhook format."""
+
+    name: str
+    url: HttpUrl
+    bearer_token: SecretStr | None = None
+    timeout_ms: TimeoutMs = 5000
+
+
+class AlertmanagerReceiver(_Section):
+    """An Alertmanager, fed through its v2 API (POST /api/v2/alerts)."""
+
+    name: str = "alertmanager"
+    url: HttpUrl
+    timeout_ms: TimeoutMs = 5000
+
+
+class NotifierSettings(_Section):
+    """Where alerts go. The structured log always gets them."""
+
+    webhooks: tuple[WebhookReceiver, ...] = ()
+    alertmanagers: tuple[AlertmanagerReceiver, ...] = ()
+
+
 class Config(_Section):
     """The whole alice-ops.yaml."""
 
     targets: Targets = Targets()
     thresholds: tuple[ThresholdOverride, ...] = ()
     check: CheckSettings = CheckSettings()
+    agent: AgentSettings = AgentSettings()
+    alerts: AlertSettings = AlertSettings()
+    notifiers: NotifierSettings = NotifierSettings()
 
 
 # --- loading ---------------------------------------------------------------------------

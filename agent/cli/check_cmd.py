@@ -19,22 +19,39 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def render(report: Report, verbose: bool) -> None:
+    """Components first (one line each, summary wrapping), then the metric rows that
+    are not OK (all of them with --verbose). Fits 80 columns."""
+    from rich import box
     from rich.table import Table
 
     out = console()
     stamp = report.to_json()["checked_at"]
-    table = Table(title=f"Alice health check — {stamp}", title_justify="left", expand=False)
-    for col in ("component", "status", "value", "target", "alert", "summary"):
-        table.add_column(col, overflow="fold", no_wrap=col not in ("summary",))
+    comps = Table(title=f"Alice health check  {stamp}", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    comps.add_column("component", no_wrap=True)
+    comps.add_column("status", no_wrap=True)
+    comps.add_column("latency", justify="right", no_wrap=True)
+    comps.add_column("summary", overflow="fold")
     for comp in report.components:
         latency = format_value(comp.latency_ms, "ms") if comp.latency_ms is not None else "-"
-        table.add_row(comp.name, status_text(comp.status), latency, "", "", comp.summary)
-        for m in comp.metrics:
-            if verbose or m.status.value > 0:
-                why = m.reason if m.value is None else ""
-                table.add_row(f"  {m.name}", status_text(m.status), format_value(m.value, m.unit),
-                              m.target, m.alert, why or m.title)
-    out.print(table)
+        comps.add_row(comp.name, status_text(comp.status), latency, comp.summary)
+    out.print(comps)
+    rows = [m for m in report.metrics if verbose or m.status.value > 0]
+    if rows:
+        metrics = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        metrics.add_column("metric", overflow="fold")
+        metrics.add_column("status", no_wrap=True)
+        metrics.add_column("value", justify="right", no_wrap=True)
+        metrics.add_column("target", no_wrap=True)
+        metrics.add_column("alert", no_wrap=True)
+        for m in rows:
+            value = format_value(m.value, m.unit) if m.value is not None else "no data"
+            metrics.add_row(f"{m.component}: {m.title}", status_text(m.status), value,
+                            m.target, m.alert)
+        out.print(metrics)
+        reasons = dict.fromkeys(m.reason for m in rows if m.value is None and m.reason)
+        for reason in reasons:  # one line per distinct reason: a dead Prometheus says it once
+            out.print(f"  no data: {reason}", style="dim")
     out.print("overall: ", status_text(report.status), sep="")
 
 

@@ -29,12 +29,37 @@ class NoGpu(Exception):
     """No NVIDIA driver or no device: not an error under gpu: auto."""
 
 
-def read_system(disk_path: str) -> dict[str, float]:
-    import psutil
+class SystemReader:
+    """CPU, memory and disk use. CPU is the average since the previous read when that
+    was at least `min_window_s` ago (the agent's case: a whole probe interval); a
+    one-shot check has no previous read and uses the 1-minute load average per core
+    instead, so a check never measures its own start-up burst."""
 
-    return {"cpu_percent": psutil.cpu_percent(interval=0.1),
-            "memory_percent": psutil.virtual_memory().percent,
-            "disk_percent": psutil.disk_usage(disk_path).percent}
+    def __init__(self, min_window_s: float = 1.0):
+        self._min_window_s = min_window_s
+        self._last_read: float | None = None
+
+    def __call__(self, disk_path: str) -> dict[str, float]:
+        import os
+        import time
+
+        import psutil
+
+        now = time.monotonic()
+        if self._last_read is not None and now - self._last_read >= self._min_window_s:
+            cpu = psutil.cpu_percent(interval=None)
+        else:
+            psutil.cpu_percent(interval=None)  # start a window for the next read
+            cpu = min(100.0, 100.0 * os.getloadavg()[0] / (psutil.cpu_count() or 1))
+        self._last_read = now
+        return {"cpu_percent": cpu,
+                "memory_percent": psutil.virtual_memory().percent,
+                "disk_percent": psutil.disk_usage(disk_path).percent}
+
+
+def read_system(disk_path: str) -> dict[str, float]:
+    """One-shot read (no previous window): CPU from the load average."""
+    return SystemReader()(disk_path)
 
 
 def read_gpus() -> list[GpuInfo]:
@@ -99,6 +124,8 @@ async def probe(target: HostTarget, system: Callable[[str], dict] = read_system,
     elif isinstance(gpu_res, BaseException):
         status = max(status, Status.UNKNOWN)
         notes.append(f"GPU driver error: {str(gpu_res) or gpu_res.__class__.__name__}")
+    elif not gpu_res:
+        notes.append("no GPU")
     else:
         readings["gpu_temperature_c"] = Reading(max(g.temperature_c for g in gpu_res), "celsius")
         readings["gpu_memory_percent"] = Reading(max(g.memory_percent for g in gpu_res), "percent")

@@ -68,6 +68,17 @@ def make_client(timeout_ms: int, transport: httpx.AsyncBaseTransport | None = No
                              follow_redirects=False, **kwargs)
 
 
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):  # a short chain; guards against cycles
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def describe_error(exc: BaseException, timeout_ms: float | None = None) -> str:
     """A one-line reason for a transport-level failure."""
     if isinstance(exc, BodyTooLarge):
@@ -76,7 +87,8 @@ def describe_error(exc: BaseException, timeout_ms: float | None = None) -> str:
         return f"no answer within {timeout_ms:g} ms" if timeout_ms else "timed out"
     if isinstance(exc, httpx.ConnectError):
         text = str(exc).lower()
-        if "refused" in text:
+        # httpx says "All connection attempts failed"; the refusal is further down the chain
+        if "refused" in text or _caused_by(exc, ConnectionRefusedError):
             return "connection refused"
         if "name or service" in text or "nodename" in text or "resolv" in text:
             return "host name does not resolve"

@@ -58,10 +58,17 @@ async def probe(target: OpenAITarget, transport: httpx.AsyncBaseTransport | None
         async with client:
             raw = await client.models.with_raw_response.list()
             latency = (time.perf_counter() - started) * 1000
-            page = raw.parse()
-            models = [m.id for m in page.data]
-            if not isinstance(page.data, list):
-                raise TypeError("models list has no data")
+            try:
+                page = raw.parse()
+            except (AttributeError, TypeError, ValueError):  # non-JSON text fails in the pager
+                page = None
+            data = getattr(page, "data", None)
+            if not isinstance(data, list):
+                ctype = raw.headers.get("content-type", "no content-type").split(";")[0]
+                return ProbeResult.failed(
+                    COMPONENT, Status.CRITICAL,
+                    f"answer is not a models list (HTTP {raw.status_code}, {ctype})", latency)
+            models = [m.id for m in data]
             limits = {h: raw.headers[h] for h in RATE_HEADERS if h in raw.headers}
             readings = {"api_latency_ms": Reading(latency, "ms")}
             summary = f"API reachable, {len(models)} models"

@@ -1,0 +1,191 @@
+"""The agent's HTTP API: /metrics, /healthz, the snapshot, server-sent events, silences and acks.
+
+Bound to 127.0.0.1 by default. A bearer token is required for mutating endpoints
+always, and for every endpoint when bound to a non-loopback address; the agent
+refuses to start on a non-loopback address without one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import json
+import logging
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from agent.snapshot import Snapshot
+
+log = logging.getLogger("alice_ops.api")
+SSE_MIN_INTERVAL_S = 0.25
+
+
+class ApiError(Exception):
+    """Refusal to start (e.g. non-loopback without a token); one clear line."""
+
+
+class Commands(Protocol):
+    """What the API (and the dashboard) may ask of the runtime."""
+
+    @property
+    def snapshot(self) -> Snapshot | None: ...
+
+    async def wait_for_change(self, after_seq: int, timeout: float) -> Snapshot | None: ...
+
+    async def add_silence(self, matchers: str, duration_s: float, comment: str,
+                          by: str) -> dict[str, Any]: ...
+
+    async def expire_silence(self, silence_id: str) -> bool: ...
+
+    async def add_ack(self, alert: str, comment: str, duration_s: float | None,
+                      by: str) -> dict[str, Any]: ...
+
+    def metrics_text(self) -> bytes: ...
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _authorized(request: web.Request, token: str | None) -> bool:
+    if token is None:
+        return False
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                              token.encode())
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def make_app(commands: Commands, token: str | None, loopback: bool) -> web.Application:
+    @web.middleware
+    async def auth(request: web.Request, handler):
+        mutating = request.method not in ("GET", "HEAD", "OPTIONS")
+        if (mutating or not loopback) and not _authorized(request, token):
+            why = "no token is configured; mutating endpoints are disabled" if token is None \
+                else "missing or wrong bearer token"
+            return _error(401, why)
+        return await handler(request)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        snap = commands.snapshot
+        return web.json_response({"status": "ok", "seq": snap.seq if snap else 0})
+
+    async def metrics(_request: web.Request) -> web.Response:
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        return web.Response(body=commands.metrics_text(),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def snapshot(_request: web.Request) -> web.Response:
+        snap = commands.snapshot
+        if snap is None:
+            return _error(503, "no snapshot yet: the first probes are still running")
+        return web.json_response(snap.to_json())
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                               "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        seq = -1
+        try:
+            while True:
+                snap = await commands.wait_for_change(seq, timeout=15.0)
+                if snap is None or snap.seq == seq:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                seq = snap.seq
+                data = json.dumps(snap.to_json(), separators=(",", ":"))
+                await response.write(f"id: {seq}\nevent: snapshot\ndata: {data}\n\n".encode())
+                await asyncio.sleep(SSE_MIN_INTERVAL_S)  # at most a few updates a second
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        return response
+
+    async def body(request: web.Request) -> dict[str, Any]:
+        try:
+            data = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            raise web.HTTPBadRequest(text=json.dumps({"error": "body is not JSON"}),
+                                     content_type="application/json") from None
+        if not isinstance(data, dict):
+            raise web.HTTPBadRequest(text=json.dumps({"error": "body must be a JSON object"}),
+                                     content_type="application/json")
+        return data
+
+    async def add_silence(request: web.Request) -> web.Response:
+        data = await body(request)
+        try:
+            created = await commands.add_silence(
+                str(data.get("matchers", "")), float(data.get("duration_s", 0)),
+                str(data.get("comment", "")), str(data.get("created_by", "api")))
+        except (TypeError, ValueError) as exc:
+            return _error(400, str(exc))
+        return web.json_response(created, status=201)
+
+    async def expire_silence(request: web.Request) -> web.Response:
+        if await commands.expire_silence(request.match_info["id"]):
+            return web.json_response({"expired": request.match_info["id"]})
+        return _error(404, f"no active silence {request.match_info['id']}")
+
+    async def add_ack(request: web.Request) -> web.Response:
+        data = await body(request)
+        duration = data.get("duration_s")
+        try:
+            created = await commands.add_ack(str(data.get("alert", "")),
+                                             str(data.get("comment", "")),
+                                             None if duration is None else float(duration),
+                                             str(data.get("by", "api")))
+        except (TypeError, ValueError) as exc:
+            return _error(400, str(exc))
+        return web.json_response(created, status=201)
+
+    app = web.Application(middlewares=[auth], client_max_size=64 * 1024)
+    app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics),
+                    web.get("/api/v1/snapshot", snapshot), web.get("/api/v1/events", events),
+                    web.post("/api/v1/silences", add_silence),
+                    web.delete("/api/v1/silences/{id}", expire_silence),
+                    web.post("/api/v1/acks", add_ack)])
+    return app
+
+
+async def serve(commands: Commands, listen: str, token: str | None) -> web.AppRunner:
+    """Start the API; raise ApiError for an unsafe or unusable address."""
+    host, port = split_listen(listen)
+    loopback = is_loopback(host)
+    if not loopback and token is None:
+        raise ApiError(f"agent.listen {listen} is not a loopback address and no agent.token "
+                       "is set: refusing to expose the API without authentication")
+    runner = web.AppRunner(make_app(commands, token, loopback), access_log=None,
+                           handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ApiError(f"cannot listen on {listen}: {exc.strerror or exc}") from None
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    for site in runner.sites:
+        server = getattr(site, "_server", None)
+        if server is not None and server.sockets:
+            return server.sockets[0].getsockname()[1]
+    raise RuntimeError("API is not listening")

@@ -1,0 +1,120 @@
+"""`/metrics`: one custom Collector that reads the latest snapshot at scrape time.
+
+Per client_python's custom-collector pattern, not gauges poked from all over:
+the agent's whole state is the snapshot, so the exposition is a pure view of it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator, Mapping, Sequence
+
+from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
+                                    HistogramMetricFamily, Metric)
+from prometheus_client.registry import Collector
+
+from agent.snapshot import Snapshot
+
+PROBE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+STATES = ("pending", "firing")
+
+
+class DurationHistogram:
+    """Cumulative bucket counts for probe durations, kept by the runtime (plain data)."""
+
+    def __init__(self, buckets: Sequence[float] = PROBE_BUCKETS):
+        self.buckets = tuple(buckets)
+        self.counts: dict[str, list[int]] = {}
+        self.sums: dict[str, float] = {}
+
+    def observe(self, key: str, seconds: float) -> None:
+        counts = self.counts.setdefault(key, [0] * (len(self.buckets) + 1))
+        for i, bound in enumerate(self.buckets):
+            if seconds <= bound:
+                counts[i] += 1
+        counts[-1] += 1
+        self.sums[key] = self.sums.get(key, 0.0) + seconds
+
+    def families(self, name: str, doc: str, label: str) -> HistogramMetricFamily:
+        family = HistogramMetricFamily(name, doc, labels=[label])
+        for key, counts in sorted(self.counts.items()):
+            buckets = [(f"{b:g}", counts[i]) for i, b in enumerate(self.buckets)]
+            buckets.append(("+Inf", counts[-1]))
+            family.add_metric([key], buckets, self.sums[key])
+        return family
+
+
+class SnapshotCollector(Collector):
+    def __init__(self, snapshot: Callable[[], Snapshot | None],
+                 probe_durations: DurationHistogram, lag: DurationHistogram):
+        self._snapshot = snapshot
+        self._durations = probe_durations
+        self._lag = lag
+
+    def collect(self) -> Iterator[Metric]:
+        snap = self._snapshot()
+        if snap is None:
+            return
+        status = GaugeMetricFamily("alice_ops_component_status",
+                                   "Component status: 0 ok, 1 warning, 2 unknown, 3 critical",
+                                   labels=["component"])
+        value = GaugeMetricFamily("alice_ops_metric_value",
+                                  "Latest value of a threshold-table metric (unit in label)",
+                                  labels=["component", "metric", "unit"])
+        mstatus = GaugeMetricFamily("alice_ops_metric_status",
+                                    "Threshold status: 0 ok, 1 warning, 2 unknown, 3 critical",
+                                    labels=["component", "metric"])
+        for comp in snap.report.components:
+            status.add_metric([comp.name], int(comp.status))
+            for m in comp.metrics:
+                mstatus.add_metric([m.component, m.name], int(m.status))
+                if m.value is not None:
+                    value.add_metric([m.component, m.name, m.unit], m.value)
+        yield status
+        yield mstatus
+        yield value
+        overall = GaugeMetricFamily("alice_ops_status", "Worst component status")
+        overall.add_metric([], int(snap.report.status))
+        yield overall
+
+        alerts = GaugeMetricFamily("alice_ops_alerts", "Alerts by state and severity",
+                                   labels=["state", "severity"])
+        counts: dict[tuple[str, str], int] = {(s, sev): 0 for s in STATES
+                                              for sev in ("warning", "critical")}
+        for a in snap.alerts:
+            if a.phase in STATES and a.severity:
+                counts[(a.phase, a.severity)] = counts.get((a.phase, a.severity), 0) + 1
+        for (state, sev), n in sorted(counts.items()):
+            alerts.add_metric([state, sev], n)
+        yield alerts
+
+        stats = snap.stats
+        yield _counter("alice_ops_probe_runs", "Probe jobs run", "component", stats.cycles_total)
+        missed = CounterMetricFamily("alice_ops_missed_runs",
+                                     "Probe runs skipped because the previous run of the same "
+                                     "job was still going (like prometheus_rule_group_"
+                                     "iterations_missed_total)")
+        missed.add_metric([], stats.missed_runs_total)
+        yield missed
+        yield _counter("alice_ops_notifications_sent", "Notifications delivered", "receiver",
+                       stats.notifications_sent_total)
+        yield _counter("alice_ops_notification_failures", "Failed notification attempts",
+                       "receiver", stats.notification_failures_total)
+        pending = GaugeMetricFamily("alice_ops_notifications_pending",
+                                    "Notifications queued and not yet delivered")
+        pending.add_metric([], stats.outbox_pending)
+        yield pending
+        yield self._durations.families("alice_ops_probe_duration_seconds",
+                                       "Probe duration", "component")
+        yield self._lag.families("alice_ops_scheduler_lag_seconds",
+                                 "Delay between a job's scheduled and actual start", "job")
+        age = GaugeMetricFamily("alice_ops_snapshot_timestamp_seconds",
+                                "When the latest snapshot was taken (unix time)")
+        age.add_metric([], snap.taken_at)
+        yield age
+
+
+def _counter(name: str, doc: str, label: str, values: Mapping[str, int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, doc, labels=[label])
+    for key, n in sorted(values.items()):
+        family.add_metric([key], n)
+    return family

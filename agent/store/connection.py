@@ -1,0 +1,104 @@
+"""Opening state.db: where it lives, who may read it, and the settings that make it durable.
+
+What `connect` configures, and what that guarantees:
+
+* `journal_mode=WAL` (kept in the file): a commit appends to `state.db-wal`; readers
+  never block the writer and the writer never blocks readers, so a second `Store` on
+  the same file (`alice-ops` while the agent runs) can read at any time.
+* `synchronous=FULL` (per connection): SQLite fsyncs the WAL before COMMIT returns.
+  So once `commit_cycle`, `mark_sent`, `mark_failed`, `add_audit`, `add_silence`, ...
+  have returned, that transaction survives a power cut or a kernel crash, not only a
+  crash or `kill -9` of the process (which loses nothing committed in any mode: the
+  WAL is then already in the OS page cache). A transaction whose COMMIT had not
+  returned is, on the next open, either wholly there or wholly absent: never half a
+  cycle. (WAL with `synchronous=NORMAL` would stay consistent too but could lose the
+  last commits to a power cut; the alert, notification and audit records are worth
+  the one fsync per cycle.) On macOS `fullfsync=ON` is added, because plain fsync
+  there does not flush the drive's cache.
+* What no setting can promise: durability on storage that acknowledges fsync without
+  persisting (some consumer SSDs, virtual disks with unsafe write caching), or on a
+  network file system (WAL needs shared memory on one host: keep state.db local).
+* `busy_timeout=5000`: a writer waits up to 5 s for another writer before failing.
+* `foreign_keys=ON`, and the file is created 0600 in directories created 0700 (SQLite
+  gives the -wal and -shm files the database file's mode).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from agent.store import schema
+from agent.store.errors import StoreError
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def default_path(env: Mapping[str, str] = os.environ) -> Path:
+    """`$XDG_DATA_HOME/alice-ops/state.db`, by default `~/.local/share/alice-ops/state.db`."""
+    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local/share")
+    return Path(base) / "alice-ops" / "state.db"
+
+
+def _create_private(path: Path) -> None:
+    """Create the missing directories as 0700 (as the XDG base directory spec asks) and
+    the file as 0600; existing ones are left as they are."""
+    missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def _configure(conn: sqlite3.Connection, path: Path) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # Only switch when needed: asking for WAL on a WAL file would be a no-op anyway,
+    # but checking first keeps an open from ever needing more than a read lock.
+    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower()
+        if mode != "wal":
+            raise StoreError(f"{path}: cannot switch to WAL journal mode (got {mode!r})")
+    conn.execute("PRAGMA synchronous = FULL")
+    if sys.platform == "darwin":
+        conn.execute("PRAGMA fullfsync = ON")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Create if needed, configure and migrate; return an autocommit-mode connection
+    (`isolation_level=None`: the caller issues BEGIN/COMMIT itself).
+
+    Raises:
+        StoreError: the file cannot be created or opened, is not an alice-ops state
+            database, or has a newer schema than this version knows.
+    """
+    try:
+        _create_private(path)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create: {exc.strerror or exc}") from exc
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open: {exc}") from exc
+    try:
+        _configure(conn, path)
+        schema.migrate(conn, str(path))
+    except StoreError:
+        conn.close()
+        raise
+    except sqlite3.OperationalError as exc:  # locked, unreadable, read-only, disk full
+        conn.close()
+        raise StoreError(f"{path}: cannot open: {exc}") from exc
+    except sqlite3.DatabaseError as exc:  # SQLITE_NOTADB, SQLITE_CORRUPT
+        conn.close()
+        raise StoreError(f"{path}: not an alice-ops state database ({exc})") from exc
+    except BaseException:
+        conn.close()
+        raise
+    return conn

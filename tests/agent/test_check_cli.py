@@ -1,0 +1,132 @@
+"""`alice-ops check`: the --json contract, Nagios exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from agent.cli.main import main
+from agent.demo import DEMO_API_KEY
+from simulator.server import run_in_thread
+
+# Host rows are judged against this machine's real load, which a test cannot fix;
+# they are dropped so the exit code depends on the simulator alone.
+STEADY_HOST = """
+thresholds:
+  - {component: host, metric: cpu_percent, enabled: false}
+  - {component: host, metric: memory_percent, enabled: false}
+  - {component: host, metric: disk_percent, enabled: false}
+"""
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with run_in_thread(seed=21, api_key=DEMO_API_KEY) as threaded:
+        time.sleep(1.2)  # a second of simulated traffic for the PromQL windows
+        yield threaded
+        threaded.set_scenario("normal")
+
+
+def write_config(tmp_path, urls, extra=""):
+    path = tmp_path / "alice-ops.yaml"
+    path.write_text(f"""
+targets:
+  openai: {{base_url: "{urls['openai']}", api_key: "${{TEST_OPENAI_KEY}}"}}
+  ollama: {{url: "{urls['ollama']}", deep_probe: true, deep_timeout_ms: 5000}}
+  gateway: {{url: "{urls['gateway']}", timeout_ms: 1000}}
+  backend: {{url: "{urls['backend']}", timeout_ms: 1000}}
+  prometheus: {{url: "{urls['prometheus']}", timeout_ms: 1000}}
+{STEADY_HOST}{extra}
+""")
+    return path
+
+
+def run_check(capsys, monkeypatch, path, *extra):
+    monkeypatch.setenv("TEST_OPENAI_KEY", DEMO_API_KEY)
+    code = main(["check", "--config", str(path), "--json", *extra])
+    out = capsys.readouterr()
+    return code, json.loads(out.out), out
+
+
+@pytest.mark.parametrize("scenario, status, code", [
+    ("normal", "ok", 0),
+    ("backend-degraded", "warning", 1),
+    ("openai-outage", "critical", 2),
+    ("model-missing", "critical", 2),
+])
+def test_exit_code_follows_the_worst_status(sim, tmp_path, capsys, monkeypatch,
+                                            scenario, status, code):
+    sim.set_scenario(scenario)
+    try:
+        got, doc, out = run_check(capsys, monkeypatch, write_config(tmp_path, sim.urls))
+    finally:
+        sim.set_scenario("normal")
+    assert (got, doc["status"]) == (code, status), doc["components"]
+    assert DEMO_API_KEY not in out.out + out.err
+
+
+def test_unknown_when_a_query_has_no_data(sim, tmp_path, capsys, monkeypatch):
+    extra = """  - {component: backend, metric: missing_series, title: Missing, unit: count,
+     direction: lower, target: 1, alert: 2, promql: "no_such_metric_total"}
+"""
+    code, doc, _ = run_check(capsys, monkeypatch, write_config(tmp_path, sim.urls, extra))
+    assert (code, doc["status"]) == (3, "unknown")
+    row = next(m for m in doc["metrics"] if m["name"] == "missing_series")
+    assert row["value"] is None and "no_such_metric_total" in row["reason"]
+
+
+def test_json_contract(sim, tmp_path, capsys, monkeypatch):
+    code, doc, out = run_check(capsys, monkeypatch, write_config(tmp_path, sim.urls))
+    assert set(doc) == {"status", "checked_at", "components", "metrics"}
+    assert [c["name"] for c in doc["components"]] == [
+        "openai", "ollama", "gateway", "backend", "prometheus", "host"]
+    for comp in doc["components"]:
+        assert set(comp) >= {"name", "status", "latency_ms", "summary", "metrics"}
+        assert comp["status"] in {"ok", "warning", "critical", "unknown"}
+        assert isinstance(comp["summary"], str) and comp["summary"]
+    for metric in doc["metrics"]:
+        assert set(metric) >= {"component", "name", "value", "unit", "target", "alert", "status"}
+        assert metric["value"] is None or isinstance(metric["value"], float)
+    assert doc["checked_at"].endswith("+00:00")
+    assert out.err == ""
+
+
+def test_a_left_out_target_is_not_shown(sim, tmp_path, capsys, monkeypatch):
+    path = tmp_path / "only-backend.yaml"
+    path.write_text(f'targets:\n  backend: {{url: "{sim.urls["backend"]}"}}\n{STEADY_HOST}')
+    code, doc, _ = run_check(capsys, monkeypatch, path)
+    assert [c["name"] for c in doc["components"]] == ["backend", "host"]
+    assert code == 0
+
+
+def test_bad_config_is_unknown_with_one_line(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text("targets:\n  backend: {url: nope}\n")
+    assert main(["check", "--config", str(path)]) == 3
+    err = capsys.readouterr().err
+    assert err.strip() == f"alice-ops: {path}:2: targets.backend.url: not an http(s) URL: 'nope'"
+
+
+def test_wrong_key_is_reported_without_the_key(sim, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TEST_OPENAI_KEY", "sk-proj-wrongwrongwrongwrong1234")
+    code = main(["check", "--config", str(write_config(tmp_path, sim.urls))])
+    out = capsys.readouterr()
+    assert code == 2
+    assert "authentication failed" in out.out
+    assert "wrongwrong" not in out.out + out.err
+
+
+def test_human_table_fits_80_columns(sim, tmp_path):
+    path = write_config(tmp_path, sim.urls)
+    proc = subprocess.run([sys.executable, "-m", "agent.cli.main", "check", "-v", "-c", str(path)],
+                          capture_output=True, text=True, timeout=60,
+                          env={"TEST_OPENAI_KEY": DEMO_API_KEY, "COLUMNS": "80",
+                               "NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert "overall: OK" in proc.stdout
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 80
+    assert "\x1b[" not in proc.stdout  # NO_COLOR
