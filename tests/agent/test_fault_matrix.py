@@ -220,7 +220,8 @@ async def test_prometheus_partial_failure_is_unknown() -> None:
     assert result.status is Status.UNKNOWN
     assert "1/2 queries answered" in result.summary
     assert result.readings["good"].value == 1.0
-    assert not result.readings["bad"].known and "broken" in result.readings["bad"].reason
+    assert not result.readings["bad"].known
+    assert result.readings["bad"].reason == "prometheus query failed: answer is not Prometheus JSON"
 
 
 # --- the whole probe phase -----------------------------------------------------------------
