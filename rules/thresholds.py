@@ -103,7 +103,8 @@ def parse_rows(data: object, source: str) -> tuple[ThresholdRow, ...]:
 def default_rows() -> tuple[ThresholdRow, ...]:
     """The table shipped in rules/defaults/thresholds.yaml."""
     text = resources.files("rules").joinpath("defaults/thresholds.yaml").read_text("utf-8")
-    return parse_rows(yaml.safe_load(text), "rules/defaults/thresholds.yaml")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
+    return parse_rows(yaml.load(text, Loader=loader), "rules/defaults/thresholds.yaml")
 
 
 _ROW_FIELDS = ("title", "unit", "probe", "promql", "direction", "target", "alert")

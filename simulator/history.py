@@ -22,14 +22,18 @@ class History:
         self.store = store
         self.retention_s = retention_s
         self.min_window_s = min_window_s
-        self.started = now
-        self.times: list[float] = [now]
-        self.snaps: list[array] = [store.snapshot()]
-        self.changes: list[float] = [now]
-        self._zeros = array("d", bytes(8 * len(store.keys)))
+        self.reset(now)
         self._by_name: dict[str, list[tuple[Labels, int]]] = {}
         for i, (name, labels) in enumerate(store.keys):
             self._by_name.setdefault(name, []).append((labels, i))
+
+    def reset(self, now: float) -> None:
+        """Start over at `now` from the store's current values (taken as the zero point)."""
+        self.started = now
+        self.times: list[float] = [now]
+        self.snaps: list[array] = [self.store.snapshot()]
+        self._base = self.snaps[0]
+        self.changes: list[float] = [now]
 
     def names(self) -> list[str]:
         return sorted(self._by_name)
@@ -75,8 +79,8 @@ class History:
         if not series or end is None:
             return []
         start_t = self.window_start(t, range_s) if follow_scenario else t - range_s
-        if start_t <= self.started:  # every counter was 0 when the simulator started
-            base, base_t = self._zeros, self.started
+        if start_t <= self.started:  # counters began at the start snapshot's values
+            base, base_t = self._base, self.started
         else:
             first = self._at(start_t)
             first = 0 if first is None else first

@@ -53,7 +53,7 @@ class Profile:
     ws_active: tuple[int, int] = (10, 14)
     sessions: tuple[int, int] = (6, 10)
     audio_score: float = 8.6
-    tools_per_s: float = 10.0
+    tools_per_s: float = 20.0
     tool_fail: float = 0.02
     tool_ms: tuple[float, float] = (300.0, 600.0)
 

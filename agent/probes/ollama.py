@@ -15,6 +15,7 @@ import httpx
 
 from agent.config import OllamaTarget
 from agent.model import ProbeResult, Reading, Status
+from agent.probes.lazy import load
 from agent.probes.http import (BodyTooLarge, CappedTransport, ProbeFailure, decode_json,
                                describe_error, make_client)
 
@@ -56,7 +57,7 @@ async def _version(client: httpx.AsyncClient, url: str) -> str:
 
 async def probe(target: OllamaTarget, transport: httpx.AsyncBaseTransport | None = None
                 ) -> ProbeResult:
-    import ollama
+    ollama = await load("ollama")
 
     http = make_client(target.timeout_ms, transport)
     # The client's own timeout covers the deep generate (a cold load is slow);
@@ -65,13 +66,27 @@ async def probe(target: OllamaTarget, transport: httpx.AsyncBaseTransport | None
     client = ollama.AsyncClient(host=target.url, timeout=deep_s,
                                 transport=CappedTransport(transport))
     started = time.perf_counter()
-    stage = "version"
+
+    async def cheap():
+        return await asyncio.wait_for(
+            asyncio.gather(_version(http, target.url), client.list(), client.ps()),
+            target.timeout_ms / 1000)
+
+    async def deep():
+        if not target.deep_probe:
+            return None
+        return await client.generate(model=target.model, prompt="ping", stream=False,
+                                      options={"num_predict": 1})
+
+    # Everything at once: one round trip of wall time, not four (a slow link must
+    # not make the probe phase the sum of its calls).
     try:
-        version = await _version(http, target.url)
-        stage = "tags"
-        tags, loaded = await asyncio.wait_for(asyncio.gather(client.list(), client.ps()),
-                                              target.timeout_ms / 1000)
+        basics, generated = await asyncio.gather(cheap(), deep(), return_exceptions=True)
         latency = (time.perf_counter() - started) * 1000
+        if isinstance(basics, BaseException):
+            return ProbeResult.failed(COMPONENT, Status.CRITICAL,
+                                      _reason(basics, target.timeout_ms), latency)
+        version, tags, loaded = basics
         names = [m.model or "" for m in tags.models]
         if not any(_matches(n, target.model) for n in names):
             have = ", ".join(names[:5]) or "none"
@@ -88,32 +103,29 @@ async def probe(target: OllamaTarget, transport: httpx.AsyncBaseTransport | None
             summary = f"v{version}, {target.model} loaded ({where})"
         else:
             summary = f"v{version}, {target.model} present, not loaded (cold start on next use)"
-        status = Status.OK
-        if target.deep_probe:
-            stage = "generate"
-            result = await client.generate(model=target.model, prompt="ping", stream=False,
-                                           options={"num_predict": 1})
-            eval_ns = result.eval_duration or 0
-            if not result.done or (result.eval_count or 0) < 1:
-                return ProbeResult(COMPONENT, Status.CRITICAL,
-                                   f"server answers but generated nothing ({summary})",
-                                   latency_ms=latency, readings=readings)
+        if generated is None:
+            summary += ", generation not tested (deep_probe off)"
+        elif isinstance(generated, BaseException):
+            return ProbeResult(COMPONENT, Status.CRITICAL, "server answers but cannot generate: "
+                               + _reason(generated, target.deep_timeout_ms),
+                               latency_ms=latency, readings=readings)
+        elif not generated.done or (generated.eval_count or 0) < 1:
+            return ProbeResult(COMPONENT, Status.CRITICAL,
+                               f"server answers but generated nothing ({summary})",
+                               latency_ms=latency, readings=readings)
+        else:
+            eval_ns = generated.eval_duration or 0
             if eval_ns > 0:
                 readings["tokens_per_s"] = Reading(
-                    (result.eval_count or 0) / (eval_ns / 1e9), "tokens_per_s")
-            load_ms = (result.load_duration or 0) / NS_PER_MS
-            readings["load_duration_ms"] = Reading(load_ms, "ms")
-            summary += f", generate ok ({(result.total_duration or 0) / NS_PER_MS:.0f} ms)"
-        else:
-            summary += ", generation not tested (deep_probe off)"
-        return ProbeResult(COMPONENT, status, summary, latency_ms=latency, readings=readings,
+                    (generated.eval_count or 0) / (eval_ns / 1e9), "tokens_per_s")
+            readings["load_duration_ms"] = Reading((generated.load_duration or 0) / NS_PER_MS,
+                                                   "ms")
+            summary += f", generate ok ({(generated.total_duration or 0) / NS_PER_MS:.0f} ms)"
+        return ProbeResult(COMPONENT, Status.OK, summary, latency_ms=latency, readings=readings,
                            details={"version": version})
     except Exception as exc:  # every failure becomes data at this edge
-        latency = (time.perf_counter() - started) * 1000
-        reason = _reason(exc, target.timeout_ms)
-        if stage == "generate":
-            reason = f"server answers but cannot generate: {reason}"
-        return ProbeResult.failed(COMPONENT, Status.CRITICAL, reason, latency)
+        return ProbeResult.failed(COMPONENT, Status.CRITICAL, _reason(exc, target.timeout_ms),
+                                  (time.perf_counter() - started) * 1000)
     finally:
         await client.close()
         await http.aclose()

@@ -13,6 +13,7 @@ import httpx
 
 from agent.config import OpenAITarget
 from agent.model import ProbeResult, Reading, Status
+from agent.probes.lazy import load
 from agent.probes.http import describe_error, make_client
 from agent.redact import redact
 
@@ -47,7 +48,7 @@ def _classify(exc: BaseException, target: OpenAITarget) -> tuple[Status, str]:
 
 async def probe(target: OpenAITarget, transport: httpx.AsyncBaseTransport | None = None
                 ) -> ProbeResult:
-    import openai
+    openai = await load("openai")
 
     key = target.api_key.get_secret_value()
     http_client = make_client(target.timeout_ms, transport)

@@ -94,7 +94,7 @@ async def probe(target: PrometheusTarget, queries: Iterable[tuple[str, str]],
                 connect: Callable = make_connection) -> ProbeResult:
     """Run `queries` — (reading name, PromQL) pairs — concurrently; one reading each."""
     queries = list(queries)
-    conn = connect(target)
+    conn = await asyncio.to_thread(connect, target)  # imports requests off the loop
     secrets = [target.bearer_token.get_secret_value()] if target.bearer_token else []
     started = time.perf_counter()
 

@@ -1,0 +1,126 @@
+"""`alice-ops sim`: run the Alice stack simulator in the foreground until SIGINT/SIGTERM,
+printing each service's URL and an alice-ops.yaml `targets:` block pointing at it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+
+from simulator.scenarios import SCENARIOS
+from simulator.server import BindError, SimPorts, Simulator
+
+DEFAULT_PORTS = {"backend": 18000, "gateway": 18001, "ollama": 21434, "openai": 18080,
+                 "prometheus": 19090}
+API_KEY_ENV, ADMIN_KEY_ENV = "ALICE_SIM_API_KEY", "ALICE_SIM_ADMIN_KEY"
+DEMO_API_KEY, DEMO_ADMIN_KEY = "sk-sim-demo-key", "sk-admin-sim-demo-key"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alice-ops sim",
+        description="Run fake Alice services (backend, voice gateway, Ollama, OpenAI, "
+                    "Prometheus) on 127.0.0.1 with a switchable fault scenario.")
+    parser.add_argument("--scenario", default="normal", choices=SCENARIOS,
+                        help="fault scenario to start in (default: normal); switch later with "
+                             "POST /_sim/scenario on any port")
+    for service, port in DEFAULT_PORTS.items():
+        parser.add_argument(f"--{service}-port", type=int, default=port, metavar="PORT",
+                            help=f"{service} port (default: {port}; 0 picks a free port)")
+    parser.add_argument("--latency-ms", type=float, default=None, metavar="MS",
+                        help="extra delay added to every endpoint")
+    parser.add_argument("--api-key", default=None,
+                        help=f"OpenAI API key the fake accepts (default: ${API_KEY_ENV} or a "
+                             "built-in demo key)")
+    parser.add_argument("--admin-key", default=None,
+                        help=f"OpenAI admin key for the costs API (default: ${ADMIN_KEY_ENV} or "
+                             "a built-in demo key)")
+    parser.add_argument("--model", default="gpt-oss:20b", help="Ollama model to serve")
+    parser.add_argument("--seed", type=int, default=None, help="seed for the generated traffic")
+    return parser
+
+
+def describe(sim: Simulator) -> str:
+    """The startup banner: one line per service, then a ready-to-paste config snippet."""
+    urls = sim.urls
+    ws = urls["gateway"].replace("http://", "ws://", 1) + "/ws/voice/{session}"
+    lines = [f"Alice stack simulator running, scenario: {sim.scenario}",
+             f"  backend     {urls['backend']}",
+             f"  gateway     {urls['gateway']}  (WebSocket {ws})",
+             f"  ollama      {urls['ollama']}",
+             f"  openai      {urls['openai']}",
+             f"  prometheus  {urls['prometheus']}",
+             "",
+             "Switch scenario:  curl -X POST -d '{\"scenario\": \"openai-outage\"}' "
+             f"{urls['backend']}/_sim/scenario",
+             "",
+             f"# alice-ops.yaml for the simulator; set {API_KEY_ENV} (and {ADMIN_KEY_ENV})",
+             "# to the keys it was started with.",
+             "targets:",
+             "  openai:",
+             f'    base_url: "{urls["openai"]}"',
+             f'    api_key: "${{{API_KEY_ENV}}}"',
+             f'    admin_key: "${{{ADMIN_KEY_ENV}}}"',
+             '    model: "gpt-4o-mini"',
+             "  ollama:",
+             f'    url: "{urls["ollama"]}"',
+             f'    model: "{sim.model}"',
+             "  gateway:",
+             f'    url: "{urls["gateway"]}"',
+             "  backend:",
+             f'    url: "{urls["backend"]}"',
+             "  prometheus:",
+             f'    url: "{urls["prometheus"]}"',
+             "",
+             "Press Ctrl+C to stop."]
+    return "\n".join(lines)
+
+
+async def serve(args: argparse.Namespace) -> int:
+    sim = Simulator(
+        scenario=args.scenario,
+        ports=SimPorts(**{s: getattr(args, f"{s}_port") for s in DEFAULT_PORTS}),
+        latency_ms=args.latency_ms, seed=args.seed,
+        api_key=args.api_key or os.environ.get(API_KEY_ENV) or DEMO_API_KEY,
+        admin_key=args.admin_key or os.environ.get(ADMIN_KEY_ENV) or DEMO_ADMIN_KEY,
+        model=args.model)
+    try:
+        await sim.start()
+    except BindError as exc:
+        print(f"alice-ops sim: {exc}", file=sys.stderr)
+        return 2
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, done.set)
+            handled.append(sig)
+    try:
+        print(describe(sim), flush=True)
+        await done.wait()
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        await sim.stop()
+    print("alice-ops sim: stopped", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if any(not 0 <= getattr(args, f"{s}_port") <= 65535 for s in DEFAULT_PORTS):
+        print("alice-ops sim: ports must be between 0 and 65535", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(serve(args))
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The simulated Alice services, one aiohttp application each."""
