@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Mapping
 
 from agent.model import Status
 from alerts.rule import AlertRule, worse_severity
@@ -122,7 +122,8 @@ class AlertEvent:
 
     def __hash__(self) -> int:
         return hash((self.kind, self.rule, tuple(sorted(self.labels.items())), self.severity,
-                     self.started_at, self.at, self.value, self.status, self.summary, self.flapping))
+                     self.started_at, self.at, self.value, self.status, self.summary,
+                     self.flapping))
 
     @property
     def fingerprint(self) -> str:
@@ -141,26 +142,34 @@ def _describe(status: Status, value: float | None) -> str:
     return status.word if value is None else f"{status.word}, value {value:g}"
 
 
-def _summary(kind: EventKind, s: AlertState, rule: AlertRule, t: float, note: str) -> str:
+def _elapsed(t: float, anchor: float | None) -> float:
+    """Seconds from `anchor` to `t`; 0 when there is no anchor."""
+    return 0.0 if anchor is None else t - anchor
+
+
+def _summary(kind: EventKind, s: AlertState, status: Status, rule: AlertRule, t: float,
+             note: str) -> str:
     where = ", ".join(f"{k}={v}" for k, v in sorted(rule.labels.items()))
-    what = _describe(s.status, s.value) + (f" ({where})" if where else "")
+    what = _describe(status, s.value) + (f" ({where})" if where else "")
     if kind is EventKind.PENDING:
         return f"{rule.name} pending: {what}; fires if it lasts {rule.for_s:g}s"
     if kind is EventKind.FIRING:
         return f"{rule.name} firing [{s.severity}]: {what}"
     if kind is EventKind.RESOLVED:
-        return f"{rule.name} resolved after {t - s.fired_at:g}s firing: {what}"
+        return f"{rule.name} resolved after {_elapsed(t, s.fired_at):g}s firing: {what}"
     if kind is EventKind.SEVERITY_CHANGED:
         return f"{rule.name} severity {note} -> {s.severity}: {what}"
     return (f"{rule.name} flapping: {note} firing/resolved flips within "
             f"{rule.flap_window_s:g}s; held firing until clear for {rule.flap_window_s:g}s")
 
 
-def _event(kind: EventKind, s: AlertState, rule: AlertRule, t: float,
+def _event(kind: EventKind, s: AlertState, status: Status, rule: AlertRule, t: float,
            note: str = "") -> AlertEvent:
+    # Events only exist inside an episode, where both are always set.
+    assert s.severity is not None and s.active_since is not None
     return AlertEvent(kind=kind, rule=rule.name, labels=rule.labels, severity=s.severity,
-                      started_at=s.active_since, at=t, value=s.value, status=s.status,
-                      summary=_summary(kind, s, rule, t, note), flapping=s.flapping)
+                      started_at=s.active_since, at=t, value=s.value, status=status,
+                      summary=_summary(kind, s, status, rule, t, note), flapping=s.flapping)
 
 
 Step = tuple[AlertState, tuple[AlertEvent, ...]]
@@ -180,68 +189,70 @@ def _observe(prev: AlertState, status: Status, value: float | None, rule: AlertR
     return s
 
 
-def _fire(s: AlertState, rule: AlertRule, t: float) -> Step:
-    flips = s.transitions + (t,)
+def _fire(s: AlertState, status: Status, rule: AlertRule, t: float) -> Step:
+    flips = (*s.transitions, t)
     flapping = len(flips) > rule.flap_max_transitions
     s = replace(s, phase=Phase.FIRING, since=t, fired_at=t, transitions=flips, flapping=flapping)
-    events = (_event(EventKind.FIRING, s, rule, t),)
+    fired = _event(EventKind.FIRING, s, status, rule, t)
     if flapping:
-        events += (_event(EventKind.FLAPPING, s, rule, t, str(len(flips))),)
-    return s, events
+        return s, (fired, _event(EventKind.FLAPPING, s, status, rule, t, str(len(flips))))
+    return s, (fired,)
 
 
-def _from_quiet(s: AlertState, rule: AlertRule, t: float) -> Step:
+def _from_quiet(s: AlertState, status: Status, rule: AlertRule, t: float) -> Step:
     """INACTIVE or RESOLVED: start an episode once failure_threshold bad results are in."""
-    if rule.is_breach(s.status) and s.consecutive_bad >= rule.failure_threshold:
+    if rule.is_breach(status) and s.consecutive_bad >= rule.failure_threshold:
         s = replace(s, phase=Phase.PENDING, since=t, active_since=t, fired_at=None,
-                    resolved_at=None, severity=rule.severity_of(s.status), flapping=False)
+                    resolved_at=None, severity=rule.severity_of(status), flapping=False)
         if rule.for_s <= 0:
-            return _fire(s, rule, t)
-        return s, (_event(EventKind.PENDING, s, rule, t),)
-    if s.phase is Phase.RESOLVED and t - s.resolved_at >= rule.flap_window_s:
+            return _fire(s, status, rule, t)
+        return s, (_event(EventKind.PENDING, s, status, rule, t),)
+    if s.phase is Phase.RESOLVED and _elapsed(t, s.resolved_at) >= rule.flap_window_s:
         return replace(s, phase=Phase.INACTIVE, since=t, active_since=None, fired_at=None,
                        severity=None), ()
     return s, ()
 
 
-def _from_pending(s: AlertState, rule: AlertRule, t: float) -> Step:
+def _from_pending(s: AlertState, status: Status, rule: AlertRule, t: float) -> Step:
     """PENDING: fire once bad for `for_s`; one good result cancels the episode silently."""
-    if rule.is_clear(s.status):
+    if rule.is_clear(status):
         return replace(s, phase=Phase.INACTIVE, since=t, active_since=None,
                        severity=None), ()
-    if not rule.is_breach(s.status):
+    if not rule.is_breach(status):
         return s, ()
-    s = replace(s, severity=worse_severity(s.severity, rule.severity_of(s.status)))
-    if t - s.active_since >= rule.for_s:
-        return _fire(s, rule, t)
+    s = replace(s, severity=worse_severity(s.severity, rule.severity_of(status)))
+    if _elapsed(t, s.active_since) >= rule.for_s:
+        return _fire(s, status, rule, t)
     return s, ()
 
 
 def _may_resolve(s: AlertState, rule: AlertRule, t: float) -> bool:
-    clear_for = t - s.last_bad_at
     needed = max(rule.keep_firing_for_s, rule.flap_window_s if s.flapping else 0.0)
-    return s.consecutive_good >= rule.success_threshold and clear_for >= needed
+    return (s.consecutive_good >= rule.success_threshold
+            and _elapsed(t, s.last_bad_at) >= needed)
 
 
-def _from_firing(s: AlertState, rule: AlertRule, t: float) -> Step:
+def _from_firing(s: AlertState, status: Status, rule: AlertRule, t: float) -> Step:
     """FIRING: escalate severity while bad; resolve after hysteresis unless flapping."""
-    if rule.is_breach(s.status):
+    if rule.is_breach(status):
         events: tuple[AlertEvent, ...] = ()
-        severity = worse_severity(s.severity, rule.severity_of(s.status))
+        severity = worse_severity(s.severity, rule.severity_of(status))
         if severity != s.severity:
             old, s = s.severity, replace(s, severity=severity)
-            events = (_event(EventKind.SEVERITY_CHANGED, s, rule, t, old),)
-        if s.flapping and (s.last_good_at is None or t - s.last_good_at >= rule.flap_window_s):
+            events = (_event(EventKind.SEVERITY_CHANGED, s, status, rule, t, str(old)),)
+        if s.flapping and (s.last_good_at is None
+                           or t - s.last_good_at >= rule.flap_window_s):
             s = replace(s, flapping=False)  # steadily bad for a whole window: a plain firing
         return s, events
-    if not (rule.is_clear(s.status) and _may_resolve(s, rule, t)):
+    if not (rule.is_clear(status) and _may_resolve(s, rule, t)):
         return s, ()
     if not s.flapping and len(s.transitions) + 1 > rule.flap_max_transitions:
         s = replace(s, flapping=True)
-        return s, (_event(EventKind.FLAPPING, s, rule, t, str(len(s.transitions) + 1)),)
+        note = str(len(s.transitions) + 1)
+        return s, (_event(EventKind.FLAPPING, s, status, rule, t, note),)
     s = replace(s, phase=Phase.RESOLVED, since=t, resolved_at=t, flapping=False,
-                transitions=s.transitions + (t,))
-    return s, (_event(EventKind.RESOLVED, s, rule, t),)
+                transitions=(*s.transitions, t))
+    return s, (_event(EventKind.RESOLVED, s, status, rule, t),)
 
 
 _HANDLERS = {Phase.INACTIVE: _from_quiet, Phase.RESOLVED: _from_quiet,
@@ -274,8 +285,8 @@ def transition(state: AlertState | None, status: Status, value: float | None,
         raise ValueError(f"transition: now must be a finite unix timestamp, got {now!r}")
     prev = state if state is not None else AlertState.initial(now)
     t = max(float(now), prev.last_eval)
-    observed = _observe(prev, Status(status), value, rule, t)
-    return _HANDLERS[prev.phase](observed, rule, t)
+    status = Status(status)
+    return _HANDLERS[prev.phase](_observe(prev, status, value, rule, t), status, rule, t)
 
 
 def restore(state: AlertState, now: float, *, last_seen: float | None = None,
@@ -309,6 +320,7 @@ def restore(state: AlertState, now: float, *, last_seen: float | None = None,
                            severity=None)
         return state
     if state.phase is Phase.PENDING and downtime > 0:
-        return replace(state, active_since=state.active_since + downtime,
+        # while pending, since == active_since: both move on by the downtime
+        return replace(state, active_since=state.since + downtime,
                        since=state.since + downtime, last_eval=max(now, state.last_eval))
     return state

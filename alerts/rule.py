@@ -6,8 +6,8 @@ Pure data read by `alerts.lifecycle.transition`; it holds no state of its own.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from agent.model import Status
 from alerts.silence import fingerprint

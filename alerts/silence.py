@@ -11,8 +11,8 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 _LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MATCHER = re.compile(r"\s*(?P<name>[^=!~\s]*)\s*(?P<op>=~|!~|!=|=)\s*(?P<value>.*?)\s*", re.S)
@@ -122,7 +122,9 @@ def parse_matcher(text: str) -> Matcher:
 
 
 def _split_top_level(text: str) -> list[str]:
-    parts, current, quoted, escaped = [], [], False, False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
     for ch in text:
         if escaped:
             escaped = False
@@ -269,10 +271,17 @@ def is_silenced(labels: Mapping[str, str], silences: Iterable[Silence],
     """
     best: Silence | None = None
     for silence in silences:
-        if silence.is_active(now) and silence.matches(labels):
-            if best is None or silence.ends_at > best.ends_at:  # type: ignore[operator]
-                best = silence
+        if not (silence.is_active(now) and silence.matches(labels)):
+            continue
+        if best is None or silence.ends_at > best.ends_at:  # type: ignore[operator]
+            best = silence
     return best
+
+
+def _lasts_longer(a: Ack, b: Ack) -> bool:
+    if b.expires_at is None:
+        return False
+    return a.expires_at is None or a.expires_at > b.expires_at
 
 
 def is_acked(alert_fingerprint: str, acks: Iterable[Ack], now: float) -> Ack | None:
@@ -281,7 +290,6 @@ def is_acked(alert_fingerprint: str, acks: Iterable[Ack], now: float) -> Ack | N
     for ack in acks:
         if ack.alert_fingerprint != alert_fingerprint or not ack.is_active(now):
             continue
-        if best is None or best.expires_at is not None and (
-                ack.expires_at is None or ack.expires_at > best.expires_at):
+        if best is None or _lasts_longer(ack, best):
             best = ack
     return best

@@ -72,8 +72,9 @@ PROFILES: dict[str, Profile] = {
     # Think requests fail fast with 404; the router leans on the cloud.
     "model-missing": replace(NORMAL, fast_share=0.9, local_ms=(15.0, 30.0),
                              queue_depth=(0, 0)),
-    "backend-degraded": replace(NORMAL, routing_ms=(70.0, 140.0), tool_fail=0.12,
-                                tool_ms=(1500.0, 3500.0)),
+    # Degraded, not down: every backend metric lands in the WARNING band of the table.
+    "backend-degraded": replace(NORMAL, routing_ms=(55.0, 85.0), tool_fail=0.07,
+                                tool_ms=(1100.0, 2400.0)),
     "gateway-down": replace(NORMAL, ws_error=0.85, ws_active=(0, 0), sessions=(0, 1)),
     "accuracy-drop": replace(NORMAL, accuracy=0.78),
     "budget-burn": replace(NORMAL, prompt_tokens=1200, completion_tokens=800,

@@ -58,6 +58,14 @@ def render(report: Report, verbose: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     from agent.check import check
 
+    if args.demo:
+        from agent.cli.main import UsageError
+        from simulator.scenarios import SCENARIOS
+
+        if args.scenario not in SCENARIOS:
+            raise UsageError(f"check --scenario: unknown scenario {args.scenario!r} "
+                             f"(one of: {', '.join(SCENARIOS)})")
+
     async def main() -> Report:
         if args.demo:
             from agent.demo import demo_stack

@@ -59,6 +59,10 @@ def _sub_parser(common: argparse.ArgumentParser):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sim"]:  # the simulator has its own parser (alice-ops sim --help)
+        from simulator.cli import main as sim_main
+
+        return sim_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     failure_code = 3 if args.command == "check" else 2  # Nagios: a check that cannot run is UNKNOWN

@@ -1,0 +1,75 @@
+"""Every probe against the simulator through the official clients, in every scenario:
+the right status and a reason a human understands."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from agent.check import check
+from agent.config import parse_config
+from agent.model import Status
+from simulator.scenarios import SCENARIOS
+from simulator.server import run_in_thread
+
+KEY = "sk-sim-probe-test-key-0000"
+NETWORK = ("openai", "ollama", "gateway", "backend", "prometheus")
+OK, WARN, CRIT = Status.OK, Status.WARNING, Status.CRITICAL
+
+# scenario -> {component: (status, words the summary must contain)}; unlisted network
+# components must be OK.
+EXPECTED = {
+    "normal": {},
+    "openai-outage": {"openai": (CRIT, "server error (HTTP 503)")},
+    "openai-slow": {"openai": (CRIT, "latency p95")},
+    "openai-auth-failure": {"openai": (CRIT, "authentication failed")},
+    "local-ai-degraded": {"ollama": (CRIT, "")},
+    "model-missing": {"ollama": (CRIT, "model gpt-oss:20b not available")},
+    "backend-degraded": {"backend": (WARN, "")},
+    "gateway-down": {"gateway": (CRIT, "/health answered HTTP 503")},
+    "accuracy-drop": {"backend": (CRIT, "accuracy")},
+    "budget-burn": {},
+    "hang": {name: (CRIT, "no answer within") for name in NETWORK},
+    "garbage": {"openai": (CRIT, "not a models list"), "ollama": (CRIT, "non-JSON"),
+                "gateway": (CRIT, "non-JSON"), "backend": (CRIT, "non-JSON"),
+                "prometheus": (CRIT, "not Prometheus JSON")},
+}
+
+
+def test_every_scenario_has_expectations():
+    assert set(EXPECTED) == set(SCENARIOS)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with run_in_thread(seed=5, api_key=KEY) as sim:
+        u = sim.urls
+        config = parse_config(f"""
+targets:
+  openai: {{base_url: "{u['openai']}", api_key: "{KEY}", timeout_ms: 1500}}
+  ollama: {{url: "{u['ollama']}", deep_probe: true, timeout_ms: 1000, deep_timeout_ms: 1500}}
+  gateway: {{url: "{u['gateway']}", timeout_ms: 1000}}
+  backend: {{url: "{u['backend']}", timeout_ms: 1000}}
+  prometheus: {{url: "{u['prometheus']}", timeout_ms: 1000}}
+""", "<test>", {})
+        yield sim, config
+
+
+@pytest.mark.parametrize("scenario", list(EXPECTED))
+def test_scenario(stack, scenario):
+    sim, config = stack
+    sim.set_scenario(scenario)
+    try:
+        time.sleep(1.2)  # the simulator's metric window follows the scenario within ~1 s
+        report = asyncio.run(check(config))
+    finally:
+        sim.set_scenario("normal")
+    components = {c.name: c for c in report.components}
+    for name in NETWORK:
+        want_status, words = EXPECTED[scenario].get(name, (OK, ""))
+        got = components[name]
+        assert got.status is want_status, f"{scenario}/{name}: {got.status.word}: {got.summary}"
+        assert words.lower() in got.summary.lower(), f"{scenario}/{name}: {got.summary}"
+        assert got.summary and "Traceback" not in got.summary and KEY not in got.summary
