@@ -1,9 +1,185 @@
-"""`alice-agent`: the headless agent (not built yet: see issue 3)."""
+"""`alice-agent`: the headless agent — scheduled probes, alerts, notifiers, store, HTTP API.
 
+SIGTERM/SIGINT finish the jobs in flight (each commits) and exit 0; SIGHUP reloads
+the config, and an invalid new config is refused with a log line while the old one
+keeps running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from agent.config import Config, ConfigError, find_config, load_config
+
+PROG = "alice-agent"
+log = logging.getLogger("alice_ops.agent")
 
 
-def main() -> int:
-    print("alice-agent: not built yet — the headless agent lands with its own issue; "
-          "use `alice-ops check` meanwhile", file=sys.stderr)
-    return 2
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        from agent.redact import redact
+
+        doc = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
+               "logger": record.name, "msg": redact(record.getMessage())}
+        if record.exc_info:
+            doc["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps(doc, ensure_ascii=False)
+
+
+class _TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        from agent.redact import redact
+
+        return redact(super().format(record))
+
+
+def setup_logging(fmt: str, level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter() if fmt == "json" else
+                         _TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("apscheduler", "httpx", "aiohttp.access", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Headless Alice monitoring agent.")
+    p.add_argument("--config", "-c", metavar="FILE", help="config file (default: discovery)")
+    p.add_argument("--demo", action="store_true", help="run against the built-in simulator")
+    p.add_argument("--scenario", default="normal", help="simulator scenario for --demo")
+    p.add_argument("--listen", metavar="HOST:PORT", help="API address (overrides agent.listen)")
+    p.add_argument("--data", metavar="FILE", help="SQLite state file (overrides agent.data_path)")
+    p.add_argument("--log-format", choices=("text", "json"), default="text")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    return p
+
+
+def _with_overrides(config: Config, args: argparse.Namespace) -> Config:
+    agent = config.agent
+    if args.listen:
+        agent = agent.model_copy(update={"listen": args.listen})
+    if args.data:
+        agent = agent.model_copy(update={"data_path": args.data})
+    if os.environ.get("ALICE_OPS_TOKEN") and agent.token is None:
+        from pydantic import SecretStr
+        agent = agent.model_copy(update={"token": SecretStr(os.environ["ALICE_OPS_TOKEN"])})
+    return config.model_copy(update={"agent": agent})
+
+
+def make_notifiers(config: Config) -> list:
+    from alerts.notifiers import AlertmanagerNotifier, LogNotifier, WebhookNotifier
+
+    listen = config.agent.listen
+    generator = f"http://{listen}/api/v1/snapshot"
+    notifiers: list = [LogNotifier()]
+    for hook in config.notifiers.webhooks:
+        notifiers.append(WebhookNotifier(hook.name, hook.url, token=hook.bearer_token,
+                                         timeout_s=hook.timeout_ms / 1000,
+                                         generator_url=generator))
+    for am in config.notifiers.alertmanagers:
+        notifiers.append(AlertmanagerNotifier(am.name, am.url, timeout_s=am.timeout_ms / 1000,
+                                              generator_url=generator))
+    return notifiers
+
+
+async def run_agent(config: Config, config_path: Path | None, args: argparse.Namespace,
+                    ready: asyncio.Event | None = None) -> int:
+    from agent import api, scheduler
+    from agent.runtime import Runtime
+    from agent.store import Store, StoreError, default_path
+
+    path = Path(config.agent.data_path) if config.agent.data_path else default_path()
+    executor = ThreadPoolExecutor(1, thread_name_prefix="alice-db")
+    loop = asyncio.get_running_loop()
+    try:
+        store = await loop.run_in_executor(executor, Store.open, path)
+    except StoreError as exc:
+        executor.shutdown()
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    runtime = Runtime(config, store, executor, make_notifiers(config))
+    token = config.agent.token.get_secret_value() if config.agent.token else None
+    try:
+        runner = await api.serve(runtime, config.agent.listen, token)
+    except api.ApiError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        await runtime.stop()
+        await loop.run_in_executor(executor, store.close)
+        executor.shutdown()
+        return 2
+    host, _ = api.split_listen(config.agent.listen)
+    log.info("api listening on http://%s:%d", host, api.bound_port(runner))
+    log.info("state in %s", path)
+    await runtime.start()
+    sched = scheduler.build(runtime)
+    sched.start()
+    stop = asyncio.Event()
+
+    def reload() -> None:
+        if config_path is None:
+            log.warning("SIGHUP: no config file to reload (--demo)")
+            return
+        try:
+            new = _with_overrides(load_config(config_path), args)
+        except ConfigError as exc:
+            for line in exc.problems:
+                log.error("config reload refused, keeping the running config: %s", line)
+            return
+        runtime.configure(new)
+        scheduler.schedule_probes(sched, runtime)
+        log.info("config reloaded from %s: %d probe jobs", config_path, len(runtime.jobs))
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload)
+    if ready is not None:
+        ready.set()
+    await stop.wait()
+    log.info("stopping: finishing the probes in flight")
+    sched.shutdown(wait=False)
+    await runtime.stop()
+    await runner.cleanup()
+    await loop.run_in_executor(executor, store.close)
+    executor.shutdown()
+    log.info("stopped cleanly")
+    return 0
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from agent.demo import demo_stack
+
+    async with demo_stack(args.scenario, warmup_s=1.2) as (sim, config):
+        log.info("demo: simulator on %s (switch scenarios with POST /_sim/scenario)",
+                 sim.urls["backend"])
+        return await run_agent(_with_overrides(config, args), None, args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_format, args.log_level)
+    try:
+        if args.demo:
+            return asyncio.run(_demo(args))
+        path = find_config(args.config)
+        config = _with_overrides(load_config(path), args)
+        return asyncio.run(run_agent(config, path, args))
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(f"{PROG}: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -23,14 +23,14 @@ def load(args: argparse.Namespace) -> Config:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent.cli import check_cmd, config_cmd, rules_cmd, sim_cmd
+    from agent.cli import alerts_cmd, check_cmd, config_cmd, rules_cmd, sim_cmd
 
     parser = argparse.ArgumentParser(prog=PROG, parents=[_common(top=True)],
                                      description="Operations tool for the Alice voice assistant.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 parser_class=_sub_parser(_common(top=False)))
     sub.required = True
-    for module in (check_cmd, config_cmd, rules_cmd, sim_cmd):
+    for module in (check_cmd, alerts_cmd, config_cmd, rules_cmd, sim_cmd):
         module.add_parser(sub)
     return parser
 

@@ -1,0 +1,396 @@
+"""The one place that wires a cycle: probe -> evaluate -> transition -> plan -> store -> publish.
+
+Each component is its own job (the scheduler calls `run_job(name)`); a job probes
+its component, re-judges the whole table, moves the alerts that depend on it,
+plans notifications, commits everything in one SQLite transaction on the store's
+own thread, wakes the dispatcher and publishes a new immutable `Snapshot`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any, Callable, Iterable
+
+import httpx
+
+from agent.check import COMPONENT_ORDER, _guard, probe_jobs, secrets_of, threshold_rows
+from agent.config import Config
+from agent.exporter import DurationHistogram, SnapshotCollector
+from agent.model import ProbeResult, Status
+from agent.probes.http import make_client
+from agent.silences import ack_from_row, new_silence, silence_from_row, silence_json
+from agent.snapshot import AgentStats, AlertView, Snapshot
+from agent.store import AuditRecord, OutboxItem, Store
+from alerts.codec import state_from_dict, state_to_dict
+from alerts.dispatch import Dispatcher, Tracked, plan
+from alerts.lifecycle import AlertEvent, AlertState, EventKind, Phase, restore, transition
+from alerts.notifiers import outbox_entries
+from alerts.silence import is_acked, is_silenced
+from rules.alerting import BoundRule, build_rules
+from rules.evaluate import MetricStatus, Report, evaluate
+from rules.thresholds import format_value
+
+log = logging.getLogger("alice_ops.agent")
+HISTORY_POINTS = 60
+SILENCE_REFRESH_S = 1.0
+SHOWN_PHASES = (Phase.PENDING, Phase.FIRING, Phase.RESOLVED)
+
+
+def job_dependencies(rules: dict[str, BoundRule], rows) -> dict[str, list[str]]:
+    """Which alert rules each probe job feeds: its own health and probe rows; the
+    prometheus job also feeds every PromQL row."""
+    promql = {(r.component, r.metric) for r in rows if r.promql is not None}
+    deps: dict[str, list[str]] = collections.defaultdict(list)
+    for name, bound in rules.items():
+        source = "prometheus" if (bound.component, bound.metric) in promql else bound.component
+        deps[source].append(name)
+    return deps
+
+
+def describe_metric(m: MetricStatus) -> str:
+    """One line for alert summaries: what, how much, and the line it crossed."""
+    if m.value is None:
+        return f"{m.title}: no data ({m.reason or 'unreadable'})"
+    limit = f"alert {m.alert}" if m.status is Status.CRITICAL else f"target {m.target}"
+    return f"{m.title} {format_value(m.value, m.unit)} ({limit})"
+
+
+class Runtime:
+    """Holds the agent's live state; everything outside sees only snapshots and commands."""
+
+    def __init__(self, config: Config, store: Store, executor: ThreadPoolExecutor,
+                 notifiers: Iterable[Any], *, clock: Callable[[], float] = time.time,
+                 transport=None):
+        self._store, self._db, self._clock, self._transport = store, executor, clock, transport
+        self._notifiers = list(notifiers)
+        self.states: dict[str, AlertState] = {}
+        self.ledger: dict[str, Tracked] = {}
+        self.results: dict[str, ProbeResult] = {}
+        self.last_probe: dict[str, float] = {}
+        self.last_good: dict[str, float] = {}
+        self.history: dict[str, collections.deque] = {}
+        self.silences: list = []
+        self.acks: list = []
+        self._silences_at = 0.0
+        self.durations, self.lag = DurationHistogram(), DurationHistogram()
+        self.cycles: collections.Counter[str] = collections.Counter()
+        self.missed_runs = 0
+        self.last_lag_s = 0.0
+        self.outbox_pending = 0
+        self._seq = 0
+        self._snapshot: Snapshot | None = None
+        self._changed = asyncio.Condition()
+        self._started_at = clock()
+        self._inflight: set[asyncio.Task] = set()
+        self.dispatcher = Dispatcher(self._notifiers, store, run_io=self.db, clock=clock)
+        self._dispatch_task: asyncio.Task | None = None
+        # one pooled client for every extra endpoint (hundreds of them at scale)
+        self._endpoint_client = make_client(10_000, transport,
+                                            limits=httpx.Limits(max_connections=256))
+        self.configure(config)
+
+    # -- configuration -------------------------------------------------------------------
+
+    def configure(self, config: Config) -> None:
+        """(Re)derive rows, rules and jobs from a config; alert states of rules that
+        still exist are kept (SIGHUP reload)."""
+        self.config = config
+        self.rows = threshold_rows(config)
+        self._secrets = secrets_of(config)
+        self.jobs = probe_jobs(config, self.rows, self._transport, self._endpoint_client)
+        self.rules = build_rules(self.rows, self.jobs, config.alerts)
+        self.deps = job_dependencies(self.rules, self.rows)
+        self._fp_rule = {b.rule.fingerprint: name for name, b in self.rules.items()}
+        self.results = {k: v for k, v in self.results.items() if k in self.jobs}
+
+    def interval(self, job: str) -> float:
+        iv = self.config.agent.intervals
+        if job in iv.per_component:
+            return iv.per_component[job]
+        t = self.config.targets
+        deep = (job == "openai" and t.openai and t.openai.deep_probe) or \
+               (job == "ollama" and t.ollama and t.ollama.deep_probe)
+        return iv.deep_s if deep else iv.fast_s
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    async def db(self, fn: Callable, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
+
+    async def start(self) -> None:
+        """Restore alert states and the notification ledger, start delivering."""
+        now = self._clock()
+        rows = await self.db(self._store.load_alert_states)
+        last_seen = await self.db(self._store.last_seen)
+        tolerance = self.config.agent.outage_tolerance_s
+        for fp, row in rows.items():
+            name = self._fp_rule.get(fp)
+            if name is None or not isinstance(row.state, dict) or "state" not in row.state:
+                continue
+            self.states[name] = restore(state_from_dict(row.state["state"]), now,
+                                        last_seen=last_seen, downtime_tolerance_s=tolerance)
+            if row.state.get("tracked"):
+                self.ledger[fp] = Tracked.from_dict(row.state["tracked"])
+        if self.states:
+            firing = sum(1 for s in self.states.values() if s.phase is Phase.FIRING)
+            log.info("restored %d alert states (%d firing), agent was last seen %s s ago",
+                     len(self.states), firing,
+                     "never" if last_seen is None else f"{now - last_seen:.0f}")
+        notified = [t.notice for t in self.ledger.values() if t.notified_at is not None]
+        self.dispatcher = Dispatcher(self._notifiers, self._store, run_io=self.db,
+                                     clock=self._clock, firing=notified)
+        self._dispatch_task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
+        await self._refresh_silences(now, force=True)
+        self._publish(now)
+
+    async def stop(self) -> None:
+        """Finish the jobs in flight (each commits), then stop delivering."""
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+        await self.dispatcher.stop()
+        if self._dispatch_task is not None:
+            await asyncio.gather(self._dispatch_task, return_exceptions=True)
+        await self._endpoint_client.aclose()
+        for notifier in self._notifiers:
+            close = getattr(notifier, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def maintain(self) -> None:
+        """Retention and downsampling of the sample history (every 10 minutes)."""
+        agent = self.config.agent
+        counts = await self.db(self._store.maintain, self._clock(),
+                               agent.retention_days * 86400, 3600)
+        log.debug("maintenance: %s", counts)
+
+    # -- one job -------------------------------------------------------------------------
+
+    async def run_job(self, name: str) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            await self._run_job(name)
+        except Exception:  # a bug in one job must not stop the schedule
+            log.exception("job %s failed", name)
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+
+    async def _run_job(self, name: str) -> None:
+        if name not in self.jobs:
+            return
+        factory, budget = self.jobs[name]
+        started = time.perf_counter()
+        result = await _guard(name, factory(), budget, self._secrets)
+        self.durations.observe(name, time.perf_counter() - started)
+        now = self._clock()
+        self.cycles[name] += 1
+        self.results[name] = result
+        self.last_probe[name] = now
+        if result.status is Status.OK:
+            self.last_good[name] = now
+        self.history.setdefault(name, collections.deque(maxlen=HISTORY_POINTS)).append(
+            result.latency_ms)
+        report = evaluate(self.results, self.rows, now, COMPONENT_ORDER)
+        events, samples = self._judge(name, result, report, now)
+        await self._refresh_silences(now)
+        before = dict(self.ledger)
+        planned = plan(events, self.ledger, repeat_interval_s=self.config.alerts.repeat_interval_s,
+                       now=now, silenced=lambda labels: is_silenced(labels, self.silences, now)
+                       is not None, acked=lambda fp: is_acked(fp, self.acks, now) is not None)
+        self.ledger = planned.ledger
+        outbox = [OutboxItem(**e) for e in
+                  outbox_entries(planned.notices, [n.name for n in self._notifiers])]
+        changed = {self.rules[e.rule].rule.fingerprint for e in events if e.rule in self.rules}
+        changed |= {fp for fp in set(before) | set(self.ledger) if before.get(fp) !=
+                    self.ledger.get(fp)}
+        changed |= {self.rules[r].rule.fingerprint for r in self.deps.get(name, ())
+                    if r in self.states}
+        states = [self._state_row(fp) for fp in changed if fp in self._fp_rule]
+        audit = [AuditRecord(now, "agent", f"alert.{e.kind.value}", e.rule, e.severity,
+                             {"summary": e.summary, "value": e.value,
+                              "started_at": e.started_at})
+                 for e in events if e.kind in (EventKind.FIRING, EventKind.RESOLVED,
+                                               EventKind.FLAPPING)]
+        for e in events:
+            if e.kind in (EventKind.FIRING, EventKind.RESOLVED):
+                log.info("alert %s %s (%s): %s", e.rule, e.kind.value, e.severity, e.summary)
+        queued = await self.db(self._store.commit_cycle, now, samples,
+                               [s for s in states if s is not None], outbox, audit)
+        if queued:
+            self.dispatcher.wake()
+        self._publish(now, report)
+
+    def _judge(self, job: str, result: ProbeResult, report: Report, now: float
+               ) -> tuple[list[AlertEvent], list[tuple]]:
+        """Move every alert this job feeds; return the events and the samples to store."""
+        metrics = {(m.component, m.name): m for m in report.metrics}
+        components = {c.name: c for c in report.components}
+        events: list[AlertEvent] = []
+        samples: list[tuple] = [(now, job, "probe_latency_ms", result.latency_ms,
+                                 int(result.status))]
+        for rule_name in self.deps.get(job, ()):
+            bound = self.rules[rule_name]
+            if bound.metric is None:
+                status, value = result.status, result.latency_ms
+                what = f"{bound.component}: {result.summary}"
+            else:
+                metric = metrics.get((bound.component, bound.metric))
+                if metric is None:
+                    continue  # the row does not apply this cycle (e.g. no GPU)
+                status, value = metric.status, metric.value
+                samples.append((now, metric.component, metric.name, value, int(status)))
+                what = describe_metric(metric)
+            state, evs = transition(self.states.get(rule_name), status, value, bound.rule, now)
+            self.states[rule_name] = state
+            events.extend(replace(e, summary=f"{what} [{e.kind.value}]") for e in evs)
+        return events, samples
+
+    def _state_row(self, fp: str):
+        name = self._fp_rule[fp]
+        state = self.states.get(name)
+        if state is None:
+            return None
+        tracked = self.ledger.get(fp)
+        bound = self.rules[name]
+        return (fp, name, dict(bound.rule.labels),
+                {"state": state_to_dict(state),
+                 "tracked": tracked.to_dict() if tracked is not None else None})
+
+    async def _refresh_silences(self, now: float, force: bool = False) -> None:
+        """Silences and acks may be added by `alice-ops alerts` in another process."""
+        if not force and now - self._silences_at < SILENCE_REFRESH_S:
+            return
+        self._silences_at = now
+        rows, acks, stats = await self.db(self._read_mutes, now)
+        self.silences = [silence_from_row(r) for r in rows]
+        self.acks = [ack_from_row(a) for a in acks]
+        self.outbox_pending = stats["pending"]
+
+    def _read_mutes(self, now: float):
+        return self._store.silences(now), self._store.acks(now), self._store.outbox_stats()
+
+    # -- snapshot ------------------------------------------------------------------------
+
+    def _alert_views(self, now: float) -> tuple[AlertView, ...]:
+        titles = {(r.component, r.metric): r for r in self.rows}
+        views = []
+        for name, state in self.states.items():
+            bound = self.rules.get(name)
+            if bound is None or state.phase not in SHOWN_PHASES:
+                continue
+            labels = {"alertname": name, **bound.rule.labels,
+                      "severity": state.severity or "warning"}
+            silence = is_silenced(labels, self.silences, now)
+            ack = is_acked(bound.rule.fingerprint, self.acks, now)
+            row = titles.get((bound.component, bound.metric))
+            what = row.title if row else f"{bound.component} probe"
+            shown = format_value(state.value, row.unit if row else "ms") \
+                if state.value is not None else "no data"
+            status = state.status.word if state.status else "unknown"
+            views.append(AlertView(name=name, fingerprint=bound.rule.fingerprint,
+                                   labels=dict(bound.rule.labels), phase=state.phase.value,
+                                   severity=state.severity, started_at=state.active_since,
+                                   fired_at=state.fired_at, resolved_at=state.resolved_at,
+                                   value=state.value, summary=f"{what}: {status}, {shown}",
+                                   flapping=state.flapping,
+                                   silenced_by=silence.id if silence else None,
+                                   acked=ack.comment or "acked" if ack else None))
+        order = {"firing": 0, "pending": 1, "resolved": 2}
+        views.sort(key=lambda v: (order[v.phase], -(v.fired_at or v.started_at or 0)))
+        return tuple(views)
+
+    def _publish(self, now: float, report: Report | None = None) -> None:
+        if report is None:
+            report = evaluate(self.results, self.rows, now, COMPONENT_ORDER)
+        self._seq += 1
+        stats = AgentStats(started_at=self._started_at, cycles_total=dict(self.cycles),
+                           missed_runs_total=self.missed_runs, last_lag_s=self.last_lag_s,
+                           notifications_sent_total=self.dispatcher.sent_total,
+                           notification_failures_total=self.dispatcher.failures_total,
+                           outbox_pending=self.outbox_pending)
+        self._snapshot = Snapshot(
+            seq=self._seq, taken_at=now, report=report, alerts=self._alert_views(now),
+            silences=tuple(silence_json(s) for s in self.silences), stats=stats,
+            last_probe=dict(self.last_probe), last_good=dict(self.last_good),
+            history={k: tuple(v) for k, v in self.history.items()})
+        asyncio.get_running_loop().create_task(self._notify_change())
+
+    async def _notify_change(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- commands (API, CLI in-process, dashboard) ----------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self._snapshot
+
+    async def wait_for_change(self, after_seq: int, timeout: float) -> Snapshot | None:
+        if self._snapshot is not None and self._snapshot.seq != after_seq:
+            return self._snapshot
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout)
+            except TimeoutError:
+                pass
+        return self._snapshot
+
+    def metrics_text(self) -> bytes:
+        from prometheus_client import CollectorRegistry, generate_latest
+
+        registry = CollectorRegistry()
+        registry.register(SnapshotCollector(lambda: self._snapshot, self.durations, self.lag))
+        return generate_latest(registry)
+
+    async def add_silence(self, matchers: str, duration_s: float, comment: str,
+                          by: str) -> dict[str, Any]:
+        now = self._clock()
+        silence, row = new_silence(matchers, duration_s, comment, by, now)
+        await self.db(self._store.add_silence, row,
+                      AuditRecord(now, by, "silence.add", silence.id, "ok",
+                                  {"matchers": row.matchers, "ends_at": row.ends_at,
+                                   "comment": comment}))
+        await self._refresh_silences(now, force=True)
+        self._publish(now)
+        return silence_json(silence)
+
+    async def expire_silence(self, silence_id: str) -> bool:
+        now = self._clock()
+        done = await self.db(self._store.expire_silence, silence_id, now,
+                             AuditRecord(now, "api", "silence.expire", silence_id, "ok", {}))
+        await self._refresh_silences(now, force=True)
+        self._publish(now)
+        return bool(done)
+
+    async def add_ack(self, alert: str, comment: str, duration_s: float | None,
+                      by: str) -> dict[str, Any]:
+        now = self._clock()
+        bound = self.rules.get(alert)
+        fp = bound.rule.fingerprint if bound else alert
+        if fp not in self._fp_rule:
+            raise ValueError(f"no alert named {alert!r}")
+        if not comment.strip():
+            raise ValueError("an acknowledgement needs a comment")
+        expires = now + (duration_s if duration_s else 24 * 3600.0)
+        await self.db(self._store.add_ack, fp, comment, expires, by, now,
+                      AuditRecord(now, by, "ack.add", self._fp_rule[fp], "ok",
+                                  {"comment": comment, "expires_at": expires}))
+        await self._refresh_silences(now, force=True)
+        self._publish(now)
+        return {"alert": self._fp_rule[fp], "fingerprint": fp, "comment": comment,
+                "expires_at": expires, "by": by}
+
+    def record_lag(self, job: str, lag_s: float) -> None:
+        self.last_lag_s = lag_s
+        self.lag.observe(job, max(0.0, lag_s))
+
+    def record_missed(self, job: str) -> None:
+        self.missed_runs += 1
+        log.warning("job %s: previous run still going, this run skipped", job)

@@ -1,0 +1,65 @@
+"""Probe jobs on apscheduler: one job per component, start-to-start, never overlapping.
+
+`max_instances=1` + `coalesce` mean a slow target skips runs instead of piling
+them up; each skip is counted (like Prometheus's missed-iterations counter) and
+each start's delay behind its scheduled time is recorded as scheduler lag.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.events import (EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED,
+                                JobExecutionEvent, JobSubmissionEvent)
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from agent.runtime import Runtime
+
+PROBE_PREFIX = "probe:"
+MAINTENANCE_JOB = "maintenance"
+MAINTENANCE_INTERVAL_S = 600
+
+
+def build(runtime: Runtime) -> AsyncIOScheduler:
+    agent = runtime.config.agent
+    scheduler = AsyncIOScheduler(timezone=timezone.utc, job_defaults={
+        "max_instances": 1, "coalesce": True, "misfire_grace_time": agent.misfire_grace_s})
+
+    def on_event(event) -> None:
+        job = event.job_id.removeprefix(PROBE_PREFIX)
+        if event.code == EVENT_JOB_SUBMITTED and isinstance(event, JobSubmissionEvent):
+            if event.scheduled_run_times:
+                planned = event.scheduled_run_times[-1].timestamp()
+                runtime.record_lag(job, time.time() - planned)
+        elif event.code in (EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED):
+            runtime.record_missed(job)
+
+    scheduler.add_listener(on_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES |
+                           EVENT_JOB_MISSED)
+    schedule_probes(scheduler, runtime)
+    scheduler.add_job(runtime.maintain, IntervalTrigger(seconds=MAINTENANCE_INTERVAL_S),
+                      id=MAINTENANCE_JOB, next_run_time=_now() + timedelta(seconds=30))
+    return scheduler
+
+
+def schedule_probes(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
+    """(Re)create one job per probe; the first runs start now, spread by jitter."""
+    for job in scheduler.get_jobs():
+        if job.id.startswith(PROBE_PREFIX):
+            job.remove()
+    jitter = runtime.config.agent.jitter_s
+    for name in runtime.jobs:
+        interval = runtime.interval(name)
+        scheduler.add_job(runtime.run_job, IntervalTrigger(seconds=interval,
+                                                           jitter=min(jitter, interval / 4) or None),
+                          args=[name], id=PROBE_PREFIX + name, name=name,
+                          next_run_time=_now())
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+__all__ = ["build", "schedule_probes", "JobExecutionEvent"]
