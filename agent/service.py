@@ -1,0 +1,89 @@
+"""The agent assembled and running inside someone's event loop: store thread, runtime,
+scheduler, optional HTTP API. Used by `alice-agent` and by `alice-tui` in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from agent.config import Config
+
+log = logging.getLogger("alice_ops.agent")
+
+
+def make_notifiers(config: Config) -> list:
+    from alerts.notifiers import AlertmanagerNotifier, LogNotifier, WebhookNotifier
+
+    generator = f"http://{config.agent.listen}/api/v1/snapshot"
+    notifiers: list = [LogNotifier()]
+    for hook in config.notifiers.webhooks:
+        notifiers.append(WebhookNotifier(hook.name, hook.url, token=hook.bearer_token,
+                                         timeout_s=hook.timeout_ms / 1000,
+                                         generator_url=generator))
+    for am in config.notifiers.alertmanagers:
+        notifiers.append(AlertmanagerNotifier(am.name, am.url, timeout_s=am.timeout_ms / 1000,
+                                              generator_url=generator))
+    return notifiers
+
+
+class AgentService:
+    """Start with `await AgentService.start(config)`; `runtime` answers the commands
+    (snapshot, wait_for_change, add_silence, add_ack, expire_silence); `await stop()`."""
+
+    def __init__(self) -> None:
+        self.runtime = None
+        self.scheduler = None
+        self.runner = None
+        self.store = None
+        self.api_port: int | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    @classmethod
+    async def start(cls, config: Config, *, serve_api: bool = True) -> "AgentService":
+        """Open the store, restore state, start probing (and the API); StoreError or
+        agent.api.ApiError on failure, with everything opened so far closed again."""
+        from agent import api, scheduler
+        from agent.runtime import Runtime
+        from agent.store import Store, default_path
+
+        self = cls()
+        loop = asyncio.get_running_loop()
+        path = Path(config.agent.data_path) if config.agent.data_path else default_path()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="alice-db")
+        try:
+            self.store = await loop.run_in_executor(self._executor, Store.open, path)
+            self.runtime = Runtime(config, self.store, self._executor, make_notifiers(config))
+            if serve_api:
+                token = config.agent.token.get_secret_value() if config.agent.token else None
+                self.runner = await api.serve(self.runtime, config.agent.listen, token)
+                self.api_port = api.bound_port(self.runner)
+            await self.runtime.start()
+            self.scheduler = scheduler.build(self.runtime)
+            self.scheduler.start()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("agent started: state in %s", path)
+        return self
+
+    def reconfigure(self, config: Config) -> None:
+        from agent import scheduler
+
+        self.runtime.configure(config)
+        scheduler.schedule_probes(self.scheduler, self.runtime)
+
+    async def stop(self) -> None:
+        """Finish the jobs in flight (each commits), stop delivering, close the store."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        if self.runtime is not None:
+            await self.runtime.stop()
+        if self.runner is not None:
+            await self.runner.cleanup()
+        if self.store is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self.store.close)
+        if self._executor is not None:
+            self._executor.shutdown()
+        self.runtime = self.scheduler = self.runner = self.store = self._executor = None
