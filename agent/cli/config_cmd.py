@@ -22,6 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     val.set_defaults(func=validate)
     where = csub.add_parser("path", help="print the config file that would be used")
     where.set_defaults(func=show_path)
+    schema = csub.add_parser("schema", help="JSON Schema of the config file, for editors")
+    schema.set_defaults(func=show_schema)
 
 
 def default_text() -> str:
@@ -69,4 +71,11 @@ def show_path(args: argparse.Namespace) -> int:
         print_json({"file": str(path), "exists": path.exists()})
     else:
         print(path)
+    return 0
+
+
+def show_schema(args: argparse.Namespace) -> int:
+    from agent.config import Config
+
+    print_json(Config.model_json_schema())
     return 0

@@ -144,3 +144,26 @@ def test_human_table_fits_80_columns(sim, tmp_path):
     assert "overall: " in proc.stdout and "openai" in proc.stdout
     assert max(len(line) for line in proc.stdout.splitlines()) <= 80
     assert "\x1b[" not in proc.stdout  # NO_COLOR
+
+
+def test_extra_endpoints_are_components(sim, tmp_path, capsys, monkeypatch):
+    extra = f"""
+  endpoints:
+    - {{name: calendar, url: "{sim.urls['backend']}/api/health", latency_alert_ms: 5000}}
+    - {{name: spotify, url: "{sim.urls['backend']}/no-such-path", timeout_ms: 1000}}
+"""
+    path = tmp_path / "endpoints.yaml"
+    path.write_text(f'targets:\n  backend: {{url: "{sim.urls["backend"]}"}}{extra}{STEADY_HOST}')
+    code, doc, _ = run_check(capsys, monkeypatch, path)
+    comps = {c["name"]: c for c in doc["components"]}
+    assert comps["calendar"]["status"] == "ok"
+    assert [m["name"] for m in comps["calendar"]["metrics"]] == ["latency_ms"]
+    assert comps["spotify"]["status"] == "critical"
+    assert "HTTP 404, expected 200" in comps["spotify"]["summary"]
+    assert code == 2
+
+
+def test_config_schema_is_json_schema(capsys):
+    assert main(["config", "schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert "targets" in schema["properties"] and schema["additionalProperties"] is False
