@@ -265,6 +265,14 @@ class NotifierSettings(_Section):
     alertmanagers: tuple[AlertmanagerReceiver, ...] = ()
 
 
+class TuiSettings(_Section):
+    """The dashboard (alice-tui): key bindings by action id, ASCII mode."""
+
+    keys: dict[str, str] = {}
+    """e.g. {quit: "ctrl+q", silence: "S"}; `alice-tui` checks the action names."""
+    ascii: bool = False
+
+
 class Config(_Section):
     """The whole alice-ops.yaml."""
 
@@ -274,6 +282,7 @@ class Config(_Section):
     agent: AgentSettings = AgentSettings()
     alerts: AlertSettings = AlertSettings()
     notifiers: NotifierSettings = NotifierSettings()
+    tui: TuiSettings = TuiSettings()
 
 
 # --- loading ---------------------------------------------------------------------------

@@ -1,9 +1,218 @@
-"""`alice-tui`: the dashboard (being built: see its issue)."""
+"""`alice-tui`: the dashboard over SSH. Replaces the guide's Grafana boards and monitor.sh.
 
+    alice-tui --demo                       simulator + in-process agent
+    alice-tui --config alice-ops.yaml      in-process agent on a real config
+    alice-tui --attach http://host:9321 --token-file ~/.alice-token
+
+Bad input is one line on stderr, `alice-tui: <what>: <why>`, and exit status 2.
+Textual is imported only once the dashboard starts (`--help` stays fast).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
 import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROG = "alice-tui"
+TOKEN_ENV = "ALICE_OPS_TOKEN"
 
 
-def main() -> int:
-    print("alice-tui: not built yet — the dashboard lands with its own issue; "
-          "use `alice-ops check --demo` or `alice-agent --demo` meanwhile", file=sys.stderr)
-    return 2
+class UsageError(Exception):
+    """Bad input; each line of the message is printed as `alice-tui: <line>`."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage block
+        raise UsageError(f"arguments: {message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Terminal dashboard for the Alice hybrid AI stack: "
+                "component health against the threshold table, alerts (silence, ack), "
+                "host capacity. Keys: ? in the dashboard.")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--demo", action="store_true",
+                      help="start the built-in simulator and an agent in this process")
+    mode.add_argument("--attach", metavar="URL",
+                      help="show a running alice-agent, e.g. http://127.0.0.1:9321")
+    p.add_argument("--config", "-c", metavar="FILE",
+                   help="alice-ops.yaml (default: $ALICE_OPS_CONFIG, then the XDG config "
+                        "dir); runs the agent in this process. With --demo/--attach only "
+                        "its tui: section (keys, ascii) is used")
+    p.add_argument("--scenario", default="normal", metavar="NAME",
+                   help="simulator scenario for --demo (e.g. openai-outage)")
+    p.add_argument("--token-file", metavar="FILE",
+                   help=f"bearer token for --attach (default: ${TOKEN_ENV}); without one "
+                        "the dashboard is read-only")
+    p.add_argument("--read-only", action="store_true",
+                   help="offer no action that changes the agent's state (silence, ack)")
+    p.add_argument("--ascii", action="store_true",
+                   help="ASCII only: no unicode sparklines or box characters")
+    p.add_argument("--log-file", metavar="FILE",
+                   help="write the in-process agent's log here (default: discarded)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    return p
+
+
+@dataclass
+class Plan:
+    """What `main` resolved from the arguments, before anything starts."""
+
+    kind: str  # demo | config | attach
+    keys: dict
+    ascii_only: bool
+    read_only: bool
+    config: object = None
+    url: str = ""
+    token: str | None = None
+    scenario: str = "normal"
+
+
+def _read_token(path: str) -> str:
+    try:
+        token = Path(path).expanduser().read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise UsageError(f"--token-file {path}: no such file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--token-file {path}: cannot read it: "
+                         f"{exc.__class__.__name__}") from None
+    if not token:
+        raise UsageError(f"--token-file {path}: the file is empty")
+    return token
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise UsageError(f"--attach {url}: bad port") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--attach {url}: expected an http(s) URL like "
+                         "http://127.0.0.1:9321")
+    return url.rstrip("/")
+
+
+def plan(args: argparse.Namespace, env: dict[str, str] | None = None) -> Plan:
+    """Resolve arguments, config file and token; UsageError/SettingsError/ConfigError
+    for anything wrong. Imports no Textual."""
+    from agent.config import find_config, parse_config
+    from tui import settings
+
+    env = dict(os.environ) if env is None else env
+    kind = "demo" if args.demo else "attach" if args.attach else "config"
+    if args.token_file and kind != "attach":
+        raise UsageError("--token-file: only used with --attach")
+    if args.scenario != "normal" and kind != "demo":
+        raise UsageError("--scenario: only used with --demo")
+    path = find_config(args.config, env)
+    text, tui = "", settings.TuiSettings()
+    if kind == "config" or args.config or path.exists():
+        text, tui = settings.load(path)  # its tui: section applies in every mode
+    out = Plan(kind=kind, keys=tui.keys, ascii_only=args.ascii or tui.ascii,
+               read_only=args.read_only, scenario=args.scenario)
+    if kind == "config":
+        out.config = parse_config(text, str(path), env)
+    elif kind == "attach":
+        out.url = _check_url(args.attach)
+        out.token = _read_token(args.token_file) if args.token_file else env.get(TOKEN_ENV)
+    else:
+        from simulator.scenarios import check_scenario
+
+        try:
+            check_scenario(args.scenario)
+        except ValueError as exc:
+            raise UsageError(f"--scenario: {exc}") from None
+    return out
+
+
+def _setup_logging(log_file: str | None) -> None:
+    """The agent logs (notices at WARNING) must not scribble over the dashboard."""
+    root = logging.getLogger()
+    root.handlers[:] = []
+    if log_file:
+        try:
+            handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--log-file {log_file}: {exc.strerror or exc}") from None
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: "
+                                               "%(message)s"))
+        root.setLevel(logging.INFO)
+    else:
+        handler = logging.NullHandler()
+    root.addHandler(handler)
+    for noisy in ("apscheduler", "httpx", "aiohttp.access", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def make_source(p: Plan):
+    from tui.source import AttachSource, InProcessSource
+
+    if p.kind == "attach":
+        return AttachSource(p.url, p.token)
+    if p.kind == "demo":
+        return InProcessSource(demo=True, scenario=p.scenario,
+                               label=f"demo ({p.scenario})" if p.scenario != "normal"
+                               else "demo")
+    return InProcessSource(p.config, label="in-process agent")
+
+
+async def run(p: Plan) -> int:
+    from tui.source import AttachSource
+
+    source = make_source(p)
+    if isinstance(source, AttachSource):
+        await source.check()
+    else:
+        print(f"{PROG}: starting the {'simulator and ' if p.kind == 'demo' else ''}agent...",
+              file=sys.stderr, flush=True)
+    await source.start()
+    try:
+        from tui.app import DashboardApp
+
+        app = DashboardApp(source=source, read_only=p.read_only, ascii_only=p.ascii_only,
+                           keys=p.keys)
+        await app.run_async()
+        return app.return_code or 0
+    finally:
+        await source.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from agent.config import ConfigError
+    from tui.settings import SettingsError
+
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        p = plan(args)
+        _setup_logging(args.log_file)
+        from tui.source import SourceError
+
+        try:
+            return asyncio.run(run(p))
+        except SourceError as exc:
+            raise UsageError(str(exc)) from None
+    except (UsageError, SettingsError, ConfigError) as exc:
+        lines = getattr(exc, "problems", None) or str(exc).splitlines()
+        for line in lines:
+            print(f"{PROG}: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - never a traceback unless asked
+        if debug:
+            raise
+        print(f"{PROG}: internal error: {exc.__class__.__name__}: {exc} "
+              "(run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Attach mode against a real `alice-agent --demo` subprocess: snapshots over SSE, a
+silence over the token-guarded API, and the agent SIGKILLed and restarted on the same
+port (the header shows STALE, then clears)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from tui_helpers import make_app, screen_text, wait_for
+
+from tui.screens.silence_form import SilenceForm
+from tui.source import AttachSource, CommandError, backoff_delays
+from tui.widgets.alert_table import AlertTable
+
+TOKEN = "test-token-0123456789"
+ROOT = Path(__file__).resolve().parents[2]
+LISTENING = re.compile(r"api listening on http://127\.0\.0\.1:(\d+)")
+
+
+def start_agent(tmp_path: Path, name: str, port: int = 0) -> tuple[subprocess.Popen, int]:
+    log = tmp_path / f"{name}.log"
+    env = dict(os.environ, ALICE_OPS_TOKEN=TOKEN)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agent.cli.agent_main", "--demo",
+             "--listen", f"127.0.0.1:{port}", "--data", str(tmp_path / "state.db")],
+            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = LISTENING.search(log.read_text(errors="replace"))
+        if found:
+            return proc, int(found.group(1))
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"agent did not start:\n{log.read_text(errors='replace')[-2000:]}")
+
+
+@pytest.fixture
+def agents(tmp_path):
+    procs: list[subprocess.Popen] = []
+
+    def start(name: str, port: int = 0) -> tuple[subprocess.Popen, int]:
+        proc, bound = start_agent(tmp_path, name, port)
+        procs.append(proc)
+        return proc, bound
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_backoff_doubles_to_a_cap():
+    delays = backoff_delays()
+    assert [next(delays) for _ in range(8)] == [0.5, 1, 2, 4, 8, 10, 10, 10]
+
+
+async def test_attach_stale_on_kill_and_fresh_after_restart(agents, tmp_path):
+    first, port = agents("agent1")
+    url = f"http://127.0.0.1:{port}"
+    source = AttachSource(url, TOKEN, backoff_max_s=2.0)
+    await source.check()
+    await source.start()
+    app = make_app(source, refresh_min_s=0.1, tick_s=0.2)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: "openai  OK" in screen_text(app), timeout=20)
+            assert source.connected and "STALE" not in screen_text(app)
+            assert f"attach {url}" in screen_text(app).splitlines()[0]
+
+            # a silence through the token-guarded API
+            await pilot.press("2")
+            table = await wait_for(pilot, lambda: app.current_mode == "alerts"
+                                   and app.screen.query_one(AlertTable))
+            await pilot.press("s")
+            form = await wait_for(pilot, lambda: isinstance(app.screen, SilenceForm)
+                                  and app.screen)
+            form.query_one("#matchers").value = 'component="gateway"'
+            form.query_one("#reason").focus()
+            await pilot.press(*"maintenance window", "enter")
+            await wait_for(pilot, lambda: "Silences (1 active)" in screen_text(app),
+                           timeout=10)
+            assert table is not None
+
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+            await wait_for(pilot, lambda: "STALE" in screen_text(app), timeout=10)
+            assert not source.connected
+            assert "STALE" in screen_text(app).splitlines()[0]
+
+            agents("agent2", port)  # same port, same state file
+            await wait_for(pilot, lambda: "STALE" not in screen_text(app), timeout=20)
+            assert source.connected and source.reconnects >= 1
+            # the silence was stored by the first agent and survives the restart
+            await wait_for(pilot, lambda: "Silences (1 active)" in screen_text(app),
+                           timeout=10)
+    finally:
+        await source.close()
+
+
+async def test_attach_commands_need_the_right_token(agents):
+    _proc, port = agents("agent")
+    url = f"http://127.0.0.1:{port}"
+    wrong = AttachSource(url, "not-the-token")
+    await wrong.check()  # reading works on loopback without a token
+    with pytest.raises(CommandError, match="missing or wrong bearer token"):
+        await wrong.add_silence('component="host"', 60, "why", "me")
+    none = AttachSource(url)
+    assert not none.can_mutate
+    with pytest.raises(CommandError, match="read-only"):
+        await none.add_ack("openai_health", "why", None, "me")
+    right = AttachSource(url, TOKEN)
+    made = await right.add_silence('component="host"', 60, "why", "me")
+    assert await right.expire_silence(made["id"]) is True
+    assert await right.expire_silence("no-such-id") is False
+    with pytest.raises(CommandError, match="no alert named"):
+        await right.add_ack("no_such_alert", "why", None, "me")
+    async with httpx.AsyncClient() as client:
+        snap = (await client.get(f"{url}/api/v1/snapshot")).json()
+    assert snap["silences"] == []

@@ -1,0 +1,252 @@
+"""Pure formatting helpers, tested without an App (parametrized tables)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui import format as fmt
+from tui.keys import normalize_key, validate_keymap
+from tui.sse import SseParser
+from tui.widgets.alert_table import alert_row, page_of
+from tui.widgets.component_tile import tile_lines
+from tui.widgets.firing_alerts import firing_lines
+from tui.widgets.header import header_text
+from tui.widgets.routing_bar import MISSING, routing_text
+from tui.widgets.spend_gauge import spend_text
+
+
+@pytest.mark.parametrize("values, width, ascii_only, expected", [
+    ([1, 2, 3, 4, 5, 6, 7, 8], 8, False, "▁▂▃▄▅▆▇█"),
+    ([1, 2, 3, 4, 5, 6, 7, 8], 8, True, "_.-~=+*#"),
+    ([5, 5, 5], 3, False, "▄▄▄"),  # flat: mid-height
+    ([1, None, 8], 3, False, "▁·█"),
+    ([1, None, 8], 3, True, "_.#"),
+    ([None, None], 4, False, "··"),
+    ([1, 2, 3, 4, 5, 6, 7, 8], 2, False, "▁█"),  # the last `width` values, own scale
+    ([], 5, False, ""),
+    ([1, 2], 0, False, ""),
+])
+def test_sparkline(values, width, ascii_only, expected):
+    assert fmt.sparkline(values, width, ascii_only) == expected
+
+
+@pytest.mark.parametrize("seconds, expected", [
+    (0, "0s"), (0.9, "0s"), (45, "45s"), (60, "1m"), (3599, "59m"), (3600, "1h"),
+    (3900, "1h05m"), (86400, "1d"), (90000, "1d1h"), (-5, "0s"),
+])
+def test_format_duration(seconds, expected):
+    assert fmt.format_duration(seconds) == expected
+
+
+@pytest.mark.parametrize("ts, expected", [
+    (None, "never"), (997.0, "3s ago"), (1000.5, "now"), (1500.0, "now"),  # skew: "now"
+    ("1970-01-01T00:16:37+00:00", "3s ago"), ("garbage", "never"), (400.0, "10m ago"),
+])
+def test_age(ts, expected):
+    assert fmt.age(ts, 1000.0) == expected
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("90", 90), ("90s", 90), ("30m", 1800), ("2h", 7200), ("1d", 86400), ("1w", 604800),
+    (" 1.5h ", 5400), ("2H", 7200),
+])
+def test_parse_duration(text, seconds):
+    assert fmt.parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "0", "-5m", "2 hours", "h", "1y"])
+def test_parse_duration_rejects(text):
+    with pytest.raises(ValueError, match="bad duration"):
+        fmt.parse_duration(text)
+
+
+@pytest.mark.parametrize("value, unit, expected", [
+    (42.123, "ms", "42.1 ms"), (2699.99, "ms", "2700 ms"), (93.2, "percent", "93.2 %"),
+    (8.69, "score", "8.69/10"), (3.0, "count", "3"), (None, "ms", "no data"),
+    (float("nan"), "ms", "no data"), (40.0, "tokens_per_s", "40 tok/s"),
+])
+def test_format_value(value, unit, expected):
+    assert fmt.format_value(value, unit) == expected
+
+
+@pytest.mark.parametrize("width, expected", [
+    (60, "2400 ms  target < 300 ms  alert > 500 ms"),
+    (35, "2400 ms tgt < 300 ms alert > 500 ms"),
+    (25, "2400ms t<300ms a>500ms"),
+    (20, "2400ms t<300 a>500"),
+    (10, "2400ms t<…"),
+])
+def test_threshold_line_fits_the_width(width, expected):
+    line = fmt.threshold_line("2400 ms", "< 300 ms", "> 500 ms", width)
+    assert line == expected
+    assert len(line) <= width
+
+
+@pytest.mark.parametrize("status, word, style", [
+    ("ok", "OK", "green"), ("warning", "WARNING", "yellow"), ("critical", "CRITICAL", "red"),
+    ("unknown", "UNKNOWN", "magenta"), (None, "UNKNOWN", "magenta"),
+])
+def test_status_is_word_and_colour(status, word, style):
+    assert fmt.status_word(status) == word
+    assert style in fmt.status_style(status)
+
+
+def test_worst_ranks_unknown_above_warning():
+    assert fmt.worst(["ok", "warning", "unknown"]) == "unknown"
+    assert fmt.worst(["ok", "critical", "unknown"]) == "critical"
+
+
+@pytest.mark.parametrize("now, received, connected, problem, expected", [
+    (100.0, 99.0, True, None, None),
+    (100.0, 90.0, True, None, None),  # 10 s < 3 x 5 s
+    (100.0, 80.0, True, None, "no update for 20s"),
+    (100.0, 99.0, False, "cannot connect", "cannot connect"),
+    (100.0, None, False, None, "source disconnected"),
+    (100.0, None, True, None, None),  # still waiting for the first snapshot
+])
+def test_staleness(now, received, connected, problem, expected):
+    assert fmt.staleness(now, received, connected, problem, 5.0) == expected
+
+
+def test_newest_first_and_order(outage_snapshot):
+    alerts = outage_snapshot["alerts"]
+    newest = fmt.newest_first(alerts)
+    times = [fmt.parse_ts(a["fired_at"]) for a in newest]
+    assert times == sorted(times, reverse=True)
+    mixed = [{"name": "r", "state": "resolved", "fired_at": 5.0},
+             {"name": "p", "state": "pending", "started_at": 9.0},
+             {"name": "f", "state": "firing", "fired_at": 1.0}]
+    assert [a["name"] for a in fmt.order_alerts(mixed)] == ["f", "p", "r"]
+
+
+@pytest.mark.parametrize("query, hits", [
+    ("", 3), ("openai", 3), ("error", 1), ("silenced", 1), ("acked", 1),
+    ("component=openai", 3), ("FIRING critical", 3), ("nothing-like-this", 0),
+])
+def test_alert_filter(outage_snapshot, query, hits):
+    assert sum(fmt.alert_matches(a, query) for a in outage_snapshot["alerts"]) == hits
+
+
+def test_default_matchers_quote():
+    assert fmt.default_matchers({"name": 'a"b'}) == 'alertname="a\\"b"'
+    assert fmt.default_matchers(None) == ""
+
+
+def test_routing_bar_marks_the_band():
+    bar = fmt.routing_bar(65, 20, ascii_only=True)
+    assert bar.count("[") == 1 and bar.count("]") == 1
+    assert bar.index("[") < bar.index("]")
+    assert bar.replace("[", "").replace("]", "").count("#") == 13
+    assert fmt.in_band(65) and not fmt.in_band(59.9)
+
+
+def test_routing_line_without_the_metric_says_so(ok_snapshot):
+    assert routing_text(ok_snapshot, 80).plain == MISSING == "routing split: needs the cost issue"
+
+
+def test_routing_line_with_the_metric(ok_snapshot):
+    ok_snapshot["metrics"].append({"component": "backend", "name": "fast_path_share",
+                                   "value": 55.0, "unit": "percent"})
+    text = routing_text(ok_snapshot, 80, ascii_only=True).plain
+    assert "fast  55%" in text and "think  45%" in text and "OUT OF BAND 60-70%" in text
+    assert len(text) <= 80
+
+
+def test_spend_line_is_plain_about_the_cost_issue(ok_snapshot):
+    line = spend_text(ok_snapshot, 200).plain
+    assert "not built yet" in line and "cost issue" in line
+    assert "—" not in spend_text(ok_snapshot, 200, ascii_only=True).plain
+
+
+def test_tile_lines_fit_and_show_value_target_alert(outage_snapshot):
+    openai = next(c for c in outage_snapshot["components"] if c["name"] == "openai")
+    now = outage_snapshot["taken_at_unix"] + 2
+    lines = [t.plain for t in tile_lines(openai, now, 22, 4)]
+    assert len(lines) == 4 and all(len(line) <= 22 for line in lines)
+    assert lines[0].startswith("server error")
+    assert "CRITICAL" in lines[1]
+    assert "t<300" in lines[2] and "a>500" in lines[2]
+    assert lines[3].endswith("ago")
+    tall = [t.plain for t in tile_lines(openai, now, 49, 10)]
+    assert sum("CRITICAL" in line for line in tall) == 2  # both metrics, each with its word
+    assert any("target < 1 %" in line and "alert > 5 %" in line for line in tall)
+
+
+def test_tile_lines_ascii_has_no_unicode(outage_snapshot):
+    now = outage_snapshot["taken_at_unix"] + 2
+    for c in outage_snapshot["components"]:
+        for line in tile_lines(c, now, 22, 4, ascii_only=True):
+            assert line.plain.isascii(), line.plain
+
+
+def test_firing_lines_newest_first_and_marks(outage_snapshot):
+    now = outage_snapshot["taken_at_unix"] + 2
+    lines = [t.plain for t in firing_lines(outage_snapshot, now, 78, 10)]
+    assert lines[0].startswith("Firing alerts (3)")
+    assert any("[silenced]" in line for line in lines)
+    assert any("[acked]" in line for line in lines)
+    assert all(len(line) <= 78 for line in lines)
+    short = [t.plain for t in firing_lines(outage_snapshot, now, 78, 3)]
+    assert short[-1].startswith("... and 2 more")
+
+
+def test_header_turns_stale(outage_snapshot):
+    now = outage_snapshot["taken_at_unix"] + 2
+    fresh = header_text(outage_snapshot, now=now, stale=None, screen="Overview", number=1,
+                        source="demo", read_only=False).plain
+    assert "CRITICAL" in fresh and "3 firing" in fresh and "data 2s ago" in fresh
+    assert "STALE" not in fresh
+    stale = header_text(outage_snapshot, now=now + 60, stale="agent disconnected",
+                        screen="Overview", number=1, source="attach", read_only=True,
+                        ascii_only=True).plain
+    assert "STALE" in stale and "agent disconnected" in stale and "read-only" in stale
+    assert stale.isascii()
+
+
+def test_alert_row_and_paging(outage_snapshot):
+    a = outage_snapshot["alerts"][0]
+    row = alert_row(a, outage_snapshot["taken_at_unix"])
+    assert row[0].plain == "FIRING" and row[1].plain == "CRITICAL" and row[3] == a["name"]
+    items = list(range(1234))
+    window, page, pages = page_of(items, 2)
+    assert (window[0], len(window), page, pages) == (1000, 234, 2, 3)
+    assert page_of(items, 99)[1] == 2 and page_of([], 0) == ([], 0, 1)
+
+
+def test_sse_parser():
+    p = SseParser()
+    out = [p.feed(line) for line in [": keep-alive", "", "id: 7", "event: snapshot",
+                                     'data: {"seq":', "data: 7}", "", "data: x", ""]]
+    events = [e for e in out if e]
+    assert [(e.event, e.data, e.id) for e in events] == [
+        ("snapshot", '{"seq":\n7}', "7"), ("message", "x", "7")]
+
+
+@pytest.mark.parametrize("mapping, error", [
+    ({"quit": "ctrl+q"}, None),
+    ({"silence": "S", "ack": "A"}, None),
+    ({"help": "?"}, None),
+    ({"nope": "z"}, "nope: unknown action"),
+    ({"quit": ""}, "quit: key must be"),
+    ({"quit": 5}, "quit: key must be"),
+    ({"quit": "question_mark"}, "already the key of help"),
+    ({"silence": "2"}, "already the key of screen.alerts"),
+    (["quit"], "expected a mapping"),
+])
+def test_validate_keymap(mapping, error):
+    if error is None:
+        assert validate_keymap(mapping)
+    else:
+        with pytest.raises(ValueError, match=error):
+            validate_keymap(mapping)
+
+
+def test_normalize_key():
+    assert normalize_key("?") == "question_mark"
+    assert normalize_key(" esc ") == "escape"
+    assert normalize_key("ctrl+q") == "ctrl+q"
+
+
+def test_threshold_line_without_a_value_stays_readable():
+    assert fmt.threshold_line("no data", "< 500 ms", "> 2000 ms", 20) == "n/a t<500ms a>2000ms"
+    assert fmt.threshold_line("no data", "< 500 ms", "> 2000 ms", 17) == "n/a t<500 a>2000"

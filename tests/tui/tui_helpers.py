@@ -1,0 +1,125 @@
+"""Helpers of the TUI tests: a fake source replaying recorded snapshots, a frozen clock,
+the demo stack with an in-process agent, polling with a deadline, the screen as text."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import io
+import json
+import time
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+
+
+def load(name: str) -> dict:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+class FakeSource:
+    """Replays snapshot dicts; records commands; `connected` can be flipped by tests."""
+
+    label = "fake"
+    expected_interval_s = 1.0
+
+    def __init__(self, *snapshots: dict, can_mutate: bool = True):
+        self._queue: asyncio.Queue | None = None
+        self._pending = [copy.deepcopy(s) for s in snapshots]
+        self.can_mutate = can_mutate
+        self.connected = True
+        self.problem: str | None = None
+        self.commands: list[tuple] = []
+        self.fail_with: str | None = None
+
+    def push(self, snapshot: dict) -> None:
+        self._pending.append(copy.deepcopy(snapshot))
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def next_snapshot(self, after_seq: int, timeout: float) -> dict | None:
+        deadline = time.monotonic() + timeout
+        while not self._pending:
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.02)
+        return self._pending.pop(0)
+
+    async def _command(self, *call):
+        from tui.source import CommandError
+
+        self.commands.append(call)
+        if self.fail_with:
+            raise CommandError(self.fail_with)
+
+    async def add_silence(self, matchers, duration_s, comment, by):
+        await self._command("silence", matchers, duration_s, comment, by)
+        return {"id": "s1", "matchers": [matchers]}
+
+    async def expire_silence(self, silence_id):
+        await self._command("expire", silence_id)
+        return True
+
+    async def add_ack(self, alert, comment, duration_s, by):
+        await self._command("ack", alert, comment, duration_s, by)
+        return {"alert": alert}
+
+
+def frozen_clock(snapshot: dict, offset_s: float = 2.0):
+    at = float(snapshot["taken_at_unix"]) + offset_s
+    return lambda: at
+
+
+def make_app(source, snapshot: dict | None = None, **kwargs):
+    from tui.app import DashboardApp
+
+    kwargs.setdefault("clock", frozen_clock(snapshot) if snapshot else time.time)
+    kwargs.setdefault("user", "tester@alice-tui")
+    return DashboardApp(source=source, **kwargs)
+
+
+async def wait_for(pilot, condition, timeout: float = 10.0, step: float = 0.05):
+    """Poll `condition()` with a deadline (never a bare sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await pilot.pause(step)
+
+
+@contextlib.asynccontextmanager
+async def demo_agent(tmp_path, scenario: str = "normal"):
+    """The simulator plus an in-process agent probing every 0.5 s, in this event loop."""
+    from agent.demo import demo_stack
+    from agent.service import AgentService
+
+    async with demo_stack(scenario, warmup_s=1.2) as (sim, config):
+        agent = config.agent.model_copy(update={
+            "data_path": str(tmp_path / "state.db"),
+            "intervals": config.agent.intervals.model_copy(update={"fast_s": 0.5})})
+        service = await AgentService.start(config.model_copy(update={"agent": agent}),
+                                           serve_api=False)
+        try:
+            yield sim, service
+        finally:
+            await service.stop()
+
+
+def screen_text(app) -> str:
+    """Plain text of what a running app shows (asserts on words, not pixels)."""
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system=None, record=True, legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(
+        full=True, screen_stack=app._background_screens, simplify=True))
+    return console.export_text()

@@ -1,0 +1,266 @@
+"""The dashboard: `DashboardApp(source=...)` shows the snapshots a `Source` delivers.
+
+A single worker reads snapshots and posts `SnapshotArrived` (a newer one replaces an
+unhandled older one); the handler sets the `snapshot` reactive and screens redraw
+from it. Commands (silence, ack, expire) go to the source in workers; the UI never
+probes, queries or writes anything itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import time
+from typing import Any, Callable, Iterable, Mapping
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+from textual.worker import Worker, WorkerState
+
+from tui import format as fmt
+from tui.keys import ACTIONS, SCREENS
+from tui.messages import SnapshotArrived
+from tui.source import CommandError, Source
+
+log = logging.getLogger("alice_ops.tui")
+REFRESH_MIN_S = 0.25  # at most ~4 redraws a second, whatever the agent publishes
+SCREEN_NUMBERS = {name: i for i, (name, _) in enumerate(SCREENS, start=1)}
+SCREEN_TITLES = dict(SCREENS)
+
+
+def _screen_factories() -> dict[str, Callable[[], Screen]]:
+    from tui.screens.alerts import AlertsScreen
+    from tui.screens.capacity import CapacityScreen
+    from tui.screens.checklists import ChecklistsScreen
+    from tui.screens.costs import CostsScreen
+    from tui.screens.overview import OverviewScreen
+    from tui.screens.remediation import RemediationScreen
+
+    return {"overview": OverviewScreen, "alerts": AlertsScreen,
+            "remediation": RemediationScreen, "costs": CostsScreen,
+            "checklists": ChecklistsScreen, "capacity": CapacityScreen}
+
+
+def _global_bindings() -> list[Binding]:
+    out = [Binding(a.key, "quit" if a.id == "quit" else a.id.replace(".", "_"),
+                   a.description.split(":")[0], id=a.id, show=a.id in ("quit", "help", "filter"))
+           for a in ACTIONS if a.where == "everywhere" and not a.id.startswith("screen.")
+           and a.id != "back"]
+    for i, (name, _title) in enumerate(SCREENS, start=1):
+        out.append(Binding(str(i), f"show_screen('{name}')", "screens", id=f"screen.{name}",
+                           show=i == 1, key_display="1-6"))
+    out.append(Binding("escape", "back", "back", id="back", show=False))
+    return out
+
+
+class DashboardApp(App[int]):
+    """alice-ops dashboard. `source` delivers snapshots and takes commands."""
+
+    CSS_PATH = "styles.tcss"
+    TITLE = "alice-ops"
+    BINDINGS = _global_bindings()
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
+
+    snapshot: reactive[dict | None] = reactive(None, always_update=True, init=False)
+    now: reactive[float] = reactive(0.0, init=False)
+    stale: reactive[str | None] = reactive(None, init=False)
+
+    def __init__(self, source: Source, *, read_only: bool = False, ascii_only: bool = False,
+                 keys: Mapping[str, str] | None = None, clock: Callable[[], float] = time.time,
+                 user: str | None = None, refresh_min_s: float = REFRESH_MIN_S,
+                 tick_s: float = 1.0):
+        super().__init__()
+        self.source = source
+        self.read_only = read_only or not getattr(source, "can_mutate", True)
+        self.ascii_only = ascii_only
+        self.keys = dict(keys or {})
+        self.clock = clock
+        self.user = user or _user()
+        self.received_at: float | None = None
+        self._refresh_min_s = refresh_min_s
+        self._tick_s = tick_s
+        self.snapshots_shown = 0
+        self.set_reactive(DashboardApp.now, clock())
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.ascii_only:
+            self.add_class("-ascii")
+        if self.keys:
+            self.set_keymap(self.keys)
+        for name, factory in _screen_factories().items():
+            self.add_mode(name, factory)
+        self.switch_mode("overview")
+        self.set_interval(self._tick_s, self._tick)
+        self._feed()
+
+    def _tick(self) -> None:
+        self.now = self.clock()
+        self.stale = fmt.staleness(self.now, self.received_at, self.source.connected,
+                                   self.source.problem, self.expected_interval_s())
+
+    def expected_interval_s(self) -> float:
+        """The agent's own word when its snapshot carries it, else the source's guess."""
+        stated = ((self.snapshot or {}).get("agent") or {}).get("expected_interval_s")
+        if isinstance(stated, (int, float)) and stated > 0:
+            return float(stated)
+        return self.source.expected_interval_s
+
+    @work(exclusive=True, group="feed", exit_on_error=False)
+    async def _feed(self) -> None:
+        """Read snapshots forever; never more often than `refresh_min_s`.
+
+        A failed read is not fatal: no snapshot arrives, so the header goes STALE, and
+        the next read is tried a second later.
+        """
+        seq = -1
+        while True:
+            try:
+                snap = await self.source.next_snapshot(seq, timeout=1.0)
+            except Exception as exc:  # noqa: BLE001 - shown as STALE, logged
+                log.warning("reading a snapshot failed: %s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            if snap is None:
+                continue
+            seq = int(snap.get("seq", seq))
+            self.post_message(SnapshotArrived(snap, self.clock()))
+            await asyncio.sleep(self._refresh_min_s)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            self.notify(f"{event.worker.name}: {event.worker.error}", title="internal error",
+                        severity="error", timeout=10)
+
+    def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
+        self.received_at = message.received_at
+        self.snapshots_shown += 1
+        self.snapshot = message.snapshot
+        self._tick()
+
+    # -- actions -------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("silence", "ack", "expire") and self.read_only:
+            return False
+        if action == "show_screen" and isinstance(self.screen, ModalScreen):
+            return False
+        return True
+
+    def action_show_screen(self, name: str) -> None:
+        if name in SCREEN_TITLES and self.current_mode != name:
+            self.switch_mode(name)
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_back(self) -> None:
+        if isinstance(self.screen, ModalScreen):
+            self.screen.dismiss(None)
+        elif self.current_mode != "overview":
+            self.switch_mode("overview")
+
+    def action_filter(self) -> None:
+        self.action_show_screen("alerts")
+        self.call_after_refresh(lambda: self.screen.open_filter()
+                                if hasattr(self.screen, "open_filter") else None)
+
+    def selected_alert(self) -> dict | None:
+        """The alert an action applies to: the Alerts screen's selected row, else the
+        newest firing alert."""
+        picker = getattr(self.screen, "selected_alert", None)
+        if picker is not None:
+            return picker()
+        snap = self.snapshot or {}
+        firing = [a for a in snap.get("alerts") or [] if a.get("state") == "firing"]
+        ordered = fmt.newest_first(firing)
+        return dict(ordered[0]) if ordered else None
+
+    def action_silence(self) -> None:
+        from tui.screens.silence_form import SilenceForm
+
+        alert = self.selected_alert()
+        self.push_screen(SilenceForm(fmt.default_matchers(alert), alert), self._silence)
+
+    def action_ack(self) -> None:
+        from tui.screens.ack_form import AckForm
+
+        alert = self.selected_alert()
+        if alert is None:
+            self.notify("No alert selected to acknowledge.", severity="warning")
+            return
+        self.push_screen(AckForm(alert), self._ack)
+
+    def action_expire(self) -> None:
+        picker = getattr(self.screen, "selected_silence_id", None)
+        silence_id = picker() if picker else (self.selected_alert() or {}).get("silenced_by")
+        if not silence_id:
+            self.notify("The selected alert is not silenced.", severity="warning")
+            return
+        self._run_command("expire", silence_id)
+
+    def _silence(self, request: dict | None) -> None:
+        if request:
+            self._run_command("silence", request)
+
+    def _ack(self, request: dict | None) -> None:
+        if request:
+            self._run_command("ack", request)
+
+    @work(group="commands", exit_on_error=False)
+    async def _run_command(self, kind: str, arg: Any) -> None:
+        try:
+            if kind == "silence":
+                made = await self.source.add_silence(arg["matchers"], arg["duration_s"],
+                                                     arg["comment"], self.user)
+                text = (f"Silenced {', '.join(made.get('matchers') or [arg['matchers']])} for "
+                        f"{fmt.format_duration(arg['duration_s'])} (id {made.get('id', '?')})")
+            elif kind == "ack":
+                made = await self.source.add_ack(arg["alert"], arg["comment"],
+                                                 arg["duration_s"], self.user)
+                text = f"Acknowledged {made.get('alert', arg['alert'])}"
+            else:
+                done = await self.source.expire_silence(arg)
+                text = f"Silence {arg} expired" if done else f"No active silence {arg}"
+        except CommandError as exc:
+            self.notify(str(exc), title=f"{kind} failed", severity="error", timeout=8)
+            return
+        self.notify(text, title=kind)
+
+    # -- command palette -----------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for i, (name, title) in enumerate(SCREENS, start=1):
+            yield SystemCommand(f"Screen: {title}", f"switch to the {title} screen (key {i})",
+                                lambda n=name: self.action_show_screen(n))
+        yield SystemCommand("Help: keys", "every key of the dashboard", self.action_help)
+        yield SystemCommand("Filter alerts", "open the Alerts screen's filter",
+                            self.action_filter)
+        if not self.read_only:
+            yield SystemCommand("Silence alert", "silence the selected (or newest firing) "
+                                "alert, with a reason and a duration", self.action_silence)
+            yield SystemCommand("Acknowledge alert", "acknowledge the selected (or newest "
+                                "firing) alert, with a reason", self.action_ack)
+            yield SystemCommand("Expire silence", "end the silence on the selected alert",
+                                self.action_expire)
+        yield SystemCommand("Quit", "quit alice-tui", self.action_quit)
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":
+                yield command
+
+
+def _user() -> str:
+    try:
+        return f"{getpass.getuser()}@alice-tui"
+    except (KeyError, OSError):
+        return "alice-tui"

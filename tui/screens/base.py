@@ -1,0 +1,40 @@
+"""What every numbered screen shares: the status header, the footer, and redrawing from
+the app's `snapshot` reactive (only while the screen is shown; caught up on resume)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from tui.widgets.header import StatusHeader
+
+
+class DashboardScreen(Screen):
+    NAME = ""
+    TITLE = ""
+    NUMBER = 0
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(self.TITLE, self.NUMBER)
+        yield from self.compose_body()
+        yield Footer(compact=True, show_command_palette=not self.app.ascii_only)
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "snapshot", self._snapshot_changed, init=False)
+        if self.app.snapshot is not None:
+            self.show(self.app.snapshot)
+
+    def on_screen_resume(self) -> None:
+        if self.app.snapshot is not None:
+            self.show(self.app.snapshot)
+
+    def _snapshot_changed(self, snapshot: dict | None) -> None:
+        if snapshot is not None and self.is_current:
+            self.show(snapshot)
+
+    def show(self, snapshot: dict) -> None:
+        """Draw `snapshot`; screens override."""

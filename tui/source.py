@@ -1,0 +1,392 @@
+"""Where the dashboard's snapshots come from and where its commands go.
+
+One small protocol (`Source`) with two implementations: the agent running in this
+process (`InProcessSource`, over `AgentService.runtime`) and a running `alice-agent`
+over HTTP (`AttachSource`: the SSE stream of /api/v1/events, reconnecting with
+exponential backoff). The UI only ever sees snapshot dicts (`Snapshot.to_json()`)
+and sends the three commands; this is the only tui module that touches the agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, Protocol, runtime_checkable
+
+log = logging.getLogger("alice_ops.tui")
+
+
+class SourceError(Exception):
+    """The source cannot start (bad config, unreachable agent); one clear line."""
+
+
+class CommandError(Exception):
+    """A silence/ack/expire was refused or could not be delivered; one clear line."""
+
+
+@runtime_checkable
+class Source(Protocol):
+    label: str
+    """Where the data comes from, for the header ("demo", "attach http://...")."""
+    expected_interval_s: float
+    """How often a new snapshot is expected; 3x this without one is STALE."""
+    can_mutate: bool
+    """False when commands cannot work (attach without a token)."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def problem(self) -> str | None:
+        """Why the source is down (shown with STALE), None when fine."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def next_snapshot(self, after_seq: int, timeout: float) -> dict | None:
+        """A snapshot newer than the one numbered `after_seq`, or None after `timeout`."""
+
+    async def add_silence(self, matchers: str, duration_s: float, comment: str,
+                          by: str) -> dict: ...
+
+    async def expire_silence(self, silence_id: str) -> bool: ...
+
+    async def add_ack(self, alert: str, comment: str, duration_s: float | None,
+                      by: str) -> dict: ...
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text or exc.__class__.__name__
+
+
+# -- in-process --------------------------------------------------------------------------
+
+
+class InProcessSource:
+    """The agent in this event loop: `--demo` (simulator + agent) or `--config`.
+
+    Hand in a running `AgentService` (tests), or a config / `demo=True` and let
+    `start()` build it; whatever `start()` opened, `close()` closes.
+    """
+
+    can_mutate = True
+
+    def __init__(self, config: Any = None, *, demo: bool = False, scenario: str = "normal",
+                 service: Any = None, label: str | None = None, warmup_s: float = 1.2):
+        if service is None and config is None and not demo:
+            raise ValueError("InProcessSource needs a config, demo=True or a service")
+        self._config, self._demo, self._scenario, self._warmup_s = config, demo, scenario, warmup_s
+        self.service = service
+        self.sim: Any = None
+        self._stack = contextlib.AsyncExitStack()
+        self.label = label or ("demo" if demo else "in-process agent")
+        cfg = config if config is not None else getattr(getattr(service, "runtime", None),
+                                                        "config", None)
+        self.expected_interval_s = cfg.agent.intervals.fast_s if cfg is not None else 5.0
+
+    @property
+    def connected(self) -> bool:
+        return self.service is not None and self.service.runtime is not None
+
+    @property
+    def problem(self) -> str | None:
+        return None if self.connected else "the in-process agent is not running"
+
+    async def start(self) -> None:
+        if self.service is not None:
+            return
+        from agent.service import AgentService
+
+        config = self._config
+        try:
+            if self._demo:
+                from agent.demo import demo_stack
+
+                self.sim, config = await self._stack.enter_async_context(
+                    demo_stack(self._scenario, warmup_s=self._warmup_s))
+                tmp = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="alice-tui-"))
+                config = config.model_copy(update={"agent": config.agent.model_copy(
+                    update={"data_path": str(Path(tmp) / "state.db")})})
+                self.expected_interval_s = config.agent.intervals.fast_s
+            self.service = await AgentService.start(config, serve_api=False)
+            self._stack.push_async_callback(self._stop_service)
+        except Exception as exc:
+            await self._stack.aclose()
+            what = "demo" if self._demo else "agent"
+            raise SourceError(f"{what}: cannot start: {_why(exc)}") from None
+
+    async def _stop_service(self) -> None:
+        service, self.service = self.service, None
+        if service is not None:
+            await service.stop()
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+    async def next_snapshot(self, after_seq: int, timeout: float) -> dict | None:
+        runtime = self.service.runtime if self.service is not None else None
+        if runtime is None:
+            await asyncio.sleep(timeout)
+            return None
+        snap = await runtime.wait_for_change(after_seq, timeout)
+        if snap is None or snap.seq == after_seq:
+            return None
+        return snap.to_json()
+
+    def _runtime(self):
+        if self.service is None or self.service.runtime is None:
+            raise CommandError("the in-process agent is not running")
+        return self.service.runtime
+
+    async def add_silence(self, matchers: str, duration_s: float, comment: str,
+                          by: str) -> dict:
+        try:
+            return await self._runtime().add_silence(matchers, duration_s, comment, by)
+        except ValueError as exc:
+            raise CommandError(_why(exc)) from None
+
+    async def expire_silence(self, silence_id: str) -> bool:
+        return await self._runtime().expire_silence(silence_id)
+
+    async def add_ack(self, alert: str, comment: str, duration_s: float | None,
+                      by: str) -> dict:
+        try:
+            return await self._runtime().add_ack(alert, comment, duration_s, by)
+        except ValueError as exc:
+            raise CommandError(_why(exc)) from None
+
+
+# -- attach over HTTP --------------------------------------------------------------------
+
+
+class AttachSource:
+    """A running alice-agent: snapshots from its SSE stream, commands over its API.
+
+    The stream reconnects with exponential backoff (0.5 s doubling to a 10 s cap,
+    reset after a successful connection); `connected` is False while it is down so
+    the header shows STALE.
+    """
+
+    def __init__(self, url: str, token: str | None = None, *, backoff_min_s: float = 0.5,
+                 backoff_max_s: float = 10.0, expected_interval_s: float = 5.0,
+                 read_timeout_s: float = 30.0, transport: Any = None):
+        self.url = url.rstrip("/")
+        self.label = f"attach {self.url}"
+        self._token = token
+        self.can_mutate = bool(token)
+        self.expected_interval_s = expected_interval_s
+        self._backoff = (backoff_min_s, backoff_max_s)
+        self._read_timeout_s = read_timeout_s
+        self._transport = transport
+        self._client: Any = None
+        self._task: asyncio.Task | None = None
+        self._connected = False
+        self._problem: str | None = "connecting"
+        self._latest: dict | None = None
+        self._version = 0
+        self._taken = 0
+        self._arrived = asyncio.Event()
+        self.reconnects = 0
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    @property
+    def problem(self) -> str | None:
+        return None if self._connected else self._problem
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    def _make_client(self):
+        import httpx
+
+        return httpx.AsyncClient(transport=self._transport, headers=self._headers(),
+                                 timeout=httpx.Timeout(10.0, read=self._read_timeout_s),
+                                 follow_redirects=False)
+
+    async def check(self, timeout_s: float = 5.0) -> None:
+        """One GET of the snapshot before the UI starts: a wrong URL, port or token is
+        a one-line error (SourceError) rather than a dashboard that is STALE forever."""
+        import httpx
+
+        async with self._make_client() as client:
+            try:
+                resp = await client.get(f"{self.url}/api/v1/snapshot", timeout=timeout_s)
+            except httpx.HTTPError as exc:
+                raise SourceError(f"--attach {self.url}: cannot connect: {_why(exc)}") from None
+            if resp.status_code == 401:
+                raise SourceError(f"--attach {self.url}: the agent wants a bearer token: "
+                                  f"{_error_text(resp)} (use --token-file)")
+            if resp.status_code == 503:
+                return  # the agent runs, its first probes have not finished
+            if resp.status_code != 200:
+                raise SourceError(f"--attach {self.url}: not an alice-agent API "
+                                  f"(HTTP {resp.status_code} for /api/v1/snapshot)")
+            try:
+                snap = resp.json()
+            except ValueError:
+                raise SourceError(f"--attach {self.url}: not an alice-agent API "
+                                  "(the snapshot is not JSON)") from None
+            if not isinstance(snap, dict) or "components" not in snap:
+                raise SourceError(f"--attach {self.url}: not an alice-agent API "
+                                  "(no components in the snapshot)")
+            self._accept(snap)
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._client = self._make_client()
+            self._task = asyncio.create_task(self._run(), name="alice-tui-attach")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        self._connected = False
+
+    async def _run(self) -> None:
+        delays = backoff_delays(*self._backoff)
+        while True:
+            try:
+                if await self._stream():
+                    delays = backoff_delays(*self._backoff)  # it worked: start over
+                self._problem = "the agent closed the event stream"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any failure is data: STALE with the reason
+                self._problem = _describe(exc)
+            finally:
+                self._connected = False
+                self._arrived.set()
+            delay = next(delays)
+            log.info("attach: %s; reconnecting in %.1f s", self._problem, delay)
+            await asyncio.sleep(delay)
+            self.reconnects += 1
+
+    async def _stream(self) -> bool:
+        """Read the event stream until it ends; True if it delivered a snapshot."""
+        from tui.sse import SseParser
+
+        got_one = False
+        async with self._client.stream("GET", f"{self.url}/api/v1/events") as resp:
+            if resp.status_code != 200:
+                await resp.aread()
+                raise _Refused(f"HTTP {resp.status_code} from the event stream: "
+                               f"{_error_text(resp)}")
+            self._connected = True
+            self._problem = None
+            parser = SseParser()
+            async for line in resp.aiter_lines():
+                event = parser.feed(line)
+                if event is None or event.event != "snapshot":
+                    continue
+                try:
+                    snap = json.loads(event.data)
+                except ValueError:
+                    continue  # a garbled event: wait for the next one
+                if isinstance(snap, dict):
+                    self._accept(snap)
+                    got_one = True
+        return got_one
+
+    def _accept(self, snap: dict) -> None:
+        self._latest = snap
+        self._version += 1
+        self._arrived.set()
+
+    async def next_snapshot(self, after_seq: int, timeout: float) -> dict | None:
+        if self._latest is None or self._version == self._taken:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), timeout)
+        if self._latest is None or self._version == self._taken:
+            return None
+        self._taken = self._version
+        return self._latest
+
+    async def _send(self, method: str, path: str, body: dict | None = None):
+        import httpx
+
+        if not self._token:
+            raise CommandError("read-only: the agent needs a bearer token for changes "
+                               "(start alice-tui with --token-file)")
+        client = self._client or self._make_client()
+        try:
+            resp = await client.request(method, f"{self.url}{path}", json=body, timeout=10.0)
+        except httpx.HTTPError as exc:
+            raise CommandError(f"agent unreachable: {_describe(exc)}") from None
+        finally:
+            if client is not self._client:
+                await client.aclose()
+        return resp
+
+    async def add_silence(self, matchers: str, duration_s: float, comment: str,
+                          by: str) -> dict:
+        resp = await self._send("POST", "/api/v1/silences",
+                                {"matchers": matchers, "duration_s": duration_s,
+                                 "comment": comment, "created_by": by})
+        if resp.status_code != 201:
+            raise CommandError(f"agent refused the silence: {_error_text(resp)}")
+        return resp.json()
+
+    async def expire_silence(self, silence_id: str) -> bool:
+        resp = await self._send("DELETE", f"/api/v1/silences/{silence_id}")
+        if resp.status_code == 404:
+            return False
+        if resp.status_code != 200:
+            raise CommandError(f"agent refused to expire the silence: {_error_text(resp)}")
+        return True
+
+    async def add_ack(self, alert: str, comment: str, duration_s: float | None,
+                      by: str) -> dict:
+        resp = await self._send("POST", "/api/v1/acks", {"alert": alert, "comment": comment,
+                                                         "duration_s": duration_s, "by": by})
+        if resp.status_code != 201:
+            raise CommandError(f"agent refused the acknowledgement: {_error_text(resp)}")
+        return resp.json()
+
+
+def backoff_delays(first_s: float = 0.5, cap_s: float = 10.0) -> Iterator[float]:
+    """0.5, 1, 2, 4, 8, 10, 10, ... seconds between reconnection attempts."""
+    delay = first_s
+    while True:
+        yield delay
+        delay = min(delay * 2, cap_s)
+
+
+class _Refused(Exception):
+    pass
+
+
+def _error_text(resp: Any) -> str:
+    try:
+        data = resp.json()
+    except ValueError:
+        return f"HTTP {resp.status_code}"
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    return f"HTTP {resp.status_code}"
+
+
+def _describe(exc: BaseException) -> str:
+    import httpx
+
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect ({_why(exc)})"
+    if isinstance(exc, httpx.ReadTimeout):
+        return "no data from the agent (read timeout)"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return f"connection lost ({_why(exc)})"
+    return _why(exc)
