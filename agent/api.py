@@ -98,11 +98,22 @@ def make_app(commands: Commands, token: str | None, loopback: bool) -> web.Appli
             return _error(503, "no snapshot yet: the first probes are still running")
         return web.json_response(snap.to_json())
 
+    streams: set[asyncio.Task] = set()
+
+    async def end_streams(_app: web.Application) -> None:
+        # An event stream never ends by itself: without this, shutdown waits for each
+        # attached client up to aiohttp's shutdown timeout (twice), a minute or more.
+        for task in streams:
+            task.cancel()
+
     async def events(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                                "Cache-Control": "no-cache"})
         await response.prepare(request)
         seq = -1
+        task = asyncio.current_task()
+        if task is not None:
+            streams.add(task)
         try:
             while True:
                 snap = await commands.wait_for_change(seq, timeout=15.0)
@@ -115,6 +126,8 @@ def make_app(commands: Commands, token: str | None, loopback: bool) -> web.Appli
                 await asyncio.sleep(SSE_MIN_INTERVAL_S)  # at most a few updates a second
         except (ConnectionResetError, asyncio.CancelledError):
             pass
+        finally:
+            streams.discard(task)
         return response
 
     async def body(request: web.Request) -> dict[str, Any]:
@@ -156,6 +169,7 @@ def make_app(commands: Commands, token: str | None, loopback: bool) -> web.Appli
         return web.json_response(created, status=201)
 
     app = web.Application(middlewares=[auth], client_max_size=64 * 1024)
+    app.on_shutdown.append(end_streams)
     app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics),
                     web.get("/api/v1/snapshot", snapshot), web.get("/api/v1/events", events),
                     web.post("/api/v1/silences", add_silence),

@@ -23,7 +23,8 @@ from agent.config import Config
 from agent.exporter import DurationHistogram, SnapshotCollector
 from agent.model import ProbeResult, Status
 from agent.probes.http import make_client
-from agent.silences import ack_from_row, new_silence, silence_from_row, silence_json
+from agent.silences import (ack_from_row, check_duration, new_silence, silence_from_row,
+                            silence_json)
 from agent.snapshot import AgentStats, AlertView, Snapshot
 from agent.store import AuditRecord, OutboxItem, Store
 from alerts.codec import state_from_dict, state_to_dict
@@ -89,6 +90,8 @@ class Runtime:
         self._inflight: set[asyncio.Task] = set()
         self.dispatcher = Dispatcher(self._notifiers, store, run_io=self.db, clock=clock)
         self._dispatch_task: asyncio.Task | None = None
+        self._retired: list[AlertEvent] = []
+        self._retired_rows: list[tuple] = []
         # one pooled client for every extra endpoint (hundreds of them at scale)
         self._endpoint_client = make_client(10_000, transport,
                                             limits=httpx.Limits(max_connections=256))
@@ -98,7 +101,8 @@ class Runtime:
 
     def configure(self, config: Config) -> None:
         """(Re)derive rows, rules and jobs from a config; alert states of rules that
-        still exist are kept (SIGHUP reload)."""
+        still exist are kept (SIGHUP reload); those of removed rules are retired."""
+        old_rules = getattr(self, "rules", {})
         self.config = config
         self.rows = threshold_rows(config)
         self._secrets = secrets_of(config)
@@ -107,6 +111,28 @@ class Runtime:
         self.deps = job_dependencies(self.rules, self.rows)
         self._fp_rule = {b.rule.fingerprint: name for name, b in self.rules.items()}
         self.results = {k: v for k, v in self.results.items() if k in self.jobs}
+        self._retire([name for name in self.states if name not in self.rules], old_rules)
+
+    def _retire(self, names: list[str], old_rules: dict[str, BoundRule]) -> None:
+        """Alerts a reload removed end now: a resolved notice closes an announced episode
+        (no more reminders), and the saved state goes back to inactive (next job commits)."""
+        now = self._clock()
+        for name in names:
+            state, bound = self.states.pop(name), old_rules.get(name)
+            if bound is None:
+                continue
+            self._retired_rows.append(
+                (bound.rule.fingerprint, name, dict(bound.rule.labels),
+                 {"state": state_to_dict(AlertState.initial(max(now, state.last_eval))),
+                  "tracked": None}))
+            if state.phase is Phase.FIRING and state.active_since is not None:
+                self._retired.append(AlertEvent(
+                    kind=EventKind.RESOLVED, rule=name, labels=bound.rule.labels,
+                    severity=state.severity or "warning", started_at=state.active_since,
+                    at=max(now, state.last_eval), value=state.value,
+                    status=state.status or Status.UNKNOWN,
+                    summary=f"{bound.component}: no longer checked (removed from the config)"
+                            " [resolved]"))
 
     def interval(self, job: str) -> float:
         iv = self.config.agent.intervals
@@ -150,6 +176,7 @@ class Runtime:
 
     async def stop(self) -> None:
         """Finish the jobs in flight (each commits), then stop delivering."""
+        await asyncio.sleep(0)  # a job submitted just now registers itself first
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
         await self.dispatcher.stop()
@@ -171,16 +198,15 @@ class Runtime:
     # -- one job -------------------------------------------------------------------------
 
     async def run_job(self, name: str) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._inflight.add(task)
+        # Shielded: a caller cancelled mid-cycle (apscheduler's shutdown cancels the jobs it
+        # runs) must not abort the cycle; `stop` waits for it to commit instead.
+        job = asyncio.ensure_future(self._run_job(name))
+        self._inflight.add(job)
+        job.add_done_callback(self._inflight.discard)
         try:
-            await self._run_job(name)
+            await asyncio.shield(job)
         except Exception:  # a bug in one job must not stop the schedule
             log.exception("job %s failed", name)
-        finally:
-            if task is not None:
-                self._inflight.discard(task)
 
     async def _run_job(self, name: str) -> None:
         if name not in self.jobs:
@@ -189,6 +215,8 @@ class Runtime:
         started = time.perf_counter()
         result = await _guard(name, factory(), budget, self._secrets)
         self.durations.observe(name, time.perf_counter() - started)
+        if name not in self.jobs:  # removed by a reload while it probed
+            return
         now = self._clock()
         self.cycles[name] += 1
         self.results[name] = result
@@ -199,6 +227,9 @@ class Runtime:
             result.latency_ms)
         report = evaluate(self.results, self.rows, now, COMPONENT_ORDER)
         events, samples = self._judge(name, result, report, now)
+        retired, retired_rows, self._retired, self._retired_rows = \
+            self._retired, self._retired_rows, [], []
+        events = retired + events
         await self._refresh_silences(now)
         before = dict(self.ledger)
         planned = plan(events, self.ledger, repeat_interval_s=self.config.alerts.repeat_interval_s,
@@ -212,7 +243,7 @@ class Runtime:
                     self.ledger.get(fp)}
         changed |= {self.rules[r].rule.fingerprint for r in self.deps.get(name, ())
                     if r in self.states}
-        states = [self._state_row(fp) for fp in changed if fp in self._fp_rule]
+        states = [self._state_row(fp) for fp in changed if fp in self._fp_rule] + retired_rows
         audit = [AuditRecord(now, "agent", f"alert.{e.kind.value}", e.rule, e.severity,
                              {"summary": e.summary, "value": e.value,
                               "started_at": e.started_at})
@@ -378,7 +409,8 @@ class Runtime:
             raise ValueError(f"no alert named {alert!r}")
         if not comment.strip():
             raise ValueError("an acknowledgement needs a comment")
-        expires = now + (duration_s if duration_s else 24 * 3600.0)
+        expires = now + (check_duration(duration_s, "an acknowledgement")
+                         if duration_s else 24 * 3600.0)
         await self.db(self._store.add_ack, fp, comment, expires, by, now,
                       AuditRecord(now, by, "ack.add", self._fp_rule[fp], "ok",
                                   {"comment": comment, "expires_at": expires}))

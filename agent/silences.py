@@ -8,11 +8,23 @@ from agent.store import AckRow, SilenceRow
 from alerts.silence import Ack, Silence, parse_matchers
 
 
+MAX_DURATION_S = 10 * 365 * 86400.0
+"""Longest silence or ack: its end must stay a date every reader can show (a silence
+ending in the year 33715 once made every snapshot, hence every cycle, fail)."""
+
+
+def check_duration(duration_s: float, what: str) -> float:
+    """`duration_s` if it is a usable length for a silence or an ack, else ValueError."""
+    if not 0 < duration_s <= MAX_DURATION_S:  # also refuses NaN
+        raise ValueError(f"{what} needs a positive duration of at most "
+                         f"{MAX_DURATION_S / 86400:g} days, got {duration_s:g} s")
+    return duration_s
+
+
 def new_silence(matchers: str, duration_s: float, comment: str, by: str, now: float
                 ) -> tuple[Silence, SilenceRow]:
     """Validate a silence request; ValueError names what is wrong."""
-    if duration_s <= 0:
-        raise ValueError("a silence needs a positive duration")
+    check_duration(duration_s, "a silence")
     parsed = parse_matchers(matchers)
     silence = Silence(id=uuid.uuid4().hex[:12], matchers=parsed, starts_at=now,
                       ends_at=now + duration_s, created_by=by, comment=comment)

@@ -76,6 +76,10 @@ def _with_overrides(config: Config, args: argparse.Namespace) -> Config:
     return config.model_copy(update={"agent": agent})
 
 
+def host_in_url(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def make_notifiers(config: Config) -> list:
     from alerts.notifiers import AlertmanagerNotifier, LogNotifier, WebhookNotifier
 
@@ -107,7 +111,8 @@ async def run_agent(config: Config, config_path: Path | None, args: argparse.Nam
         executor.shutdown()
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
-    runtime = Runtime(config, store, executor, make_notifiers(config))
+    notifiers = make_notifiers(config)
+    runtime = Runtime(config, store, executor, notifiers)
     token = config.agent.token.get_secret_value() if config.agent.token else None
     try:
         runner = await api.serve(runtime, config.agent.listen, token)
@@ -118,7 +123,11 @@ async def run_agent(config: Config, config_path: Path | None, args: argparse.Nam
         executor.shutdown()
         return 2
     host, _ = api.split_listen(config.agent.listen)
-    log.info("api listening on http://%s:%d", host, api.bound_port(runner))
+    port = api.bound_port(runner)
+    for notifier in notifiers:  # link to the bound port, not to `listen`'s (which may be 0)
+        if hasattr(notifier, "generator_url"):
+            notifier.generator_url = f"http://{host_in_url(host)}:{port}/api/v1/snapshot"
+    log.info("api listening on http://%s:%d", host, port)
     log.info("state in %s", path)
     await runtime.start()
     sched = scheduler.build(runtime)
@@ -135,9 +144,17 @@ async def run_agent(config: Config, config_path: Path | None, args: argparse.Nam
             for line in exc.problems:
                 log.error("config reload refused, keeping the running config: %s", line)
             return
+        fixed = [key for key, before, after in (
+            ("agent.listen", runtime.config.agent.listen, new.agent.listen),
+            ("agent.token", runtime.config.agent.token, new.agent.token),
+            ("agent.data_path", runtime.config.agent.data_path, new.agent.data_path),
+            ("notifiers", runtime.config.notifiers, new.notifiers)) if before != after]
         runtime.configure(new)
         scheduler.schedule_probes(sched, runtime)
         log.info("config reloaded from %s: %d probe jobs", config_path, len(runtime.jobs))
+        if fixed:
+            log.warning("config reload: %s changed; restart alice-agent to apply it",
+                        ", ".join(fixed))
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -146,8 +163,9 @@ async def run_agent(config: Config, config_path: Path | None, args: argparse.Nam
         ready.set()
     await stop.wait()
     log.info("stopping: finishing the probes in flight")
-    sched.shutdown(wait=False)
+    sched.pause()  # no new runs; shutdown() would cancel the ones in flight
     await runtime.stop()
+    sched.shutdown(wait=False)
     await runner.cleanup()
     await loop.run_in_executor(executor, store.close)
     executor.shutdown()

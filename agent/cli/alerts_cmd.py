@@ -37,6 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     si.set_defaults(func=silence)
     un = asub.add_parser("unsilence", help="end a silence now")
     un.add_argument("id", help="silence id (alice-ops alerts list)")
+    un.add_argument("--by", default=None, help="who (default: $USER)")
     un.set_defaults(func=unsilence)
     ack = asub.add_parser("ack", help="acknowledge a firing alert: no reminders until it expires")
     ack.add_argument("alert", help="alert name, e.g. openai_health")
