@@ -20,6 +20,8 @@ from agent.snapshot import Snapshot
 
 log = logging.getLogger("alice_ops.api")
 SSE_MIN_INTERVAL_S = 0.25
+STALE_AFTER_INTERVALS = 3
+STALE_MIN_S = 30.0
 
 
 class ApiError(Exception):
@@ -83,8 +85,17 @@ def make_app(commands: Commands, token: str | None, loopback: bool) -> web.Appli
         return await handler(request)
 
     async def healthz(_request: web.Request) -> web.Response:
+        """ok while snapshots keep coming; 503 "stale" when cycles stopped publishing."""
+        import time
+
         snap = commands.snapshot
-        return web.json_response({"status": "ok", "seq": snap.seq if snap else 0})
+        if snap is None:
+            return web.json_response({"status": "starting", "seq": 0}, status=503)
+        age = time.time() - snap.taken_at
+        limit = max(STALE_AFTER_INTERVALS * snap.stats.expected_interval_s, STALE_MIN_S)
+        stale = age > limit
+        return web.json_response({"status": "stale" if stale else "ok", "seq": snap.seq,
+                                  "age_s": round(age, 3)}, status=503 if stale else 200)
 
     async def metrics(_request: web.Request) -> web.Response:
         from prometheus_client import CONTENT_TYPE_LATEST

@@ -340,8 +340,12 @@ def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
     return line
 
 
+SECRET_KEYS = frozenset({"api_key", "admin_key", "token", "bearer_token"})
+
+
 def _describe(err: dict) -> str:
     kind, msg = err["type"], err["msg"]
+    secret = any(part in SECRET_KEYS for part in err.get("loc", ()))
     if kind == "extra_forbidden":
         return "unknown key"
     if kind == "missing":
@@ -350,8 +354,8 @@ def _describe(err: dict) -> str:
         msg = msg[len("Value error, "):]
     if kind in ("int_type", "int_parsing", "float_type", "float_parsing", "bool_type",
                 "bool_parsing", "string_type", "dict_type", "model_type", "tuple_type",
-                "list_type", "literal_error"):
-        msg = f"{msg} (got {err.get('input')!r})"
+                "list_type", "literal_error") and not secret:
+        msg = f"{msg} (got {err.get('input')!r})"  # never echo a secret's value
     return msg
 
 

@@ -345,7 +345,9 @@ class Runtime:
                            missed_runs_total=self.missed_runs, last_lag_s=self.last_lag_s,
                            notifications_sent_total=self.dispatcher.sent_total,
                            notification_failures_total=self.dispatcher.failures_total,
-                           outbox_pending=self.outbox_pending)
+                           outbox_pending=self.outbox_pending,
+                           expected_interval_s=min((self.interval(j) for j in self.jobs),
+                                                   default=5.0))
         self._snapshot = Snapshot(
             seq=self._seq, taken_at=now, report=report, alerts=self._alert_views(now),
             silences=tuple(silence_json(s) for s in self.silences), stats=stats,

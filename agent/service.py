@@ -12,19 +12,26 @@ from agent.config import Config
 
 log = logging.getLogger("alice_ops.agent")
 
+# Settings a running agent cannot change on SIGHUP (they need a restart).
+RESTART_KEYS = (("agent.listen", lambda c: c.agent.listen),
+                ("agent.token", lambda c: c.agent.token),
+                ("agent.data_path", lambda c: c.agent.data_path),
+                ("notifiers", lambda c: c.notifiers))
+
+
+def host_in_url(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
 
 def make_notifiers(config: Config) -> list:
     from alerts.notifiers import AlertmanagerNotifier, LogNotifier, WebhookNotifier
 
-    generator = f"http://{config.agent.listen}/api/v1/snapshot"
     notifiers: list = [LogNotifier()]
     for hook in config.notifiers.webhooks:
         notifiers.append(WebhookNotifier(hook.name, hook.url, token=hook.bearer_token,
-                                         timeout_s=hook.timeout_ms / 1000,
-                                         generator_url=generator))
+                                         timeout_s=hook.timeout_ms / 1000))
     for am in config.notifiers.alertmanagers:
-        notifiers.append(AlertmanagerNotifier(am.name, am.url, timeout_s=am.timeout_ms / 1000,
-                                              generator_url=generator))
+        notifiers.append(AlertmanagerNotifier(am.name, am.url, timeout_s=am.timeout_ms / 1000))
     return notifiers
 
 
@@ -37,8 +44,13 @@ class AgentService:
         self.scheduler = None
         self.runner = None
         self.store = None
-        self.api_port: int | None = None
+        self.path: Path | None = None
+        self.api_url: str | None = None
         self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def api_port(self) -> int | None:
+        return int(self.api_url.rsplit(":", 1)[1]) if self.api_url else None
 
     @classmethod
     async def start(cls, config: Config, *, serve_api: bool = True) -> "AgentService":
@@ -50,36 +62,46 @@ class AgentService:
 
         self = cls()
         loop = asyncio.get_running_loop()
-        path = Path(config.agent.data_path) if config.agent.data_path else default_path()
+        self.path = Path(config.agent.data_path) if config.agent.data_path else default_path()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="alice-db")
         try:
-            self.store = await loop.run_in_executor(self._executor, Store.open, path)
-            self.runtime = Runtime(config, self.store, self._executor, make_notifiers(config))
+            self.store = await loop.run_in_executor(self._executor, Store.open, self.path)
+            notifiers = make_notifiers(config)
+            self.runtime = Runtime(config, self.store, self._executor, notifiers)
             if serve_api:
                 token = config.agent.token.get_secret_value() if config.agent.token else None
                 self.runner = await api.serve(self.runtime, config.agent.listen, token)
-                self.api_port = api.bound_port(self.runner)
+                host, _ = api.split_listen(config.agent.listen)
+                self.api_url = f"http://{host_in_url(host)}:{api.bound_port(self.runner)}"
+                for notifier in notifiers:  # link to the bound port (listen may say 0)
+                    if hasattr(notifier, "generator_url"):
+                        notifier.generator_url = f"{self.api_url}/api/v1/snapshot"
             await self.runtime.start()
             self.scheduler = scheduler.build(self.runtime)
             self.scheduler.start()
         except BaseException:
             await self.stop()
             raise
-        log.info("agent started: state in %s", path)
         return self
 
-    def reconfigure(self, config: Config) -> None:
+    def reload(self, config: Config) -> list[str]:
+        """Apply a new config to the running probes and rules; return the changed
+        settings that only a restart applies."""
         from agent import scheduler
 
+        stuck = [key for key, get in RESTART_KEYS if get(self.runtime.config) != get(config)]
         self.runtime.configure(config)
         scheduler.schedule_probes(self.scheduler, self.runtime)
+        return stuck
 
     async def stop(self) -> None:
         """Finish the jobs in flight (each commits), stop delivering, close the store."""
         if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.pause()  # no new runs; shutdown() would cancel those in flight
         if self.runtime is not None:
             await self.runtime.stop()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
         if self.runner is not None:
             await self.runner.cleanup()
         if self.store is not None:

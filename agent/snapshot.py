@@ -53,13 +53,16 @@ class AgentStats:
     notifications_sent_total: Mapping[str, int] = field(default_factory=dict)
     notification_failures_total: Mapping[str, int] = field(default_factory=dict)
     outbox_pending: int = 0
+    expected_interval_s: float = 5.0
+    """The fastest probe interval: a snapshot older than a few of these is stale."""
 
     def to_json(self) -> dict[str, Any]:
         return {"started_at": iso(self.started_at), "cycles_total": dict(self.cycles_total),
                 "missed_runs_total": self.missed_runs_total, "last_lag_s": self.last_lag_s,
                 "notifications_sent_total": dict(self.notifications_sent_total),
                 "notification_failures_total": dict(self.notification_failures_total),
-                "outbox_pending": self.outbox_pending}
+                "outbox_pending": self.outbox_pending,
+                "expected_interval_s": self.expected_interval_s}
 
 
 @dataclass(frozen=True)

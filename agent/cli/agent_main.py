@@ -14,7 +14,6 @@ import logging
 import os
 import signal
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agent.config import Config, ConfigError, find_config, load_config
@@ -76,62 +75,20 @@ def _with_overrides(config: Config, args: argparse.Namespace) -> Config:
     return config.model_copy(update={"agent": agent})
 
 
-def host_in_url(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
-
-
-def make_notifiers(config: Config) -> list:
-    from alerts.notifiers import AlertmanagerNotifier, LogNotifier, WebhookNotifier
-
-    listen = config.agent.listen
-    generator = f"http://{listen}/api/v1/snapshot"
-    notifiers: list = [LogNotifier()]
-    for hook in config.notifiers.webhooks:
-        notifiers.append(WebhookNotifier(hook.name, hook.url, token=hook.bearer_token,
-                                         timeout_s=hook.timeout_ms / 1000,
-                                         generator_url=generator))
-    for am in config.notifiers.alertmanagers:
-        notifiers.append(AlertmanagerNotifier(am.name, am.url, timeout_s=am.timeout_ms / 1000,
-                                              generator_url=generator))
-    return notifiers
-
-
 async def run_agent(config: Config, config_path: Path | None, args: argparse.Namespace,
                     ready: asyncio.Event | None = None) -> int:
-    from agent import api, scheduler
-    from agent.runtime import Runtime
-    from agent.store import Store, StoreError, default_path
+    from agent.api import ApiError
+    from agent.service import AgentService
+    from agent.store import StoreError
 
-    path = Path(config.agent.data_path) if config.agent.data_path else default_path()
-    executor = ThreadPoolExecutor(1, thread_name_prefix="alice-db")
+    try:
+        service = await AgentService.start(config)
+    except (StoreError, ApiError) as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    log.info("api listening on %s", service.api_url)
+    log.info("state in %s", service.path)
     loop = asyncio.get_running_loop()
-    try:
-        store = await loop.run_in_executor(executor, Store.open, path)
-    except StoreError as exc:
-        executor.shutdown()
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return 2
-    notifiers = make_notifiers(config)
-    runtime = Runtime(config, store, executor, notifiers)
-    token = config.agent.token.get_secret_value() if config.agent.token else None
-    try:
-        runner = await api.serve(runtime, config.agent.listen, token)
-    except api.ApiError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        await runtime.stop()
-        await loop.run_in_executor(executor, store.close)
-        executor.shutdown()
-        return 2
-    host, _ = api.split_listen(config.agent.listen)
-    port = api.bound_port(runner)
-    for notifier in notifiers:  # link to the bound port, not to `listen`'s (which may be 0)
-        if hasattr(notifier, "generator_url"):
-            notifier.generator_url = f"http://{host_in_url(host)}:{port}/api/v1/snapshot"
-    log.info("api listening on http://%s:%d", host, port)
-    log.info("state in %s", path)
-    await runtime.start()
-    sched = scheduler.build(runtime)
-    sched.start()
     stop = asyncio.Event()
 
     def reload() -> None:
@@ -144,17 +101,12 @@ async def run_agent(config: Config, config_path: Path | None, args: argparse.Nam
             for line in exc.problems:
                 log.error("config reload refused, keeping the running config: %s", line)
             return
-        fixed = [key for key, before, after in (
-            ("agent.listen", runtime.config.agent.listen, new.agent.listen),
-            ("agent.token", runtime.config.agent.token, new.agent.token),
-            ("agent.data_path", runtime.config.agent.data_path, new.agent.data_path),
-            ("notifiers", runtime.config.notifiers, new.notifiers)) if before != after]
-        runtime.configure(new)
-        scheduler.schedule_probes(sched, runtime)
-        log.info("config reloaded from %s: %d probe jobs", config_path, len(runtime.jobs))
-        if fixed:
+        stuck = service.reload(new)
+        log.info("config reloaded from %s: %d probe jobs", config_path,
+                 len(service.runtime.jobs))
+        if stuck:
             log.warning("config reload: %s changed; restart alice-agent to apply it",
-                        ", ".join(fixed))
+                        ", ".join(stuck))
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -163,12 +115,7 @@ async def run_agent(config: Config, config_path: Path | None, args: argparse.Nam
         ready.set()
     await stop.wait()
     log.info("stopping: finishing the probes in flight")
-    sched.pause()  # no new runs; shutdown() would cancel the ones in flight
-    await runtime.stop()
-    sched.shutdown(wait=False)
-    await runner.cleanup()
-    await loop.run_in_executor(executor, store.close)
-    executor.shutdown()
+    await service.stop()
     log.info("stopped cleanly")
     return 0
 

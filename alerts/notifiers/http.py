@@ -26,13 +26,14 @@ def secret_value(secret: Any) -> str | None:
 
 
 def safe_url(url: str) -> str:
-    """The URL without user info, query or fragment: what may appear in a reason."""
+    """Scheme, host and port only: what may appear in a reason. The path goes too, since
+    some receivers put their secret there (Slack and Discord webhook URLs)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
         if parts.port is not None:
             host = f"{host}:{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+        return urlunsplit((parts.scheme, host, "", "", ""))
     except ValueError:
         return "<invalid url>"
 

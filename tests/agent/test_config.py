@@ -83,3 +83,8 @@ def test_discovery_order(tmp_path: Path):
     env["ALICE_OPS_CONFIG"] = "/etc/alice.yaml"
     assert str(find_config(None, env)) == "/etc/alice.yaml"
     assert str(find_config("x.yaml", env)) == "x.yaml"
+
+
+def test_a_bad_secret_value_is_never_echoed():
+    found = problems("agent:\n  token: 12345678901234\n")
+    assert found == ["alice.yaml:2: agent.token: Input should be a valid string"]

@@ -237,7 +237,7 @@ async def test_webhook_http_500_is_a_redacted_one_line_error(webhook_receiver):
         with pytest.raises(NotifyError) as caught:
             await hook.send([notice_from_event(event())])
     reason = caught.value.reason
-    assert "HTTP 500" in reason and "/hook" in reason
+    assert "HTTP 500" in reason and "/hook" not in reason  # a path may be a secret (Slack)
     assert "boom" in reason  # the body excerpt is kept ...
     assert TOKEN not in reason and TOKEN not in str(caught.value)  # ... minus the secret
     assert "\n" not in reason
@@ -252,7 +252,7 @@ async def test_webhook_refused_connection_hides_url_secrets():
         with pytest.raises(NotifyError) as caught:
             await hook.send([notice_from_event(event())])
     reason = caught.value.reason
-    assert reason.startswith(f"POST http://127.0.0.1:{port}/hook: cannot connect")
+    assert reason.startswith(f"POST http://127.0.0.1:{port}: cannot connect")
     for secret in (TOKEN, "hunter2-pass", "query-secret-1", "hdr-secret"):
         assert secret not in reason
 
@@ -333,5 +333,5 @@ async def test_alertmanager_rejection_is_a_notify_error(alertmanager_url):
 
 async def test_alertmanager_refused_connection():
     async with AlertmanagerNotifier("am", f"http://127.0.0.1:{free_port()}") as am:
-        with pytest.raises(NotifyError, match="/api/v2/alerts: cannot connect"):
+        with pytest.raises(NotifyError, match=r"POST http://127\.0\.0\.1:\d+: cannot connect"):
             await am.send([notice_from_event(event())])
