@@ -90,6 +90,8 @@ class BackendTarget(_Section):
 
     url: HttpUrl = "http://localhost:8000"
     timeout_ms: TimeoutMs = 3000
+    nlu_classify_path: str = "/api/nlu/classify"
+    """POST {"text"} -> {"intent", ...}; `alice-ops nlu-bench` sends its gold set here."""
 
 
 class PrometheusTarget(_Section):
@@ -273,6 +275,31 @@ class TuiSettings(_Section):
     ascii: bool = False
 
 
+class SecuritySettings(_Section):
+    """`alice-ops security scan` (the guide's Security Operations / security_monitor.sh)."""
+
+    log_globs: tuple[str, ...] = ()
+    """Log files to scan for API keys, bearer tokens and Authorization headers."""
+    tls_hosts: tuple[str, ...] = ()
+    """"host:port" endpoints whose TLS certificate expiry is checked."""
+    tls_ca_file: str | None = None
+    """Extra CA bundle (PEM) trusted for tls_hosts, e.g. an internal CA."""
+    files: tuple[str, ...] = ()
+    """Extra files (.env and the like) whose permissions are checked; the config file
+    itself always is."""
+    auth_failures_per_hour_alert: Annotated[float, Field(ge=0)] = 10
+    """Auth failures per hour above this are WARNING, above 5x this CRITICAL."""
+
+    @field_validator("tls_hosts")
+    @classmethod
+    def _host_ports(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in hosts:
+            host, sep, port = entry.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) <= 65535:
+                raise ValueError(f"expected host:port, got {entry!r}")
+        return hosts
+
+
 class Config(_Section):
     """The whole alice-ops.yaml."""
 
@@ -283,6 +310,7 @@ class Config(_Section):
     alerts: AlertSettings = AlertSettings()
     notifiers: NotifierSettings = NotifierSettings()
     tui: TuiSettings = TuiSettings()
+    security: SecuritySettings = SecuritySettings()
 
 
 # --- loading ---------------------------------------------------------------------------

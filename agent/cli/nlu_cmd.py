@@ -1,0 +1,114 @@
+"""`alice-ops nlu-bench`: send a gold set to the backend's intent classifier, score it
+against the guide's accuracy row (> 90 % target, < 85 % alert), exit 0/1/2/3."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from agent.cli.output import console, print_json, status_text
+from rules.nlu import BenchReport
+from rules.thresholds import format_value
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "nlu-bench", help="benchmark intent classification accuracy; exit 0/1/2/3 by status",
+        description="Send every gold-set item to the backend's classify endpoint "
+                    "(targets.backend.url + nlu_classify_path) and judge the accuracy "
+                    "against the threshold row backend/intent_classification_accuracy.")
+    p.add_argument("--gold-set", metavar="FILE", default=None,
+                   help='JSONL, one {"text": ..., "intent": ...} per line (default: the '
+                        "Swedish/English sample shipped as rules/defaults/nlu_sample.jsonl)")
+    p.add_argument("--concurrency", type=_positive, default=8, metavar="N",
+                   help="requests in flight at once (default 8)")
+    p.add_argument("--demo", action="store_true", help="start the simulator on loopback and bench it")
+    p.add_argument("--scenario", default="normal",
+                   help="simulator scenario for --demo (e.g. accuracy-drop)")
+    p.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"expected a whole number 1..256, got {text!r}")
+    return value
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f} %"
+
+
+def render(report: BenchReport) -> None:
+    """Summary line, per-intent table, top confusions, failure reasons. Fits 80 columns."""
+    from rich import box
+    from rich.table import Table
+
+    out = console()
+    acc = report.accuracy_percent
+    acc_text = "no data" if acc is None else f"{acc:.1f} %"
+    out.print("NLU accuracy ", acc_text, f" ({report.correct}/{report.total})  ",
+              status_text(report.status),
+              f"  target {report.row.target_text}, alert {report.row.alert_text}", sep="")
+    p50 = format_value(report.latency_p50_ms, "ms") if report.latency_p50_ms is not None else "-"
+    p95 = format_value(report.latency_p95_ms, "ms") if report.latency_p95_ms is not None else "-"
+    out.print(f"latency p50 {p50}, p95 {p95}; failed requests {report.failed}", style="dim")
+    intents = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify in (("intent", "left"), ("support", "right"), ("predicted", "right"),
+                          ("correct", "right"), ("precision", "right"), ("recall", "right")):
+        intents.add_column(name, justify=justify, no_wrap=True)
+    for s in report.intents:
+        intents.add_row(s.intent, str(s.support), str(s.predicted), str(s.correct),
+                        _pct(s.precision), _pct(s.recall))
+    out.print(intents)
+    if report.confusions:
+        conf = Table(title="top confusions", title_justify="left", box=box.SIMPLE_HEAD,
+                     pad_edge=False)
+        conf.add_column("expected", no_wrap=True)
+        conf.add_column("predicted", no_wrap=True)
+        conf.add_column("count", justify="right", no_wrap=True)
+        for expected, predicted, count in report.confusions:
+            conf.add_row(expected, predicted, str(count))
+        out.print(conf)
+    for reason, count in report.errors:
+        out.print(f"  failed x{count}: {reason}", style="dim")
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.cli.main import UsageError, load
+    from agent.nlu_bench import load_gold_set, run_bench
+    from rules.nlu import GoldSetError, accuracy_row, summarize
+
+    try:
+        items = load_gold_set(args.gold_set)
+    except GoldSetError as exc:
+        raise UsageError(f"nlu-bench: {exc}") from None
+    if args.demo:
+        from simulator.scenarios import SCENARIOS
+
+        if args.scenario not in SCENARIOS:
+            raise UsageError(f"nlu-bench --scenario: unknown scenario {args.scenario!r} "
+                             f"(one of: {', '.join(SCENARIOS)})")
+
+    async def main() -> BenchReport:
+        if args.demo:
+            from agent.demo import demo_stack
+
+            async with demo_stack(args.scenario) as (_sim, config):
+                outcomes = await run_bench(items, config.targets.backend, args.concurrency)
+                return summarize(outcomes, accuracy_row(config.thresholds))
+        config = load(args)
+        if config.targets.backend is None:
+            raise UsageError("nlu-bench: no targets.backend in the config")
+        outcomes = await run_bench(items, config.targets.backend, args.concurrency)
+        return summarize(outcomes, accuracy_row(config.thresholds))
+
+    report = asyncio.run(main())
+    if args.json:
+        print_json(report.to_json())
+    else:
+        render(report)
+    return report.status.exit_code
