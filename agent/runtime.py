@@ -23,6 +23,7 @@ from agent.config import Config
 from agent.exporter import DurationHistogram, SnapshotCollector
 from agent.model import ProbeResult, Status
 from agent.probes.http import make_client
+from agent.redact import redact
 from agent.silences import (ack_from_row, check_duration, new_silence, silence_from_row,
                             silence_json)
 from agent.snapshot import AgentStats, AlertView, Snapshot
@@ -105,6 +106,7 @@ class Runtime:
         old_rules = getattr(self, "rules", {})
         self.config = config
         self.rows = threshold_rows(config)
+        self._probe_slots = asyncio.Semaphore(config.agent.max_concurrent_probes)
         self._secrets = secrets_of(config)
         self.jobs = probe_jobs(config, self.rows, self._transport, self._endpoint_client)
         self.rules = build_rules(self.rows, self.jobs, config.alerts)
@@ -212,9 +214,11 @@ class Runtime:
         if name not in self.jobs:
             return
         factory, budget = self.jobs[name]
-        started = time.perf_counter()
-        result = await _guard(name, factory(), budget, self._secrets)
-        self.durations.observe(name, time.perf_counter() - started)
+        async with self._probe_slots:  # a bounded number of probes in flight
+            started = time.perf_counter()
+            result = await _guard(name, factory(), budget, self._secrets)
+            self.durations.observe(name, time.perf_counter() - started)
+        result = replace(result, summary=redact(result.summary, self._secrets))
         if name not in self.jobs:  # removed by a reload while it probed
             return
         now = self._clock()
