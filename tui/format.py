@@ -41,16 +41,34 @@ def status_rank(status: str | None) -> int:
     return STATUS_RANK.get((status or "unknown").lower(), 2)
 
 
+_TS_CACHE: dict[str, float | None] = {}
+_TS_CACHE_MAX = 100_000
+
+
 def parse_ts(value: str | float | None) -> float | None:
-    """Unix seconds from the snapshot's ISO-8601 strings (or a number); None stays None."""
+    """Unix seconds from the snapshot's ISO-8601 strings (or a number); None stays None.
+
+    Strings are memoised: every snapshot repeats the same alert timestamps, and sorting
+    10,000 alerts parsed each of them again on every update.
+    """
     if value is None:
         return None
     if isinstance(value, (int, float)):
         return float(value)
     try:
-        return datetime.fromisoformat(value).timestamp()
-    except ValueError:
+        return _TS_CACHE[value]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable: not a timestamp
         return None
+    try:
+        parsed: float | None = datetime.fromisoformat(value).timestamp()
+    except (ValueError, TypeError):
+        parsed = None
+    if len(_TS_CACHE) >= _TS_CACHE_MAX:
+        _TS_CACHE.clear()
+    _TS_CACHE[value] = parsed
+    return parsed
 
 
 def format_duration(seconds: float) -> str:
@@ -221,15 +239,26 @@ def alert_component(alert: Mapping[str, Any]) -> str:
     return str((alert.get("labels") or {}).get("component", ""))
 
 
-def alert_matches(alert: Mapping[str, Any], query: str) -> bool:
-    """Case-insensitive substring filter over every visible field; words are ANDed."""
-    if not query.strip():
-        return True
+def alert_haystack(alert: Mapping[str, Any]) -> str:
+    """The lower-case text the filter searches: every visible field and the labels."""
+    labels = alert.get("labels") or {}
     hay = " ".join(str(v) for v in (alert.get("name"), alert.get("state"), alert.get("severity"),
                                     alert.get("summary"), alert_marks(alert),
-                                    *((alert.get("labels") or {}).items()))).lower()
-    hay += " " + " ".join(f"{k}={v}" for k, v in (alert.get("labels") or {}).items()).lower()
-    return all(word in hay for word in query.lower().split())
+                                    *labels.items())).lower()
+    return hay + " " + " ".join(f"{k}={v}" for k, v in labels.items()).lower()
+
+
+def query_words(query: str) -> list[str]:
+    return query.lower().split()
+
+
+def alert_matches(alert: Mapping[str, Any], query: str) -> bool:
+    """Case-insensitive substring filter over every visible field; words are ANDed."""
+    words = query_words(query)
+    if not words:
+        return True
+    hay = alert_haystack(alert)
+    return all(word in hay for word in words)
 
 
 def quote_matcher_value(value: str) -> str:

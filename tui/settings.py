@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from tui.keys import validate_keymap
 
 
@@ -50,6 +48,7 @@ def split_tui_section(text: str, source: str) -> tuple[str, TuiSettings]:
     Text that is not valid YAML, or has no top-level `tui:`, comes back unchanged
     (the agent's parser reports YAML errors with their line numbers).
     """
+    import yaml  # here: without a config file the dashboard never needs it
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:

@@ -13,9 +13,8 @@ import asyncio
 import contextlib
 import json
 import logging
-import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Protocol, runtime_checkable
+from typing import Any, Callable, Iterator, Protocol, runtime_checkable
 
 log = logging.getLogger("alice_ops.tui")
 
@@ -82,6 +81,9 @@ class InProcessSource:
         if service is None and config is None and not demo:
             raise ValueError("InProcessSource needs a config, demo=True or a service")
         self._config, self._demo, self._scenario, self._warmup_s = config, demo, scenario, warmup_s
+        self.during_warmup: Callable[[], None] | None = None
+        """--demo: called when the simulator is up and its traffic warm-up (an idle
+        `warmup_s` sleep) begins; the CLI preloads modules meanwhile."""
         self.service = service
         self.sim: Any = None
         self._stack = contextlib.AsyncExitStack()
@@ -101,25 +103,48 @@ class InProcessSource:
     async def start(self) -> None:
         if self.service is not None:
             return
-        from agent.service import AgentService
-
         config = self._config
         try:
             if self._demo:
                 from agent.demo import demo_stack
+                from tui.marks import mark
 
+                mark("sim_start")
                 self.sim, config = await self._stack.enter_async_context(
-                    demo_stack(self._scenario, warmup_s=self._warmup_s))
+                    demo_stack(self._scenario, warmup_s=0))
+                if self.during_warmup is not None:
+                    self.during_warmup()
+                # let the simulated traffic fill the metric windows (what demo_stack's
+                # warmup_s does; here so that `during_warmup` can use the time)
+                await asyncio.sleep(self._warmup_s)
+                mark("sim_ready")
+                import tempfile
+
                 tmp = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="alice-tui-"))
                 config = config.model_copy(update={"agent": config.agent.model_copy(
                     update={"data_path": str(Path(tmp) / "state.db")})})
                 self.expected_interval_s = config.agent.intervals.fast_s
+            from agent.service import AgentService
+
             self.service = await AgentService.start(config, serve_api=False)
             self._stack.push_async_callback(self._stop_service)
         except Exception as exc:
             await self._stack.aclose()
             what = "demo" if self._demo else "agent"
             raise SourceError(f"{what}: cannot start: {_why(exc)}") from None
+
+    def modules_to_preload(self) -> list[str]:
+        """Modules the agent will import as it starts and on its first probes, heaviest
+        last: the client SDKs of the configured OpenAI / Ollama targets, imported by
+        their probes on the first run (~0.3 s for openai, on the path to the first
+        complete snapshot). Only names: the CLI imports them ahead on a thread."""
+        names = ["agent.service"]
+        targets = getattr(self._config, "targets", None)
+        if self._demo or getattr(targets, "openai", None) is not None:
+            names.append("openai")
+        if self._demo or getattr(targets, "ollama", None) is not None:
+            names.append("ollama")
+        return names
 
     async def _stop_service(self) -> None:
         service, self.service = self.service, None
@@ -189,6 +214,7 @@ class AttachSource:
         self._connected = False
         self._problem: str | None = "connecting"
         self._latest: dict | None = None
+        self._raw: str | None = None  # the newest event's text, not parsed yet
         self._version = 0
         self._taken = 0
         self._arrived = asyncio.Event()
@@ -292,28 +318,41 @@ class AttachSource:
                 event = parser.feed(line)
                 if event is None or event.event != "snapshot":
                     continue
-                try:
-                    snap = json.loads(event.data)
-                except ValueError:
-                    continue  # a garbled event: wait for the next one
-                if isinstance(snap, dict):
-                    self._accept(snap)
+                if event.data.lstrip().startswith("{"):
+                    self._accept_raw(event.data)
                     got_one = True
         return got_one
 
     def _accept(self, snap: dict) -> None:
-        self._latest = snap
+        self._latest, self._raw = snap, None
+        self._version += 1
+        self._arrived.set()
+
+    def _accept_raw(self, data: str) -> None:
+        """Keep the event's text; it is parsed only if the dashboard takes it. An agent
+        publishes a snapshot per probe result (50 endpoints probed every second: ~50 a
+        second), the dashboard shows at most 4 a second: parsing them all was wasted."""
+        self._raw = data
         self._version += 1
         self._arrived.set()
 
     async def next_snapshot(self, after_seq: int, timeout: float) -> dict | None:
-        if self._latest is None or self._version == self._taken:
+        if self._version == self._taken:
             self._arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), timeout)
-        if self._latest is None or self._version == self._taken:
+        if self._version == self._taken:
             return None
         self._taken = self._version
+        if self._raw is not None:
+            raw, self._raw = self._raw, None
+            try:
+                snap = json.loads(raw)
+            except ValueError:
+                snap = None
+            if not isinstance(snap, dict):
+                return None  # a garbled event: wait for the next one
+            self._latest = snap
         return self._latest
 
     async def _send(self, method: str, path: str, body: dict | None = None):

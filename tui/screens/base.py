@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
-
+from tui.widgets.footer import DashboardFooter
 from tui.widgets.header import StatusHeader
 
 
@@ -18,7 +17,7 @@ class DashboardScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusHeader(self.TITLE, self.NUMBER)
         yield from self.compose_body()
-        yield Footer(compact=True, show_command_palette=not self.app.ascii_only)
+        yield DashboardFooter(compact=True, show_command_palette=not self.app.ascii_only)
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -27,6 +26,9 @@ class DashboardScreen(Screen):
         self.watch(self.app, "snapshot", self._snapshot_changed, init=False)
         if self.app.snapshot is not None:
             self.show(self.app.snapshot)
+            from tui.app import freeze_long_lived
+
+            self.call_after_refresh(freeze_long_lived)  # this screen lives as long as the app
 
     def on_screen_resume(self) -> None:
         if self.app.snapshot is not None:

@@ -23,6 +23,7 @@ class OverviewScreen(DashboardScreen):
     def __init__(self) -> None:
         super().__init__()
         self._tiles: dict[str, ComponentTile] = {}
+        self._views: dict[str | None, object] = {}  # what each widget below the tiles shows
 
     def compose_body(self) -> ComposeResult:
         yield Grid(id="tiles")
@@ -32,17 +33,48 @@ class OverviewScreen(DashboardScreen):
 
     def show(self, snapshot: dict) -> None:
         components = {c["name"]: c for c in snapshot.get("components") or []}
-        if list(self._tiles) != list(components):  # first snapshot, or the config changed
-            grid = self.query_one("#tiles", Grid)
+        if list(self._tiles) != list(components):  # first snapshots, or the config changed
+            self._arrange(components)
+        else:
+            for name, c in components.items():
+                tile = self._tiles[name]
+                if tile.component != c:  # most snapshots change a few components only
+                    tile.component = c  # in place: no remount, no flicker
+        for widget in (self.query_one(RoutingBar), self.query_one(SpendGauge),
+                       self.query_one(FiringAlerts)):
+            view = widget.view_of(snapshot)
+            if widget.snapshot is None or view != self._views.get(widget.id):
+                self._views[widget.id] = view
+                widget.snapshot = snapshot  # redraws it
+
+    def _arrange(self, components: dict[str, dict]) -> None:
+        """Tiles for a new list of components. The agent lists a component once it has
+        been probed, so at start-up the list grows a few at a time: the tiles already
+        there stay (updated in place) and only the new ones are mounted, in order."""
+        grid = self.query_one("#tiles", Grid)
+        old, names = self._tiles, list(components)
+        kept = [name for name in names if name in old]
+        if kept != list(old):  # one went, or the order changed: start over
             grid.remove_children()
             self._tiles = {name: ComponentTile(name, c) for name, c in components.items()}
             grid.mount(*self._tiles.values())
-        else:
-            for name, c in components.items():
-                self._tiles[name].component = c  # in place: no remount, no flicker
-        self.query_one(RoutingBar).snapshot = snapshot
-        self.query_one(SpendGauge).snapshot = snapshot
-        self.query_one(FiringAlerts).snapshot = snapshot
+            return
+        tiles: dict[str, ComponentTile] = {}
+        pending: list[ComponentTile] = []  # new tiles to mount before the next kept one
+        for name in names:
+            if name in old:
+                tile = tiles[name] = old[name]
+                if tile.component != components[name]:
+                    tile.component = components[name]
+                if pending:
+                    grid.mount(*pending, before=tile)
+                    pending = []
+            else:
+                tiles[name] = ComponentTile(name, components[name])
+                pending.append(tiles[name])
+        if pending:
+            grid.mount(*pending)
+        self._tiles = tiles
 
     @on(ComponentTile.Selected)
     def _details(self, event: ComponentTile.Selected) -> None:

@@ -95,6 +95,9 @@ class ComponentTile(Widget, can_focus=True):
     def __init__(self, name: str, component: dict | None = None) -> None:
         super().__init__()
         self.name_ = name
+        self.painted: dict | None = None  # the component last drawn (benchmark hook)
+        self._title: tuple | None = None
+        self._subtitle: str | None = None
         self.set_reactive(ComponentTile.component, component)
 
     def on_mount(self) -> None:
@@ -104,15 +107,20 @@ class ComponentTile(Widget, can_focus=True):
     def watch_component(self, c: dict | None) -> None:
         if c is None:
             return
-        self.border_title = tile_title(c)
+        title = (c.get("name", "?"), c.get("status"))
+        if title != self._title:  # setting a border title always repaints
+            self._title = title
+            self.border_title = tile_title(c)
         latency = c.get("latency_ms")
-        self.border_subtitle = (f"probe {fmt.format_value(latency, 'ms')}"
-                                if latency is not None else "")
+        subtitle = f"probe {fmt.format_value(latency, 'ms')}" if latency is not None else ""
+        if subtitle != self._subtitle:
+            self._subtitle = subtitle
+            self.border_subtitle = subtitle
         for status in ("ok", "warning", "critical", "unknown"):
             self.set_class(c.get("status") == status, f"-{status}")
 
     def render(self) -> Text:
-        c = self.component
+        c = self.painted = self.component
         if c is None:
             return Text("")
         w, h = self.content_size

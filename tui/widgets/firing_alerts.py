@@ -49,6 +49,15 @@ def firing_lines(snapshot: Mapping[str, Any] | None, now: float, width: int, hei
 class FiringAlerts(Widget):
     snapshot: reactive[dict | None] = reactive(None, always_update=True)
 
+    @staticmethod
+    def view_of(snapshot: Mapping[str, Any] | None) -> Any:
+        """The part of a snapshot this widget draws (unchanged: no need to redraw)."""
+        if snapshot is None:
+            return None
+        alerts = snapshot.get("alerts") or []
+        return ([a for a in alerts if a.get("state") == "firing"],
+                sum(1 for a in alerts if a.get("state") == "pending"))
+
     def on_mount(self) -> None:
         self.watch(self.app, "now", lambda _now: self.refresh(), init=False)
 

@@ -55,20 +55,26 @@ class StatusHeader(Widget):
     def __init__(self, screen_title: str, number: int) -> None:
         super().__init__()
         self.screen_title, self.number = screen_title, number
+        self._drawn: Text | None = None
 
     def on_mount(self) -> None:
         for attr in ("snapshot", "now", "stale"):
             self.watch(self.app, attr, self._changed, init=False)
 
     def _changed(self, _value: object = None) -> None:
-        self.refresh()
+        if self._text() != self._drawn:  # most snapshots and ticks change nothing here
+            self.refresh()
 
-    def render(self) -> Text:
+    def _text(self) -> Text:
         app = self.app
-        text = header_text(app.snapshot, now=app.now, stale=app.stale,
+        return header_text(app.snapshot, now=app.now, stale=app.stale,
                            screen=self.screen_title, number=self.number,
                            source=app.source.label, read_only=app.read_only,
                            ascii_only=app.ascii_only)
+
+    def render(self) -> Text:
+        text = self._drawn = self._text()
+        text = text.copy()
         text.no_wrap = True
         text.overflow = "ellipsis"
         return text

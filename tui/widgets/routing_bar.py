@@ -39,6 +39,11 @@ def routing_text(snapshot: Mapping[str, Any] | None, width: int,
 class RoutingBar(Widget):
     snapshot: reactive[dict | None] = reactive(None, always_update=True)
 
+    @staticmethod
+    def view_of(snapshot: Mapping[str, Any] | None) -> Any:
+        """The part of a snapshot this widget draws (unchanged: no need to redraw)."""
+        return fmt.metric(snapshot, "fast_path_share")
+
     def render(self) -> Text:
         text = routing_text(self.snapshot, self.content_size.width, self.app.ascii_only)
         text.no_wrap = True

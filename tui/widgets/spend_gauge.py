@@ -39,6 +39,11 @@ def spend_text(snapshot: Mapping[str, Any] | None, width: int, ascii_only: bool 
 class SpendGauge(Widget):
     snapshot: reactive[dict | None] = reactive(None, always_update=True)
 
+    @staticmethod
+    def view_of(snapshot: Mapping[str, Any] | None) -> Any:
+        """The part of a snapshot this widget draws (unchanged: no need to redraw)."""
+        return fmt.metric(snapshot, "cost_today_usd"), fmt.metric(snapshot, "daily_budget_usd")
+
     def render(self) -> Text:
         text = spend_text(self.snapshot, self.content_size.width, self.app.ascii_only)
         text.no_wrap = True

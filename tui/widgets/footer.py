@@ -1,0 +1,53 @@
+"""The key footer, recomposed only when what it shows changes.
+
+Textual's Footer rebuilds all its keys whenever the screen's bindings may have
+changed, and a focus change announces that twice (at once, and again after the next
+refresh). Opening or closing the Alerts filter, or tabbing between tiles, changes
+focus but not the keys shown; each rebuild cost a layout and a full repaint (two frames
+of a key's latency). This footer remembers what it last drew and skips the rebuild when
+the shown keys are the same (as drawn, or as a rebuild already scheduled will draw).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+
+class DashboardFooter(Footer):
+    _drawn: Any = None
+
+    def _shown(self, screen: Screen) -> tuple:
+        """Everything Footer.compose reads, for the bindings it shows."""
+        app = self.app
+        active = screen.active_bindings
+        keys = tuple((b.key, app.get_key_display(b), b.description, b.action, enabled, tooltip,
+                      id(b.group), getattr(b.group, "description", None),
+                      getattr(b.group, "compact", None))
+                     for _node, b, enabled, tooltip in active.values() if b.show)
+        palette = active.get(app.COMMAND_PALETTE_BINDING)
+        if palette is not None:
+            _node, b, enabled, tooltip = palette
+            palette = (b.key, app.get_key_display(b), b.description, enabled, tooltip)
+        return keys, palette, self.show_command_palette, app.ENABLE_COMMAND_PALETTE, self.compact
+
+    def compose(self) -> ComposeResult:
+        if self._bindings_ready:
+            self._drawn = self._shown(self.screen)
+        yield from super().compose()
+
+    def bindings_changed(self, screen: Screen) -> None:
+        if self._bindings_ready and self.is_attached and screen is self.screen:
+            shown = self._shown(screen)
+            if shown == self._drawn:
+                return  # drawn already, or a rebuild for exactly this is on its way
+            if screen.app.app_focus:
+                # Rebuild now, in the frame that shows the change (Footer waits for the
+                # next refresh first: one more frame, and a second layout).
+                self._drawn = shown
+                self.call_later(self.recompose)
+                return
+        super().bindings_changed(screen)
