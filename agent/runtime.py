@@ -22,6 +22,7 @@ from agent.check import COMPONENT_ORDER, _guard, probe_jobs, secrets_of, thresho
 from agent.config import Config
 from agent.exporter import DurationHistogram, SnapshotCollector
 from agent.model import ProbeResult, Status
+from agent.probes import endpoint
 from agent.probes.http import make_client
 from agent.redact import redact
 from agent.silences import (ack_from_row, check_duration, new_silence, silence_from_row,
@@ -86,6 +87,7 @@ class Runtime:
         self.outbox_pending = 0
         self._seq = 0
         self._snapshot: Snapshot | None = None
+        self._dirty_at = clock()
         self._changed = asyncio.Condition()
         self._started_at = clock()
         self._inflight: set[asyncio.Task] = set()
@@ -94,8 +96,12 @@ class Runtime:
         self._retired: list[AlertEvent] = []
         self._retired_rows: list[tuple] = []
         # one pooled client for every extra endpoint (hundreds of them at scale)
-        self._endpoint_client = make_client(10_000, transport,
-                                            limits=httpx.Limits(max_connections=256))
+        # (aiohttp: httpx's pool is quadratic in requests in flight, encode/httpx#3215;
+        # tests that inject a transport get an httpx client through it)
+        self._endpoint_client = (endpoint.EndpointClient(max_connections=256)
+                                 if transport is None else
+                                 make_client(10_000, transport,
+                                             limits=httpx.Limits(max_connections=256)))
         self.configure(config)
 
     # -- configuration -------------------------------------------------------------------
@@ -111,6 +117,9 @@ class Runtime:
         self.jobs = probe_jobs(config, self.rows, self._transport, self._endpoint_client)
         self.rules = build_rules(self.rows, self.jobs, config.alerts)
         self.deps = job_dependencies(self.rules, self.rows)
+        promql = {r.component for r in self.rows if r.promql is not None}
+        self._feeds = {name: {name, "prometheus"} | (promql if name == "prometheus" else set())
+                       for name in self.jobs}
         self._fp_rule = {b.rule.fingerprint: name for name, b in self.rules.items()}
         self.results = {k: v for k, v in self.results.items() if k in self.jobs}
         self._retire([name for name in self.states if name not in self.rules], old_rules)
@@ -229,7 +238,9 @@ class Runtime:
             self.last_good[name] = now
         self.history.setdefault(name, collections.deque(maxlen=HISTORY_POINTS)).append(
             result.latency_ms)
-        report = evaluate(self.results, self.rows, now, COMPONENT_ORDER)
+        # judge only what this job feeds (its own rows; for prometheus, every PromQL row)
+        fed = {c: self.results[c] for c in self._feeds.get(name, (name,)) if c in self.results}
+        report = evaluate(fed, self.rows, now, COMPONENT_ORDER)
         events, samples = self._judge(name, result, report, now)
         retired, retired_rows, self._retired, self._retired_rows = \
             self._retired, self._retired_rows, [], []
@@ -260,7 +271,7 @@ class Runtime:
                                [s for s in states if s is not None], outbox, audit)
         if queued:
             self.dispatcher.wake()
-        self._publish(now, report)
+        self._publish(now)
 
     def _judge(self, job: str, result: ProbeResult, report: Report, now: float
                ) -> tuple[list[AlertEvent], list[tuple]]:
@@ -341,10 +352,20 @@ class Runtime:
         views.sort(key=lambda v: (order[v.phase], -(v.fired_at or v.started_at or 0)))
         return tuple(views)
 
-    def _publish(self, now: float, report: Report | None = None) -> None:
-        if report is None:
-            report = evaluate(self.results, self.rows, now, COMPONENT_ORDER)
+    def _publish(self, now: float) -> None:
+        """Mark the state changed; the Snapshot itself is built when someone reads it
+        (a busy agent with hundreds of jobs a second builds a few, not hundreds)."""
         self._seq += 1
+        self._dirty_at = now
+        asyncio.get_running_loop().create_task(self._notify_change())
+
+    def _materialize(self) -> Snapshot | None:
+        if self._seq == 0:
+            return None
+        if self._snapshot is not None and self._snapshot.seq == self._seq:
+            return self._snapshot
+        now = self._dirty_at
+        report = evaluate(self.results, self.rows, now, COMPONENT_ORDER)
         stats = AgentStats(started_at=self._started_at, cycles_total=dict(self.cycles),
                            missed_runs_total=self.missed_runs, last_lag_s=self.last_lag_s,
                            notifications_sent_total=self.dispatcher.sent_total,
@@ -357,7 +378,7 @@ class Runtime:
             silences=tuple(silence_json(s) for s in self.silences), stats=stats,
             last_probe=dict(self.last_probe), last_good=dict(self.last_good),
             history={k: tuple(v) for k, v in self.history.items()})
-        asyncio.get_running_loop().create_task(self._notify_change())
+        return self._snapshot
 
     async def _notify_change(self) -> None:
         async with self._changed:
@@ -367,23 +388,23 @@ class Runtime:
 
     @property
     def snapshot(self) -> Snapshot | None:
-        return self._snapshot
+        return self._materialize()
 
     async def wait_for_change(self, after_seq: int, timeout: float) -> Snapshot | None:
-        if self._snapshot is not None and self._snapshot.seq != after_seq:
-            return self._snapshot
+        if self._seq and self._seq != after_seq:
+            return self.snapshot
         async with self._changed:
             try:
                 await asyncio.wait_for(self._changed.wait(), timeout)
             except TimeoutError:
                 pass
-        return self._snapshot
+        return self.snapshot
 
     def metrics_text(self) -> bytes:
         from prometheus_client import CollectorRegistry, generate_latest
 
         registry = CollectorRegistry()
-        registry.register(SnapshotCollector(lambda: self._snapshot, self.durations, self.lag))
+        registry.register(SnapshotCollector(lambda: self.snapshot, self.durations, self.lag))
         return generate_latest(registry)
 
     async def add_silence(self, matchers: str, duration_s: float, comment: str,

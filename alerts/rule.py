@@ -5,6 +5,8 @@ Pure data read by `alerts.lifecycle.transition`; it holds no state of its own.
 
 from __future__ import annotations
 
+import functools
+
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -111,7 +113,7 @@ class AlertRule:
                      self.flap_window_s, self.flap_max_transitions, self.fire_on,
                      self.unknown_is_breach))
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         """Stable identity of the alert this rule raises (see `alerts.silence.fingerprint`)."""
         return fingerprint(self.name, self.labels)

@@ -284,6 +284,7 @@ def metric(snapshot: Mapping[str, Any] | None, name: str,
 
 
 STALE_FACTOR = 3.0
+STALE_MIN_S = 5.0  # a few missed sub-second updates are a hiccup, not stale data
 
 
 def staleness(now: float, received_at: float | None, connected: bool, problem: str | None,
@@ -291,12 +292,13 @@ def staleness(now: float, received_at: float | None, connected: bool, problem: s
     """Why the data on screen is stale, or None while it is fresh.
 
     Stale when the source is down (attach disconnected) or no snapshot arrived for
-    more than `factor` x the expected interval. Measured on the local clock at
+    more than `factor` x the expected interval (and at least STALE_MIN_S). Measured on the local clock at
     receipt, so a remote agent's clock skew cannot make fresh data look stale.
     """
     if not connected:
         return problem or "source disconnected"
-    if received_at is not None and now - received_at > factor * expected_interval_s:
+    if received_at is not None and \
+            now - received_at > max(factor * expected_interval_s, STALE_MIN_S):
         return f"no update for {format_duration(now - received_at)}"
     return None
 
