@@ -64,9 +64,10 @@ async def _guard(name: str, coro: Awaitable[ProbeResult], budget_s: float,
 
 def probe_jobs(config: Config, rows: tuple[ThresholdRow, ...],
                transport: httpx.AsyncBaseTransport | None = None,
-               endpoint_client: httpx.AsyncClient | None = None
+               endpoint_client: endpoint.Client | None = None
                ) -> dict[str, tuple[Callable[[], Awaitable[ProbeResult]], float]]:
-    """name -> (coroutine factory, budget in seconds) for everything configured."""
+    """name -> (coroutine factory, budget in seconds) for everything configured; the
+    extra endpoints share `endpoint_client` (see `agent.probes.endpoint`)."""
     t = config.targets
     jobs: dict[str, tuple[Callable[[], Awaitable[ProbeResult]], float]] = {}
 
@@ -104,8 +105,10 @@ async def run_probes(config: Config, rows: tuple[ThresholdRow, ...],
                      ) -> Mapping[str, ProbeResult]:
     """Run every configured probe at once; return results by component name."""
     secrets = secrets_of(config)
-    async with make_client(10_000, transport,
-                           limits=httpx.Limits(max_connections=200)) as shared:
+    # an injected transport (tests, fault injection) is an httpx one; else aiohttp's pool
+    shared = (make_client(10_000, transport, limits=httpx.Limits(max_connections=200))
+              if transport is not None else endpoint.EndpointClient(200))
+    async with shared:
         jobs = probe_jobs(config, rows, transport, shared)
         results = await asyncio.gather(*(_guard(name, factory(), budget, secrets)
                                          for name, (factory, budget) in jobs.items()))

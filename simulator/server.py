@@ -19,12 +19,12 @@ from simulator.context import SimContext
 from simulator.history import History
 from simulator.metrics import MetricStore
 from simulator.scenarios import check_scenario
-from simulator.services import backend, gateway, ollama, openai_api, prom_api
+from simulator.services import backend, gateway, ollama, openai_api, prom_api, tools
 from simulator.state import SERVICES, SimState
 from simulator.traffic import Traffic
 
 APP_FACTORIES: dict[str, Callable[[SimContext], web.Application]] = {
-    "backend": backend.create_app, "gateway": gateway.create_app,
+    "backend": lambda ctx: tools.mount(backend.create_app(ctx)), "gateway": gateway.create_app,
     "ollama": ollama.create_app, "openai": openai_api.create_app,
     "prometheus": prom_api.create_app,
 }
