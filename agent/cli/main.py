@@ -6,8 +6,13 @@ Errors are one line on stderr (`alice-ops: <what>: <why>`); tracebacks only with
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+# pydantic scans every installed distribution for plugins when the first model is built
+# (~15 ms of a one-shot command); alice-ops uses none. Set the variable to override.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from agent.config import Config, ConfigError, find_config, load_config
 
