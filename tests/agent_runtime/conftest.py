@@ -3,17 +3,13 @@ real `alice-agent` subprocesses that are always reaped at teardown."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from agentproc import SIM_KEY, SIM_KEY_ENV, AgentProcess
-from alertmanager import free_port  # tests/ is on sys.path
+from webhooks import Receivers  # tests/ is on sys.path
 
 
 @pytest.fixture
@@ -58,39 +54,6 @@ def start_agent(tmp_path, sim_env):
         proc.close()
 
 
-@dataclass
-class Recorded:
-    """One request a receiver got."""
-
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver that records every request (as in tests/alerts/conftest.py)."""
-
-    port: int
-    status: int = 200
-    requests: list[Recorded] = field(default_factory=list)
-    got: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    async def handle(self, request: web.Request) -> web.Response:
-        raw = await request.read()
-        try:
-            body: Any = json.loads(raw)
-        except ValueError:
-            body = raw.decode(errors="replace")
-        self.requests.append(Recorded(request.path, dict(request.headers), body))
-        self.got.set()
-        return web.json_response({"ok": True}, status=self.status)
-
-
 @pytest.fixture
 async def webhook_receiver():
     """Factory: `await webhook_receiver(port=None) -> Receiver`, listening on loopback.
@@ -98,22 +61,6 @@ async def webhook_receiver():
     `webhook_receiver.reserve()` gives a Receiver on a free port without listening
     yet (connections are refused); `await webhook_receiver.listen(r)` starts it.
     """
-    runners: list[web.AppRunner] = []
-
-    async def listen(receiver: Receiver) -> Receiver:
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", receiver.handle)
-        runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await runner.setup()
-        runners.append(runner)
-        await web.TCPSite(runner, "127.0.0.1", receiver.port).start()
-        return receiver
-
-    async def start(port: int | None = None, status: int = 200) -> Receiver:
-        return await listen(Receiver(port or free_port(), status))
-
-    start.reserve = lambda: Receiver(free_port())
-    start.listen = listen
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+    receivers = Receivers()
+    yield receivers
+    await receivers.close()
