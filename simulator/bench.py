@@ -381,21 +381,39 @@ class Sampler:
         return 60 * sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else 0.0
 
 
-def sleep_scraping(s: Stack, seconds: float, scrape_every_s: float) -> int:
+def sleep_scraping(s: Stack, seconds: float, scrape_every_s: float,
+                   sampler: Sampler | None = None, progress_every_s: float = 60.0) -> int:
     """Sleep `seconds`, GETting the agent's /metrics every `scrape_every_s` (0: never), as
-    a Prometheus server would; returns the number of scrapes."""
-    end = time.monotonic() + seconds
-    scrapes = 0
+    a Prometheus server would; returns the number of scrapes. Stops the bench with the
+    agent's last log lines if it dies; prints progress to stderr every minute."""
+    import httpx
+
+    began = time.monotonic()
+    end = began + seconds
+    scrapes, next_scrape, next_note = 0, began, began + progress_every_s
     while True:
-        left = end - time.monotonic()
-        if left <= 0:
+        now = time.monotonic()
+        if s.agent.proc.poll() is not None:
+            tail = "".join(list(s.agent.lines)[-15:])
+            raise SystemExit(f"bench: alice-agent exited ({s.agent.proc.returncode}) "
+                             f"{now - began:.0f} s into the window:\n{tail}")
+        if now >= end:
             return scrapes
-        if scrape_every_s <= 0:
-            time.sleep(left)
-            continue
-        s.metrics()
-        scrapes += 1
-        time.sleep(min(scrape_every_s, max(0.0, end - time.monotonic())))
+        if scrape_every_s > 0 and now >= next_scrape:
+            try:
+                s.metrics()
+                scrapes += 1
+            except httpx.HTTPError as exc:
+                print(f"bench: /metrics scrape failed: {exc!r}", file=sys.stderr, flush=True)
+            next_scrape += scrape_every_s
+        if now >= next_note and sampler is not None and sampler.rss:
+            cpu = sum(s.agent.ps.cpu_times()[:2])
+            print(f"  ... {now - began:.0f} s: agent CPU so far "
+                  f"{100 * (cpu - sampler.cpu0) / (now - sampler.t0):.1f} %, RSS "
+                  f"{sampler.rss[-1][1] / 2**20:.1f} MB", file=sys.stderr, flush=True)
+            next_note += progress_every_s
+        time.sleep(max(0.0, min(next_scrape if scrape_every_s > 0 else end, next_note, end)
+                       - time.monotonic()))
 
 
 # -- /metrics parsing ----------------------------------------------------------------------
@@ -646,7 +664,7 @@ def bench_scale(run: ScaleRun) -> None:
         sim_cpu0 = sum(s.sim.ps.cpu_times()[:2])
         spy = _start_py_spy(s.agent.pid, run.duration_s, run.py_spy) if run.py_spy else None
         with Sampler(s.agent.ps) as sampler:
-            scrapes = sleep_scraping(s, run.duration_s, run.scrape_every_s)
+            scrapes = sleep_scraping(s, run.duration_s, run.scrape_every_s, sampler)
         sim_cpu = 100 * (sum(s.sim.ps.cpu_times()[:2]) - sim_cpu0) / (sampler.t1 - sampler.t0)
         measured_to = time.time()
         if spy is not None:
