@@ -76,6 +76,11 @@ class Snapshot:
     last_probe: Mapping[str, float] = field(default_factory=dict)
     last_good: Mapping[str, float] = field(default_factory=dict)
     history: Mapping[str, tuple[float | None, ...]] = field(default_factory=dict)
+    # Each capability publishes one JSON-ready section (plain values only); its shape is
+    # documented where it is built. Empty when the capability is not configured.
+    remediation: Mapping[str, Any] = field(default_factory=dict)
+    cost: Mapping[str, Any] = field(default_factory=dict)
+    checklists: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         report = self.report.to_json()
@@ -85,4 +90,6 @@ class Snapshot:
             comp["latency_history_ms"] = list(self.history.get(comp["name"], ()))
         return {"seq": self.seq, "taken_at": iso(self.taken_at), "taken_at_unix": self.taken_at,
                 **report, "alerts": [a.to_json() for a in self.alerts],
-                "silences": [dict(s) for s in self.silences], "agent": self.stats.to_json()}
+                "silences": [dict(s) for s in self.silences], "agent": self.stats.to_json(),
+                "remediation": dict(self.remediation), "cost": dict(self.cost),
+                "checklists": dict(self.checklists)}

@@ -53,6 +53,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX audit_by_ts ON audit (ts)",
         f"PRAGMA application_id = {APPLICATION_ID}",
     ),
+    # 2: remediation (runs, per-playbook ledger) -- owned by the remediation work
+    (),
+    # 3: checklists (runs and item answers) -- owned by the checklist work
+    (),
+    # 4: cost (spend readings) -- owned by the cost work
+    (),
 )
 
 LATEST = len(MIGRATIONS)

@@ -61,7 +61,7 @@ def audit(ts: float, action: str = "cycle", target: str = "fp1") -> AuditRecord:
 def test_fresh_database_is_migrated_private_and_in_wal_mode(db):
     with Store.open(db) as s:
         assert s.integrity_check() == "ok"
-    assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(1,)]
+    assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     names = {r[0] for r in raw(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert TABLES <= names
     assert raw(db, "PRAGMA journal_mode") == [("wal",)]
@@ -85,7 +85,7 @@ def test_reopening_is_idempotent_and_keeps_data(db):
         assert s.load_alert_states()["fp1"].state == {"phase": "firing"}
         assert again.last_seen() == T0
     assert raw(db, "SELECT sql FROM sqlite_master ORDER BY name") == schema_before
-    assert raw(db, "PRAGMA user_version") == [(1,)]
+    assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
 
 
 def test_newer_schema_is_refused_with_a_clear_message(db):
@@ -95,7 +95,7 @@ def test_newer_schema_is_refused_with_a_clear_message(db):
     with pytest.raises(StoreError) as err:
         Store.open(db)
     assert str(err.value) == (f"{db}: schema version 99 is newer than this alice-ops "
-                              "(knows 1); upgrade alice-ops")
+                              f"(knows {SCHEMA_VERSION}); upgrade alice-ops")
 
 
 def test_garbage_file_is_refused_naming_the_path(tmp_path):
