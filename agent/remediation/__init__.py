@@ -1,0 +1,1 @@
+"""Remediation: the guide's runbooks as playbooks, executed at the "act" step of a cycle."""
