@@ -56,7 +56,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 2: remediation (runs, per-playbook ledger) -- owned by the remediation work
     (),
     # 3: checklists (runs and item answers) -- owned by the checklist work
-    (),
+    (
+        """CREATE TABLE checklist_runs (
+            id INTEGER PRIMARY KEY, kind TEXT NOT NULL, period TEXT NOT NULL,
+            started_at REAL NOT NULL, updated_at REAL NOT NULL, completed_at REAL NULL,
+            UNIQUE (kind, period))""",
+        """CREATE TABLE checklist_items (
+            run_id INTEGER NOT NULL REFERENCES checklist_runs (id), item_id TEXT NOT NULL,
+            result TEXT NOT NULL, evidence TEXT NOT NULL, note TEXT NOT NULL,
+            source TEXT NOT NULL, by TEXT NOT NULL, at REAL NOT NULL,
+            PRIMARY KEY (run_id, item_id))""",
+        """CREATE TABLE checklist_log_cursors (
+            path TEXT PRIMARY KEY, inode INTEGER NOT NULL, offset INTEGER NOT NULL,
+            updated_at REAL NOT NULL)""",
+    ),
     # 4: cost (spend readings) -- owned by the cost work
     (),
 )
