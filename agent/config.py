@@ -300,6 +300,155 @@ class SecuritySettings(_Section):
         return hosts
 
 
+def _clock_time(value: str) -> str:
+    hour, sep, minute = value.partition(":")
+    if not (sep and hour.isdigit() and minute.isdigit() and len(minute) == 2
+            and 0 <= int(hour) <= 23 and 0 <= int(minute) <= 59):
+        raise ValueError(f"expected a time of day HH:MM, got {value!r}")
+    return f"{int(hour):02d}:{minute}"
+
+
+def _time_zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (an IANA name like Europe/Stockholm)") \
+            from None
+    return value
+
+
+ClockTime = Annotated[str, AfterValidator(_clock_time)]
+
+
+class BackupPath(_Section):
+    """Backup files to check: the newest file matching `path` (a glob) must be younger
+    than `max_age_h`."""
+
+    path: str
+    max_age_h: Annotated[float, Field(gt=0)] = 26.0
+    """Default 26 h: a nightly backup plus slack."""
+
+
+class ChecklistSettings(_Section):
+    """The daily and weekly operations checklists (`alice-ops checklist`)."""
+
+    daily_at: ClockTime = "08:00"
+    """When the agent runs the automatic items of the daily checklist (local time)."""
+    deadline: ClockTime = "10:00"
+    """The daily checklist not completed (every manual item answered) by then raises
+    the `checklist_overdue` alert (warning)."""
+    timezone: Annotated[str | None, AfterValidator(_time_zone)] = None
+    """IANA time zone for daily_at, deadline and "today" (default: the system's)."""
+    backups: tuple[BackupPath, ...] = ()
+    """Backups whose age the "backup completion" item checks."""
+    daily_budget_usd: Annotated[float, Field(gt=0)] | None = None
+    """Daily OpenAI budget for the "spend vs budget" item."""
+    file: str | None = None
+    """YAML file with extra items or overrides (same shape as the shipped defaults,
+    items matched by id; `enabled: false` drops one)."""
+
+    @model_validator(mode="after")
+    def _deadline_after_start(self) -> "ChecklistSettings":
+        if self.deadline <= self.daily_at:
+            raise ValueError(f"deadline {self.deadline} must be later than daily_at "
+                             f"{self.daily_at}")
+        return self
+
+
+def _iana_zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (an IANA name like "
+                         "Europe/Stockholm)") from None
+    return value
+
+
+Usd = Annotated[float, Field(ge=0)]
+
+
+class BudgetSettings(_Section):
+    """Spend limits in USD (defaults: the guide's cost_controls, 2 / 10 / 50)."""
+
+    hourly_usd: Usd | None = None
+    daily_usd: Usd | None = None
+    weekly_usd: Usd | None = None
+
+
+class PriceSettings(_Section):
+    """USD per 1000 tokens for one model."""
+
+    input_per_1k: Usd
+    output_per_1k: Usd
+
+
+class CostMetricNames(_Section):
+    """Prometheus series the cost figures read (the guide's names, `_total` counters)."""
+
+    cost: str = "openai_api_cost_usd_total"
+    fast: str = "fast_path_requests_total"
+    think: str = "think_path_requests_total"
+    total: str = "total_requests_total"
+    tokens: str = "openai_api_tokens_total"
+    token_label: str = "direction"
+    """Label that tells prompt tokens from completion tokens on `tokens`."""
+    prompt_value: str = "prompt"
+    completion_value: str = "completion"
+    sessions: str = "active_sessions"
+
+
+CostSource = Literal["prometheus", "costs_api", "estimate"]
+
+
+class CostSettings(_Section):
+    """Spend against budgets, routing split and capacity (`alice-ops cost|capacity`).
+
+    With this section present the agent also watches spend (alerts cost_hourly_budget,
+    cost_daily_budget, cost_weekly_budget); `cost: {}` takes every default.
+    """
+
+    timezone: Annotated[str | None, AfterValidator(_iana_zone)] = None
+    """IANA time zone of the hour/day/week windows (default: the system's)."""
+    week_start: Literal["monday", "sunday"] = "monday"
+    budgets: BudgetSettings = BudgetSettings()
+    warning_level: Annotated[float, Field(gt=0, le=1)] | None = None
+    """Fraction of a budget that is a warning (default 0.8)."""
+    critical_level: Annotated[float, Field(gt=0, le=1)] | None = None
+    """Fraction of a budget that is critical (default 0.95)."""
+    routing_band_percent: tuple[Annotated[float, Field(ge=0, le=100)],
+                                Annotated[float, Field(ge=0, le=100)]] | None = None
+    """Target fast-path share (default 60-70 %)."""
+    model: str | None = None
+    """Price-table row the estimate uses (default: targets.openai.model)."""
+    prices: dict[str, PriceSettings] = {}
+    """Extra or changed price-table rows, by model."""
+    sources: tuple[CostSource, ...] = ("prometheus", "costs_api", "estimate")
+    """Spend sources to read, each used when its target is configured."""
+    primary: Literal["auto", "prometheus", "costs_api", "estimate"] = "auto"
+    """Which source budgets are judged on; auto: the first of `sources` with a figure."""
+    reconcile_tolerance_percent: Annotated[float, Field(ge=0)] = 20.0
+    """Sources further apart than this are reported as disagreeing."""
+    metrics: CostMetricNames = CostMetricNames()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "CostSettings":
+        w, c = self.warning_level or 0.8, self.critical_level or 0.95
+        if w > c:
+            raise ValueError(f"warning_level {w:g} must not be above critical_level {c:g}")
+        band = self.routing_band_percent
+        if band is not None and band[0] > band[1]:
+            raise ValueError("routing_band_percent: low end above high end")
+        return self
+
+
 class Config(_Section):
     """The whole alice-ops.yaml."""
 
@@ -311,6 +460,9 @@ class Config(_Section):
     notifiers: NotifierSettings = NotifierSettings()
     tui: TuiSettings = TuiSettings()
     security: SecuritySettings = SecuritySettings()
+    cost: CostSettings | None = None
+    """Absent: the agent does not watch spend; `alice-ops cost` uses the defaults."""
+    checklists: ChecklistSettings = ChecklistSettings()
 
 
 # --- loading ---------------------------------------------------------------------------

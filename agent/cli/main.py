@@ -28,15 +28,16 @@ def load(args: argparse.Namespace) -> Config:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent.cli import (alerts_cmd, check_cmd, config_cmd, nlu_cmd, rules_cmd,
-                           security_cmd, sim_cmd)
+    from agent.cli import (alerts_cmd, check_cmd, checklist_cmd, config_cmd, nlu_cmd,
+                           rules_cmd, security_cmd, sim_cmd)
 
     parser = argparse.ArgumentParser(prog=PROG, parents=[_common(top=True)],
                                      description="Operations tool for the Alice voice assistant.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 parser_class=_sub_parser(_common(top=False)))
     sub.required = True
-    for module in (check_cmd, alerts_cmd, config_cmd, rules_cmd, sim_cmd, nlu_cmd, security_cmd):
+    for module in (check_cmd, alerts_cmd, config_cmd, rules_cmd, sim_cmd, nlu_cmd, security_cmd,
+                   checklist_cmd):
         module.add_parser(sub)
     return parser
 
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # Nagios: a check that cannot run is UNKNOWN
-    failure_code = 3 if args.command in ("check", "nlu-bench", "security") else 2
+    failure_code = 3 if args.command in ("check", "nlu-bench", "security", "checklist") else 2
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

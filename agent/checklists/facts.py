@@ -1,0 +1,165 @@
+"""Gather what the automatic checklist items are judged on (the I/O edge).
+
+`gather` reads the check report (given, or probed now), the alert history in the
+store, spend and the fast/think split from Prometheus, ERROR lines appended to the
+configured logs since the last scan, and backup file ages, and turns every failure
+into a reason. Nothing here judges: that is `rules.checklists.judge_automatic`.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from datetime import datetime, tzinfo
+
+from agent.checklists import store as cstore
+from agent.config import Config
+from agent.store import Store
+from rules.checklists import AlertFact, BackupFact, Checklist, Facts, path_windows
+from rules.evaluate import Report
+
+CHUNK = 1 << 20
+ERROR_MARK = b"ERROR"
+OVERNIGHT_MAX_S = 3 * 86400.0
+SPEND_QUERY = "sum(increase(openai_api_cost_usd_total[{window}]))"
+PATH_QUERY = "sum(increase({metric}[{window}]))"
+
+
+def count_errors(path: str, cursor: tuple[int, int] | None) -> tuple[int, tuple[int, int]]:
+    """ERROR lines in `path` after `cursor` (inode, offset); a file that was replaced or
+    truncated since (log rotation) is read from the start. Returns the count and the new
+    cursor, at the end of the last complete line."""
+    st = os.stat(path)
+    offset = 0
+    if cursor is not None and cursor[0] == st.st_ino and cursor[1] <= st.st_size:
+        offset = cursor[1]
+    count, pending = 0, b""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        while chunk := fh.read(CHUNK):
+            lines = (pending + chunk).split(b"\n")
+            pending = lines.pop()
+            count += sum(1 for line in lines if ERROR_MARK in line)
+            offset += len(chunk)
+    return count, (st.st_ino, offset - len(pending))
+
+
+def scan_logs(globs: tuple[str, ...], cursors: dict[str, tuple[int, int]]
+              ) -> tuple[tuple[tuple[str, int], ...] | None, str, dict[str, tuple[int, int]]]:
+    if not globs:
+        return None, "no log files configured (security.log_globs not set)", {}
+    paths = sorted({p for g in globs for p in glob.glob(os.path.expanduser(g), recursive=True)
+                    if os.path.isfile(p)})
+    if not paths:
+        return None, f"no file matches security.log_globs ({', '.join(globs)})", {}
+    found, new_cursors, unreadable = [], {}, []
+    for path in paths:
+        try:
+            count, new_cursors[path] = count_errors(path, cursors.get(path))
+        except OSError as exc:
+            unreadable.append(f"{path}: {exc.strerror or exc.__class__.__name__}")
+            continue
+        found.append((path, count))
+    if not found:
+        return None, "cannot read the logs: " + "; ".join(unreadable), {}
+    return tuple(found), "", new_cursors
+
+
+def backup_facts(config: Config) -> tuple[BackupFact, ...]:
+    out = []
+    for b in config.checklists.backups:
+        newest, mtime = None, None
+        for path in glob.glob(os.path.expanduser(b.path)):
+            try:
+                m = os.stat(path).st_mtime
+            except OSError:
+                continue
+            if mtime is None or m > mtime:
+                newest, mtime = path, m
+        out.append(BackupFact(b.path, newest, mtime, b.max_age_h * 3600))
+    return tuple(out)
+
+
+def _window(seconds: float) -> str:
+    return f"{max(60, int(seconds))}s"
+
+
+async def prometheus_facts(config: Config, now: float, tz: tzinfo, windows: tuple[str, ...]
+                           ) -> dict:
+    """Spend since local midnight and routed request counts per window."""
+    from agent.probes import prometheus
+
+    target = config.targets.prometheus
+    if target is None:
+        reason = "no targets.prometheus configured"
+        return {"spend_reason": reason, "path_reason": reason}
+    midnight = datetime.fromtimestamp(now, tz).replace(hour=0, minute=0, second=0,
+                                                       microsecond=0).timestamp()
+    queries = [("spend", SPEND_QUERY.format(window=_window(now - midnight)))]
+    for w in windows:
+        for metric in ("fast_path_requests_total", "think_path_requests_total"):
+            queries.append((f"{metric}@{w}", PATH_QUERY.format(metric=metric, window=w)))
+    result = await prometheus.probe(target, queries)
+    readings = result.readings
+    out: dict = {}
+    spend = readings.get("spend")
+    if spend is not None and spend.known:
+        out["spend_usd"] = spend.value
+    else:
+        out["spend_reason"] = spend.reason if spend is not None else result.summary
+    paths, reasons = {}, []
+    for w in windows:
+        fast = readings.get(f"fast_path_requests_total@{w}")
+        think = readings.get(f"think_path_requests_total@{w}")
+        if fast is not None and think is not None and fast.known and think.known:
+            paths[w] = (fast.value, think.value)
+        else:
+            bad = fast if fast is None or not fast.known else think
+            reasons.append(bad.reason if bad is not None else result.summary)
+    out["path_requests"] = paths
+    if reasons:
+        out["path_reason"] = reasons[0]
+    return out
+
+
+async def gather(config: Config, store: Store | None, checklist: Checklist, now: float,
+                 tz: tzinfo, report: Report | None, period: str, run_io=None) -> tuple[Facts, dict]:
+    """Facts for `checklist`'s automatic items, and the new log cursors to save with the
+    run. `run_io(fn, *args)` runs store calls on the store's thread (default: inline)."""
+
+    async def io(fn, *args):
+        if run_io is None:
+            return fn(*args)
+        return await run_io(fn, *args)
+
+    if report is None:
+        from agent.check import check
+
+        report = await check(config)
+    configured = frozenset(c.name for c in report.components)
+    fields: dict = {"report": report, "configured": configured,
+                    "endpoints": tuple(e.name for e in config.targets.endpoints),
+                    "budget_usd": config.checklists.daily_budget_usd,
+                    "backups": backup_facts(config)}
+    cursors: dict = {}
+    if store is not None:
+        previous = await io(cstore.last_auto_run_at, store, "daily", period)
+        since = previous if previous is not None and now - previous < OVERNIGHT_MAX_S \
+            else now - 86400
+        events = await io(cstore.alert_events, store, since)
+        seen = await io(cstore.agent_seen, store)
+        if events or seen:
+            fields["alerts"] = tuple(AlertFact(*e) for e in events)
+        else:
+            fields["alerts_reason"] = (f"no alert history: alice-agent has not run with "
+                                       f"{store.path}")
+        fields["alerts_since"] = since
+        old_cursors = await io(cstore.log_cursors, store)
+    else:
+        old_cursors = {}
+    lines, reason, cursors = scan_logs(config.security.log_globs, old_cursors)
+    fields["error_lines"] = lines
+    if reason:
+        fields["log_reason"] = reason
+    fields.update(await prometheus_facts(config, now, tz, path_windows(checklist)))
+    return Facts(at=now, **fields), cursors
