@@ -1,0 +1,102 @@
+"""Spend against budget: read every configured spend source, reconcile, judge the budgets.
+
+The one entry point other capabilities call::
+
+    from agent.cost import spend_report
+    report = await spend_report(config, now)        # -> CostReport (plain data)
+    report.status                                   # Status: worst of the three budgets
+    report.budget("daily").spent_usd, .limit_usd, .percent, .level, .exhausted_at
+    report.texts["daily"]  # "daily budget 10.00 USD: 8.42 spent, 84 %, exhausted at ..."
+    report.to_json()       # the snapshot's `cost` section (shape documented there)
+
+Sources, each used when it can be: Prometheus (`targets.prometheus`: the cost
+counter, request and token counters), the OpenAI organization costs API
+(`targets.openai.admin_key`), and an estimate (token or request counts from
+Prometheus x the price table). Nothing configured gives status UNKNOWN with a reason.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from agent.config import Config
+from agent.cost.reconcile import CostReport, SourceFigures, Traffic, build_report
+from agent.cost.sources import (CostsApiError, costs_api_figures, fetch_daily_costs,
+                                from_prometheus, local_zone, prometheus_queries,
+                                query_prometheus)
+from rules.budget import window_bounds
+from rules.cost_table import CostTable, table_for
+
+__all__ = ["CostReport", "spend_report", "cost_table", "week_start_of"]
+
+
+def cost_table(config: Config) -> CostTable:
+    return table_for(config.cost)
+
+
+def week_start_of(config: Config) -> int:
+    return 6 if config.cost is not None and config.cost.week_start == "sunday" else 0
+
+
+async def spend_report(config: Config, now: float | None = None,
+                       transport: httpx.AsyncBaseTransport | None = None) -> CostReport:
+    """Spend today / this hour / this week against the budgets, from every source.
+
+    Never raises for an unreachable source: its `SourceFigures` says why. `transport`
+    (tests) carries the costs API's HTTP.
+    """
+    import asyncio
+
+    from agent.config import CostSettings
+
+    settings = config.cost or CostSettings()
+    now = time.time() if now is None else now
+    tz = local_zone(settings.timezone)
+    week_start = week_start_of(config)
+    table = table_for(config.cost)
+    t = config.targets
+    wanted = settings.sources
+    model = settings.model or (t.openai.model if t.openai else None)
+
+    async def prometheus():
+        if t.prometheus is None or not ({"prometheus", "estimate"} & set(wanted)):
+            return None
+        queries = prometheus_queries(settings.metrics, now, tz, week_start)
+        return await query_prometheus(t.prometheus, queries)
+
+    async def costs_api():
+        if "costs_api" not in wanted or t.openai is None or t.openai.admin_key is None:
+            return None
+        start, _ = window_bounds("weekly", now, tz, week_start)
+        try:
+            days = await fetch_daily_costs(t.openai, start, now + 1, transport)
+        except CostsApiError as exc:
+            return SourceFigures("costs_api", available=False, reason=str(exc))
+        return costs_api_figures(days, now, tz, week_start)
+
+    prom_answer, api_figures = await asyncio.gather(prometheus(), costs_api())
+    figures: list[SourceFigures] = []
+    traffic = Traffic(reason="targets.prometheus is not configured")
+    if prom_answer is not None:
+        results, reason = prom_answer
+        prom, estimate, traffic = from_prometheus(results, reason, settings.metrics, table,
+                                                  model)
+        if "prometheus" in wanted:
+            figures.append(prom)
+        if "estimate" in wanted:
+            figures.append(estimate)
+    if api_figures is not None:
+        figures.append(api_figures)
+    order = [s for s in wanted]
+    report = build_report(figures, traffic, table, now, tz, order=order,
+                          primary=settings.primary, week_start=week_start,
+                          tolerance_percent=settings.reconcile_tolerance_percent)
+    if not figures:
+        from dataclasses import replace
+
+        report = replace(report, reason="no spend source: configure targets.prometheus "
+                                        "(cost counter) or targets.openai.admin_key "
+                                        "(organization costs API)")
+    return report

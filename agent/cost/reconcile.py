@@ -1,0 +1,228 @@
+"""Spend figures from several sources, reconciled side by side (pure), and the cost report.
+
+`build_report(figures, traffic, table, now, tz)` picks the figure budgets are judged
+on (the primary source per window), judges every budget, projects the burn, works out
+the routing split and advice, and notes where the sources disagree. Data in, data out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+from agent.model import Status
+from rules.budget import (WINDOWS, BudgetStatus, alert_text, judge_budget, projected_spend,
+                          utc_iso)
+from rules.cost_table import CostTable
+from rules.routing import Advice, RoutingSplit, advise, per_session
+
+SOURCES = ("prometheus", "costs_api", "estimate")
+
+
+@dataclass(frozen=True)
+class SourceFigures:
+    """What one spend source said: USD per window (None: it cannot tell) and burn rate."""
+
+    name: str
+    available: bool
+    reason: str = ""
+    spent: Mapping[str, float | None] = field(default_factory=dict)
+    burn_usd_per_h: float | None = None
+    note: str = ""
+    comparable: bool = True
+    """False when its windows are not ours (the costs API's UTC-day buckets in another
+    time zone): shown, but not counted as a disagreement."""
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Routing figures from Prometheus (requests/s; sessions a gauge)."""
+
+    fast_per_s: float | None = None
+    think_per_s: float | None = None
+    total_per_s: float | None = None
+    sessions: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CostReport:
+    """Everything `alice-ops cost`, the agent's cost component and the dashboard show."""
+
+    now: float
+    timezone: str
+    status: Status
+    budgets: tuple[BudgetStatus, ...]
+    texts: Mapping[str, str]
+    primary: Mapping[str, str | None]
+    burn_usd_per_h: float | None
+    burn_source: str | None
+    daily_projected_usd: float | None
+    sources: tuple[SourceFigures, ...]
+    disagreements: tuple[str, ...]
+    routing: RoutingSplit
+    sessions: float | None
+    advice: Advice | None
+    reason: str = ""
+
+    def budget(self, window: str) -> BudgetStatus:
+        return next(b for b in self.budgets if b.window == window)
+
+    def to_json(self) -> dict[str, Any]:
+        """The `cost` section of the snapshot and `alice-ops cost --json` (stable shape)::
+
+            {"status": "ok|warning|critical|unknown",      # worst budget status
+             "checked_at": ISO-8601 UTC, "timezone": "Europe/Stockholm", "currency": "USD",
+             "reason": "" | why nothing could be read,
+             "levels_percent": {"warning": 80.0, "critical": 95.0, "exceeded": 100.0},
+             "budgets": [                                  # always hourly, daily, weekly
+               {"window": "hourly|daily|weekly", "limit_usd": 10.0,
+                "spent_usd": 8.42 | null, "percent": 84.2 | null,
+                "level": "ok|warning|critical|exceeded|unknown",
+                "status": "ok|warning|critical|unknown",
+                "source": "prometheus|costs_api|estimate" | null,
+                "window_start": ISO, "window_end": ISO,
+                "exhausted_at": ISO | null,                # at the current burn rate
+                "projected_usd": 9.8 | null,               # at window end, same rate
+                "text": "daily budget 10.00 USD: 8.42 spent, 84 %, exhausted at 16:40 ..."}],
+             "burn_rate_usd_per_hour": 1.2 | null,         # the last hour's rate
+             "burn_source": "prometheus|estimate" | null,
+             "sources": [{"name": "prometheus|costs_api|estimate", "available": bool,
+                          "reason": "", "note": "", "comparable": bool,
+                          "hourly_usd": float|null, "daily_usd": float|null,
+                          "weekly_usd": float|null, "burn_usd_per_hour": float|null}],
+             "disagreements": ["daily: prometheus 8.42 vs estimate 6.10 USD (31 %)"],
+             "routing": {"fast_per_s": float|null, "think_per_s": float|null,
+                         "total_per_s": float|null, "fast_share_percent": float|null,
+                         "band_percent": [60.0, 70.0],
+                         "verdict": "in band|below band|above band|no traffic",
+                         "active_sessions": float|null,
+                         "cost_per_session_usd": float|null,       # today / sessions
+                         "cost_per_session_hour_usd": float|null,  # burn / sessions
+                         "advice": {"shift_to_local_percent": 35.0,
+                                    "fast_share_after_percent": 42.3|null,
+                                    "text": "route 35 % of fast-path traffic ..."} | null}}
+        """
+        levels = self._levels
+        budgets = []
+        for b in self.budgets:
+            pct = b.percent
+            budgets.append({
+                "window": b.window, "limit_usd": b.limit_usd,
+                "spent_usd": None if b.spent_usd is None else round(b.spent_usd, 6),
+                "percent": None if pct is None or not math.isfinite(pct) else round(pct, 2),
+                "level": b.level.word if b.level is not None else "unknown",
+                "status": b.status.word, "source": self.primary.get(b.window),
+                "window_start": utc_iso(b.start), "window_end": utc_iso(b.end),
+                "exhausted_at": utc_iso(b.exhausted_at),
+                "projected_usd": _round(None if b.spent_usd is None else projected_spend(
+                    b.spent_usd, self.burn_usd_per_h, self.now, b.end)),
+                "text": self.texts[b.window]})
+        spent_today = self.budget("daily").spent_usd
+        return {
+            "status": self.status.word, "checked_at": utc_iso(self.now),
+            "timezone": self.timezone, "currency": "USD", "reason": self.reason,
+            "levels_percent": levels, "budgets": budgets,
+            "burn_rate_usd_per_hour": _round(self.burn_usd_per_h),
+            "burn_source": self.burn_source,
+            "sources": [{"name": s.name, "available": s.available, "reason": s.reason,
+                         "note": s.note, "comparable": s.comparable,
+                         **{f"{w}_usd": _round(s.spent.get(w)) for w in WINDOWS},
+                         "burn_usd_per_hour": _round(s.burn_usd_per_h)} for s in self.sources],
+            "disagreements": list(self.disagreements),
+            "routing": {
+                "fast_per_s": _round(self.routing.fast_per_s),
+                "think_per_s": _round(self.routing.think_per_s),
+                "total_per_s": _round(self.routing.total_per_s),
+                "fast_share_percent": _round(self.routing.fast_share_percent, 2),
+                "band_percent": list(self.routing.band), "verdict": self.routing.verdict,
+                "active_sessions": self.sessions,
+                "cost_per_session_usd": _round(per_session(spent_today, self.sessions)),
+                "cost_per_session_hour_usd": _round(per_session(self.burn_usd_per_h,
+                                                                self.sessions)),
+                "advice": None if self.advice is None else {
+                    "shift_to_local_percent": self.advice.shift_percent,
+                    "fast_share_after_percent": self.advice.fast_share_after,
+                    "text": self.advice.text}},
+        }
+
+    _levels: Mapping[str, float] = field(default_factory=dict)
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(value, digits)
+
+
+def pick(figures: Sequence[SourceFigures], window: str, order: Sequence[str],
+         primary: str = "auto") -> tuple[float | None, str | None]:
+    """The figure budgets are judged on: the fixed primary source, or (auto) the first
+    source in `order` that has one."""
+    by_name = {f.name: f for f in figures}
+    names = [primary] if primary != "auto" else list(order)
+    for name in names:
+        f = by_name.get(name)
+        if f is not None and f.available and f.spent.get(window) is not None:
+            return f.spent[window], name
+    return None, None
+
+
+def disagreements(figures: Sequence[SourceFigures], tolerance_percent: float
+                  ) -> tuple[str, ...]:
+    """Windows where two comparable sources differ by more than the tolerance (relative
+    to the larger figure)."""
+    out = []
+    for window in WINDOWS:
+        have = [(f.name, f.spent[window]) for f in figures
+                if f.available and f.comparable and f.spent.get(window) is not None]
+        if len(have) < 2:
+            continue
+        (lo_name, lo), (hi_name, hi) = min(have, key=lambda x: x[1]), max(have, key=lambda x: x[1])
+        if hi <= 0:
+            continue
+        diff = 100.0 * (hi - lo) / hi
+        if diff > tolerance_percent and hi - lo >= 0.01:
+            out.append(f"{window}: {hi_name} {hi:.2f} vs {lo_name} {lo:.2f} USD ({diff:.0f} %)")
+    return tuple(out)
+
+
+def build_report(figures: Sequence[SourceFigures], traffic: Traffic, table: CostTable,
+                 now: float, tz: ZoneInfo, *, order: Sequence[str] = SOURCES,
+                 primary: str = "auto", week_start: int = 0,
+                 tolerance_percent: float = 20.0) -> CostReport:
+    order = [s for s in order if s in SOURCES]
+    burn, burn_source = None, None
+    for name in [primary] if primary != "auto" else order:
+        f = next((x for x in figures if x.name == name), None)
+        if f is not None and f.available and f.burn_usd_per_h is not None:
+            burn, burn_source = f.burn_usd_per_h, name
+            break
+    budgets, texts, chosen = [], {}, {}
+    for window in WINDOWS:
+        spent, source = pick(figures, window, order, primary)
+        b = judge_budget(window, table.budgets[window], spent, burn, now, tz, table.levels,
+                         week_start, source or "")
+        budgets.append(b)
+        chosen[window] = source
+        texts[window] = alert_text(b, tz, now)
+    daily = budgets[1]
+    routing = RoutingSplit(traffic.fast_per_s, traffic.think_per_s, traffic.total_per_s,
+                           table.routing_band)
+    advice = advise(daily.spent_usd, daily.limit_usd, burn, now, daily.end,
+                    routing.fast_share_percent)
+    reasons = [f"{f.name}: {f.reason}" for f in figures if not f.available and f.reason]
+    status = Status.worst(b.status for b in budgets)
+    lv = table.levels
+    return CostReport(
+        now=now, timezone=str(tz.key), status=status, budgets=tuple(budgets), texts=texts,
+        primary=chosen, burn_usd_per_h=burn, burn_source=burn_source,
+        daily_projected_usd=None if daily.spent_usd is None else projected_spend(
+            daily.spent_usd, burn, now, daily.end),
+        sources=tuple(figures), disagreements=disagreements(figures, tolerance_percent),
+        routing=routing, sessions=traffic.sessions, advice=advice,
+        reason="; ".join(reasons) if all(b.spent_usd is None for b in budgets) else "",
+        _levels={"warning": round(lv.warning * 100, 4), "critical": round(lv.critical * 100, 4),
+                 "exceeded": round(lv.exceeded * 100, 4)})
