@@ -449,6 +449,61 @@ class CostSettings(_Section):
         return self
 
 
+class PlaybookSettings(_Section):
+    """Per-playbook overrides (remediation.playbooks.NAME)."""
+
+    mode: Literal["off", "dry-run", "execute"] = "off"
+    """What the agent does when the trigger fires: nothing, record the plan, or run it."""
+    cooldown_s: Annotated[float, Field(gt=0, le=86400)] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] | None = None
+
+
+class RemediationSettings(_Section):
+    """Remediation playbooks (`alice-ops remediate`, and the agent when a mode allows)."""
+
+    playbooks: dict[str, PlaybookSettings] = {}
+    """By playbook name: mode (default off), cooldown_s, limit."""
+    playbooks_file: str | None = None
+    """YAML file of extra playbooks; one with a default's name replaces it."""
+    env_file: str = ".env"
+    """Alice's .env file, changed by `env` steps (relative: to compose_dir)."""
+    compose_dir: str = "."
+    """Directory docker compose runs in (holds Alice's compose files)."""
+    compose_files: dict[str, str] = {"local_only": "docker-compose.local-only.yml",
+                                     "cloud_first": "docker-compose.cloud-first.yml"}
+    """Files named by {compose.NAME} in steps."""
+    services: dict[str, str] = {"cache": "redis-cache", "local_ai": "local-ai",
+                                "backend": "alice-backend", "gateway": "voice-gateway",
+                                "frontend": "alice-frontend"}
+    """Compose service names, {service.NAME} in steps."""
+    docker: str = "docker"
+    """The docker executable (found on PATH)."""
+    commands: dict[str, tuple[str, ...]] = {
+        "gpu-status": ("nvidia-smi", "--query-gpu=name,utilization.gpu,memory.used,"
+                       "memory.total,temperature.gpu", "--format=csv")}
+    """The allow-list for `command` steps: name -> argv. Nothing else is ever run."""
+    secrets: dict[str, SecretStr] = {}
+    """Values for {secret.NAME} in steps (e.g. an admin API token); never shown."""
+    step_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    cooldown_s: Annotated[float, Field(gt=0, le=86400)] = 10.0
+    """First backoff after a run; doubles per run up to cooldown_max_s."""
+    cooldown_max_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    healthy_reset_s: Annotated[float, Field(gt=0)] = 600.0
+    """The backoff resets after the trigger has been clear this long."""
+    limit: Annotated[int, Field(ge=1, le=100)] = 3
+    """Automatic runs per target inside window_s; one more trigger suspends the playbook."""
+    window_s: Annotated[float, Field(gt=0)] = 1800.0
+
+    @field_validator("commands")
+    @classmethod
+    def _argv(cls, commands: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for name, argv in commands.items():
+            if not argv or not all(a for a in argv):
+                raise ValueError(f"command {name!r}: argv must be a non-empty list of "
+                                 "non-empty strings")
+        return commands
+
+
 class Config(_Section):
     """The whole alice-ops.yaml."""
 
@@ -463,6 +518,9 @@ class Config(_Section):
     cost: CostSettings | None = None
     """Absent: the agent does not watch spend; `alice-ops cost` uses the defaults."""
     checklists: ChecklistSettings = ChecklistSettings()
+    remediation: RemediationSettings = RemediationSettings()
+    read_only: bool = False
+    """Refuse every mutating action (remediation runs, resumes) in every command."""
 
 
 # --- loading ---------------------------------------------------------------------------
@@ -520,7 +578,7 @@ def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
     return line
 
 
-SECRET_KEYS = frozenset({"api_key", "admin_key", "token", "bearer_token"})
+SECRET_KEYS = frozenset({"api_key", "admin_key", "token", "bearer_token", "secrets"})
 
 
 def _describe(err: dict) -> str:
