@@ -5,7 +5,7 @@ Small API, reused by `rotate-key`:
 - `compose_argv(action, service, file=None, docker="docker") -> list[str]`: the exact
   argv `docker compose [-f FILE] restart SERVICE` or `docker compose [-f FILE] up -d
   --no-deps SERVICE`. Nothing is ever joined into a shell string.
-- `run_argv(argv, timeout_s, env=None) -> CommandResult`: run it with no shell, stdin
+- `run_argv(argv, timeout_s, env=None, cwd=None) -> CommandResult`: run it with no shell, stdin
   closed, in its own process group; on timeout the whole group is killed (SIGTERM, then
   SIGKILL after 2 s) and the result says `timed_out`. Output is capped at 64 KiB each.
 
@@ -95,7 +95,7 @@ def _text(data: bytes | None) -> str:
 
 
 def run_argv(argv: Sequence[str], timeout_s: float,
-             env: Mapping[str, str] | None = None) -> CommandResult:
+             env: Mapping[str, str] | None = None, cwd: str | None = None) -> CommandResult:
     """Run `argv` (no shell) for at most `timeout_s` seconds; never raises for the
     program's own failures (not found, exit status, timeout): they are in the result."""
     argv = tuple(argv)
@@ -105,7 +105,7 @@ def run_argv(argv: Sequence[str], timeout_s: float,
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True,
-                                env=None if env is None else dict(env))
+                                env=None if env is None else dict(env), cwd=cwd)
     except OSError as exc:
         return CommandResult(argv, None, "", "", time.monotonic() - started,
                              error=f"cannot run {argv[0]}: {exc.strerror or exc}")

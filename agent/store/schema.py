@@ -54,7 +54,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         f"PRAGMA application_id = {APPLICATION_ID}",
     ),
     # 2: remediation (runs, per-playbook ledger) -- owned by the remediation work
-    (),
+    (
+        """CREATE TABLE IF NOT EXISTS remediation_runs (
+            id INTEGER PRIMARY KEY, playbook TEXT NOT NULL, kind TEXT NOT NULL,
+            actor TEXT NOT NULL, started_at REAL NOT NULL, finished_at REAL NULL,
+            outcome TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS remediation_runs_by_start ON remediation_runs (started_at)",
+        """CREATE TABLE IF NOT EXISTS remediation_ledger (
+            playbook TEXT PRIMARY KEY, ledger TEXT NOT NULL, updated_at REAL NOT NULL)""",
+    ),
     # 3: checklists (runs and item answers) -- owned by the checklist work
     (
         """CREATE TABLE checklist_runs (

@@ -1,0 +1,223 @@
+"""Remediation planning, pure: (alert signals, playbooks, ledger, now) -> decisions + new ledger.
+
+The "plan" step of a cycle for actions. Nothing here does I/O or reads a clock.
+
+Safety rails (the Kubernetes crash-loop pattern, issue 5):
+- cooldown with backoff: after a run, the playbook waits `backoff_s` (10 s first,
+  doubling per run up to 300 s) before it may run again; the backoff resets to the
+  first step once its trigger has been clear for `healthy_reset_s` (600 s).
+- limit: at most `limit` (3) automatic runs of playbooks with the same target inside
+  `window_s` (1800 s). A trigger that fires again when the limit is used up suspends
+  the playbook (GIVE_UP): it stays suspended, whatever happens, until `resume`.
+- one at a time: no run or revert is planned while another is running.
+- dry-run mode records a plan once per trigger episode (rising edge); execute mode
+  runs while the trigger fires and the rails allow; a playbook with
+  `revert_on_resolve` that ran successfully is reverted when its trigger clears.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Literal, Mapping, Sequence
+
+Mode = Literal["off", "dry-run", "execute"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    cooldown_s: float = 10.0
+    cooldown_max_s: float = 300.0
+    healthy_reset_s: float = 600.0
+    limit: int = 3
+    window_s: float = 1800.0
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One alert as the planner sees it."""
+
+    alert: str
+    state: str  # "firing", "pending", "resolved", "inactive"
+    severity: str | None = None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What the planner needs of one playbook (see `rules.playbooks.Playbook`)."""
+
+    name: str
+    target: str
+    alerts: tuple[str, ...]
+    severities: tuple[str, ...] = ("warning", "critical")
+    revert_on_resolve: bool = False
+    mode: Mode = "off"
+    policy: Policy = Policy()
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Counters of one playbook; persisted, so they survive restarts."""
+
+    runs: tuple[float, ...] = ()
+    """Start times of automatic runs inside the window."""
+    backoff_s: float = 0.0
+    """The cooldown the last run set (0: no run since the last reset)."""
+    next_allowed_at: float = 0.0
+    suspended: bool = False
+    suspended_at: float | None = None
+    trigger_active: bool = False
+    clear_since: float | None = None
+    applied: bool = False
+    """Ran successfully and not reverted yet (for revert_on_resolve)."""
+    running: str | None = None
+    """"run" or "revert" while one is in flight."""
+
+    def to_json(self) -> dict:
+        return {"runs": list(self.runs), "backoff_s": self.backoff_s,
+                "next_allowed_at": self.next_allowed_at, "suspended": self.suspended,
+                "suspended_at": self.suspended_at, "trigger_active": self.trigger_active,
+                "clear_since": self.clear_since, "applied": self.applied,
+                "running": self.running}
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> "Ledger":
+        return cls(runs=tuple(float(t) for t in data.get("runs", ())),
+                   backoff_s=float(data.get("backoff_s", 0.0)),
+                   next_allowed_at=float(data.get("next_allowed_at", 0.0)),
+                   suspended=bool(data.get("suspended", False)),
+                   suspended_at=data.get("suspended_at"),
+                   trigger_active=bool(data.get("trigger_active", False)),
+                   clear_since=data.get("clear_since"), applied=bool(data.get("applied", False)),
+                   running=data.get("running"))
+
+
+class Kind(enum.Enum):
+    RUN = "run"
+    DRY_RUN = "dry-run"
+    REVERT = "revert"
+    GIVE_UP = "give-up"
+    HOLD = "hold"
+    """Triggered but held back (cooldown, busy, suspended); `reason` says why."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    playbook: str
+    kind: Kind
+    reason: str
+    alerts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Planning:
+    decisions: tuple[Decision, ...]
+    ledgers: Mapping[str, Ledger] = field(default_factory=dict)
+
+
+def firing_alerts(spec: Spec, signals: Iterable[Signal]) -> tuple[str, ...]:
+    """The trigger alerts of `spec` that are firing with an accepted severity."""
+    return tuple(sorted({s.alert for s in signals if s.alert in spec.alerts
+                         and s.state == "firing" and (s.severity or "warning")
+                         in spec.severities}))
+
+
+def next_backoff(current: float, policy: Policy) -> float:
+    """The cooldown after one more run: first step, then doubling, capped."""
+    if current <= 0:
+        return min(policy.cooldown_s, policy.cooldown_max_s)
+    return min(current * 2, policy.cooldown_max_s)
+
+
+def _observe(ledger: Ledger, active: bool, spec: Spec, now: float) -> Ledger:
+    """Prune the window, follow the trigger, reset the backoff after a healthy spell."""
+    runs = tuple(t for t in ledger.runs if now - t < spec.policy.window_s)
+    clear_since = None if active else (ledger.clear_since if ledger.clear_since is not None
+                                       else now)
+    backoff = ledger.backoff_s
+    if clear_since is not None and now - clear_since >= spec.policy.healthy_reset_s:
+        backoff = 0.0
+    return replace(ledger, runs=runs, clear_since=clear_since, backoff_s=backoff)
+
+
+def plan(signals: Sequence[Signal], specs: Sequence[Spec], ledgers: Mapping[str, Ledger],
+         now: float) -> Planning:
+    """Decide what each playbook does now; return the decisions and every ledger after them.
+
+    Decisions that start something (RUN, REVERT) mark the ledger `running`; call
+    `finish` when it ends. HOLD decisions are informational (nothing changes).
+    """
+    out = dict(ledgers)
+    decisions: list[Decision] = []
+    busy = any(led.running for led in out.values())
+    for spec in specs:
+        fired = firing_alerts(spec, signals)
+        active = bool(fired)
+        prev = out.get(spec.name, Ledger())
+        led = _observe(prev, active, spec, now)
+        rising = active and not prev.trigger_active
+        led = replace(led, trigger_active=active)
+        if spec.mode == "off":
+            out[spec.name] = led
+            continue
+        if spec.mode == "dry-run":
+            if rising:
+                decisions.append(Decision(spec.name, Kind.DRY_RUN, "trigger fired", fired))
+            out[spec.name] = led
+            continue
+        if active:
+            used = sum(len(tuple(t for t in out.get(s.name, Ledger()).runs
+                                 if now - t < spec.policy.window_s))
+                       for s in specs if s.target == spec.target and s.name != spec.name)
+            used += len(led.runs)
+            if led.suspended:
+                decisions.append(Decision(spec.name, Kind.HOLD, "suspended", fired))
+            elif led.running or busy:
+                decisions.append(Decision(spec.name, Kind.HOLD, "another remediation is running",
+                                          fired))
+            elif now < led.next_allowed_at:
+                decisions.append(Decision(
+                    spec.name, Kind.HOLD, f"cooldown for {led.next_allowed_at - now:.0f} s", fired))
+            elif used >= spec.policy.limit:
+                led = replace(led, suspended=True, suspended_at=now)
+                decisions.append(Decision(
+                    spec.name, Kind.GIVE_UP,
+                    f"{used} runs on {spec.target} in {spec.policy.window_s:.0f} s "
+                    f"(limit {spec.policy.limit})", fired))
+            else:
+                led = replace(led, runs=led.runs + (now,), running="run",
+                              backoff_s=next_backoff(led.backoff_s, spec.policy))
+                busy = True
+                decisions.append(Decision(spec.name, Kind.RUN, "trigger firing", fired))
+        elif led.applied and spec.revert_on_resolve and not led.running and not busy \
+                and not led.suspended:
+            led = replace(led, running="revert")
+            busy = True
+            decisions.append(Decision(spec.name, Kind.REVERT, "trigger resolved"))
+        out[spec.name] = led
+    return Planning(tuple(decisions), out)
+
+
+def finish(ledger: Ledger, ok: bool, now: float, *, reverted: bool = False,
+           revert_on_resolve: bool = False) -> Ledger:
+    """The ledger after a run (or a revert) ended at `now`.
+
+    A run's cooldown starts when it ends. A successful run of a `revert_on_resolve`
+    playbook is `applied` until reverted; a failed run was reverted by its own
+    revert steps, so nothing stays applied.
+    """
+    if ledger.running == "revert" or reverted:
+        return replace(ledger, running=None, applied=False if ok else ledger.applied)
+    return replace(ledger, running=None, applied=ok and revert_on_resolve,
+                   next_allowed_at=now + ledger.backoff_s)
+
+
+def resume(ledger: Ledger) -> Ledger:
+    """An operator's `remediate resume`: unsuspend and start the counters afresh."""
+    return replace(ledger, suspended=False, suspended_at=None, runs=(), backoff_s=0.0,
+                   next_allowed_at=0.0)
+
+
+def interrupted(ledger: Ledger) -> Ledger:
+    """After a crash: nothing can still be running."""
+    return replace(ledger, running=None)
