@@ -144,6 +144,11 @@ class InProcessSource:
             names.append("openai")
         if self._demo or getattr(targets, "ollama", None) is not None:
             names.append("ollama")
+        if self._demo or getattr(targets, "prometheus", None) is not None:
+            # requests + prometheus-api-client: ~55 ms cold, imported by the first
+            # Prometheus probe (agent/probes/prometheus.py make_connection); without
+            # this it was the last probe in, holding up the first full paint
+            names.append("prometheus_api_client.prometheus_connect")
         return names
 
     async def _stop_service(self) -> None:

@@ -190,6 +190,33 @@ async def test_footer_not_rebuilt_when_focus_moves_between_tiles(outage_snapshot
                        if (footer := app.screen.query_one(DashboardFooter)) else False)
 
 
+def shown_keys(footer: DashboardFooter) -> list[str]:
+    return [k.key for k in footer.children if getattr(k, "key", None) and k.display]
+
+
+async def test_filter_focus_hides_printable_keys_in_place(outage_snapshot):
+    """`/` on the Alerts screen: the filter box (always in the layout) takes the focus, the
+    footer hides the keys that would be typed into it without rebuilding, and escape
+    shows them again: the same FooterKey widgets throughout, the table's height the same."""
+    app = make_app(FakeSource(outage_snapshot), outage_snapshot)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.current_mode == "alerts")
+        table = app.screen.query_one(AlertTable)
+        footer = app.screen.query_one(DashboardFooter)
+        await wait_for(pilot, lambda: "s" in shown_keys(footer))
+        widgets, full, height = list(footer.children), shown_keys(footer), table.size.height
+        await pilot.press("slash")
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "filter")
+        await wait_for(pilot, lambda: "s" not in shown_keys(footer))
+        assert list(footer.children) == widgets
+        assert not {"s", "a", "x", "q"} & set(shown_keys(footer))
+        assert table.size.height == height
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: shown_keys(footer) == full)
+        assert list(footer.children) == widgets and app.focused is table
+
+
 async def test_bench_marks_are_written_when_asked(tmp_path, monkeypatch, ok_snapshot):
     marks = tmp_path / "marks"
     monkeypatch.setenv("ALICE_TUI_BENCH_FILE", str(marks))

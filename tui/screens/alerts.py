@@ -59,7 +59,11 @@ class AlertsScreen(DashboardScreen):
         self._texts: dict[str, str] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder="filter: words match state, severity, name, labels, summary",
+        # Always in the layout (one line): `/` only moves the focus here. Showing a hidden
+        # box changed the table's height: a relayout and resize, two more frames (~33 ms)
+        # on the `/` key with 10,000 alerts.
+        yield Input(placeholder=f"{key_display(effective_key('filter', self.app.keys))} "
+                    "filter: words match state, severity, name, labels, summary",
                     id="filter")
         yield AlertTable(id="alerts")
         yield Static(id="page-info")
@@ -67,7 +71,6 @@ class AlertsScreen(DashboardScreen):
         yield KeyedTable(SILENCE_COLUMNS, id="silences")
 
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
         super().on_mount()
         self.query_one(AlertTable).focus()
 
@@ -180,9 +183,7 @@ class AlertsScreen(DashboardScreen):
     # -- filter and paging ---------------------------------------------------------------
 
     def open_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
+        self.query_one("#filter", Input).focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -198,9 +199,8 @@ class AlertsScreen(DashboardScreen):
 
     def action_back(self) -> None:
         box = self.query_one("#filter", Input)
-        if box.display:
+        if box.has_focus or box.value or self.query_text:
             box.value = ""
-            box.display = False
             self.query_text = ""
             self.page = 0
             self._redraw()
