@@ -1,4 +1,5 @@
-"""The agent's HTTP API: /metrics, /healthz, the snapshot, server-sent events, silences and acks.
+"""The agent's HTTP API: /metrics, /healthz, the snapshot, server-sent events, silences, acks,
+remediation (GET /api/v1/remediation; POST /api/v1/remediation/{name}/plan|run|resume).
 
 Bound to 127.0.0.1 by default. A bearer token is required for mutating endpoints
 always, and for every endpoint when bound to a non-loopback address; the agent
@@ -45,6 +46,14 @@ class Commands(Protocol):
                       by: str) -> dict[str, Any]: ...
 
     def metrics_text(self) -> bytes: ...
+
+    def remediation_state(self) -> dict[str, Any]: ...
+
+    async def remediation_plan(self, name: str, by: str) -> dict[str, Any]: ...
+
+    async def remediation_run(self, name: str, confirm: str, by: str) -> dict[str, Any]: ...
+
+    async def remediation_resume(self, name: str, by: str) -> dict[str, Any]: ...
 
 
 def is_loopback(host: str) -> bool:
@@ -179,13 +188,39 @@ def make_app(commands: Commands, token: str | None, loopback: bool) -> web.Appli
             return _error(400, str(exc))
         return web.json_response(created, status=201)
 
+    async def remediation(_request: web.Request) -> web.Response:
+        return web.json_response(commands.remediation_state())
+
+    async def remediation_action(request: web.Request) -> web.Response:
+        """POST /api/v1/remediation/{name}/plan|run|resume (run: {"confirm": NAME})."""
+        name, action = request.match_info["name"], request.match_info["action"]
+        data = await body(request) if request.can_read_body else {}
+        by = str(data.get("by", "api"))
+        try:
+            if action == "plan":
+                return web.json_response(await commands.remediation_plan(name, by))
+            if action == "run":
+                return web.json_response(await commands.remediation_run(
+                    name, str(data.get("confirm", "")), by))
+            if action == "resume":
+                return web.json_response(await commands.remediation_resume(name, by))
+        except KeyError as exc:
+            return _error(404, str(exc.args[0]) if exc.args else str(exc))
+        except PermissionError as exc:
+            return _error(403, str(exc))
+        except ValueError as exc:
+            return _error(400, str(exc))
+        return _error(404, f"unknown remediation action {action!r} (plan, run, resume)")
+
     app = web.Application(middlewares=[auth], client_max_size=64 * 1024)
     app.on_shutdown.append(end_streams)
     app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics),
                     web.get("/api/v1/snapshot", snapshot), web.get("/api/v1/events", events),
                     web.post("/api/v1/silences", add_silence),
                     web.delete("/api/v1/silences/{id}", expire_silence),
-                    web.post("/api/v1/acks", add_ack)])
+                    web.post("/api/v1/acks", add_ack),
+                    web.get("/api/v1/remediation", remediation),
+                    web.post("/api/v1/remediation/{name}/{action}", remediation_action)])
     return app
 
 

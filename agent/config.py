@@ -457,6 +457,11 @@ class PlaybookSettings(_Section):
     cooldown_s: Annotated[float, Field(gt=0, le=86400)] | None = None
     limit: Annotated[int, Field(ge=1, le=100)] | None = None
 
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        return "off" if value is False else value  # YAML 1.1 reads a bare `off` as false
+
 
 class RemediationSettings(_Section):
     """Remediation playbooks (`alice-ops remediate`, and the agent when a mode allows)."""

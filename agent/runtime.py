@@ -121,6 +121,11 @@ class Runtime:
         self._feeds = {name: {name, "prometheus"} | (promql if name == "prometheus" else set())
                        for name in self.jobs}
         self._fp_rule = {b.rule.fingerprint: name for name, b in self.rules.items()}
+        if not hasattr(self, "remediation"):
+            from agent.remediation.controller import RemediationController
+
+            self.remediation = RemediationController(self)
+        self.remediation.configure(config)
         self.results = {k: v for k, v in self.results.items() if k in self.jobs}
         self._retire([name for name in self.states if name not in self.rules], old_rules)
 
@@ -183,6 +188,7 @@ class Runtime:
                                      clock=self._clock, firing=notified)
         self._dispatch_task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
         await self._refresh_silences(now, force=True)
+        await self.remediation.start()
         self._publish(now)
 
     async def stop(self) -> None:
@@ -190,6 +196,7 @@ class Runtime:
         await asyncio.sleep(0)  # a job submitted just now registers itself first
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
+        await self.remediation.stop()
         await self.dispatcher.stop()
         if self._dispatch_task is not None:
             await asyncio.gather(self._dispatch_task, return_exceptions=True)
@@ -245,6 +252,7 @@ class Runtime:
         retired, retired_rows, self._retired, self._retired_rows = \
             self._retired, self._retired_rows, [], []
         events = retired + events
+        events += await self.remediation.evaluate(now)  # runs go to background tasks
         await self._refresh_silences(now)
         before = dict(self.ledger)
         planned = plan(events, self.ledger, repeat_interval_s=self.config.alerts.repeat_interval_s,
@@ -374,10 +382,12 @@ class Runtime:
                            expected_interval_s=min((self.interval(j) for j in self.jobs),
                                                    default=5.0))
         self._snapshot = Snapshot(
-            seq=self._seq, taken_at=now, report=report, alerts=self._alert_views(now),
+            seq=self._seq, taken_at=now, report=report,
+            alerts=self._alert_views(now) + self.remediation.alert_views(),
             silences=tuple(silence_json(s) for s in self.silences), stats=stats,
             last_probe=dict(self.last_probe), last_good=dict(self.last_good),
-            history={k: tuple(v) for k, v in self.history.items()})
+            history={k: tuple(v) for k, v in self.history.items()},
+            remediation=self.remediation.section(now))
         return self._snapshot
 
     async def _notify_change(self) -> None:
@@ -445,6 +455,19 @@ class Runtime:
         self._publish(now)
         return {"alert": self._fp_rule[fp], "fingerprint": fp, "comment": comment,
                 "expires_at": expires, "by": by}
+
+    # remediation (agent.remediation.controller documents the section and the outcomes)
+    def remediation_state(self) -> dict[str, Any]:
+        return self.remediation.section(self._clock())
+
+    async def remediation_plan(self, name: str, by: str) -> dict[str, Any]:
+        return await self.remediation.plan_now(name, by)
+
+    async def remediation_run(self, name: str, confirm: str, by: str) -> dict[str, Any]:
+        return await self.remediation.run_now(name, confirm, by)
+
+    async def remediation_resume(self, name: str, by: str) -> dict[str, Any]:
+        return await self.remediation.resume_now(name, by)
 
     def record_lag(self, job: str, lag_s: float) -> None:
         self.last_lag_s = lag_s

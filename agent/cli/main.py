@@ -29,7 +29,7 @@ def load(args: argparse.Namespace) -> Config:
 
 def build_parser() -> argparse.ArgumentParser:
     from agent.cli import (alerts_cmd, check_cmd, checklist_cmd, config_cmd, nlu_cmd,
-                           rules_cmd, security_cmd, sim_cmd)
+                           remediate_cmd, rules_cmd, security_cmd, sim_cmd)
 
     parser = argparse.ArgumentParser(prog=PROG, parents=[_common(top=True)],
                                      description="Operations tool for the Alice voice assistant.")
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 parser_class=_sub_parser(_common(top=False)))
     sub.required = True
     for module in (check_cmd, alerts_cmd, config_cmd, rules_cmd, sim_cmd, nlu_cmd, security_cmd,
-                   checklist_cmd):
+                   checklist_cmd, remediate_cmd):
         module.add_parser(sub)
     return parser
 

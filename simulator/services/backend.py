@@ -43,6 +43,27 @@ async def broadcast(request: web.Request) -> web.Response:
     return json_response({"ok": True, "count": len(broadcasts)})
 
 
+async def get_mode(request: web.Request) -> web.Response:
+    admin = request.app[CTX].state.admin
+    return json_response({"mode": admin["mode"], "message": admin["mode_message"]})
+
+
+async def set_config(request: web.Request) -> web.Response:
+    """Routing and timeout settings the remediation playbooks change (merged; the whole
+    config is returned). Values must be JSON scalars."""
+    body = await read_json_object(request)
+    if not body or not all(isinstance(v, (str, int, float, bool)) for v in body.values()):
+        return json_response({"ok": False, "error": "expected a JSON object of scalar "
+                                                    "settings"}, 400)
+    config = request.app[CTX].state.admin.setdefault("config", {})
+    config.update(body)
+    return json_response({"ok": True, "config": config})
+
+
+async def get_config(request: web.Request) -> web.Response:
+    return json_response({"config": request.app[CTX].state.admin.get("config", {})})
+
+
 async def nlu_classify(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     if body is None or not isinstance(body.get("text"), str):
@@ -63,6 +84,9 @@ def create_app(ctx: SimContext) -> web.Application:
     app.router.add_get("/api/health", health)
     app.router.add_post("/api/admin/set-mode", set_mode)
     app.router.add_post("/api/admin/broadcast", broadcast)
+    app.router.add_get("/api/admin/mode", get_mode)
+    app.router.add_get("/api/admin/config", get_config)
+    app.router.add_post("/api/admin/config", set_config)
     app.router.add_post("/api/nlu/classify", nlu_classify)
     app.router.add_get("/metrics", metrics)
     return app

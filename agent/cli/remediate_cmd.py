@@ -1,0 +1,297 @@
+"""`alice-ops remediate list|plan|run|history|resume`: the guide's runbooks as playbooks.
+
+`plan` is a dry-run (nothing done, audited); `run` asks for the playbook's name typed
+as confirmation unless `--yes`; both share the agent's state file, its cross-process
+lock and its audit trail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("remediate", help="remediation playbooks: list, plan, run, history, "
+                                         "resume")
+    p.add_argument("--data", metavar="FILE", help="state file (default: agent.data_path, XDG)")
+    p.add_argument("--read-only", action="store_true",
+                   help="refuse every mutating action (as config read_only: true)")
+    acts = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    acts.add_parser("list", help="playbooks, their trigger, mode and state").set_defaults(
+        func=cmd_list)
+    plan = acts.add_parser("plan", help="dry-run: every step exactly as it would run")
+    plan.add_argument("name")
+    plan.set_defaults(func=cmd_plan)
+    run = acts.add_parser("run", help="execute a playbook (asks for its name as confirmation)")
+    run.add_argument("name")
+    run.add_argument("--yes", "-y", action="store_true", help="no confirmation (scripts)")
+    run.set_defaults(func=cmd_run)
+    hist = acts.add_parser("history", help="runs, dry-runs and the audit trail")
+    hist.add_argument("--limit", type=int, default=20)
+    hist.add_argument("--playbook", default=None)
+    hist.set_defaults(func=cmd_history)
+    res = acts.add_parser("resume", help="end a playbook's suspension and reset its counters")
+    res.add_argument("name")
+    res.set_defaults(func=cmd_resume)
+
+
+def _context(args: argparse.Namespace, need_store: bool = True):
+    from agent.cli.main import UsageError
+    from agent.config import Config, ConfigError, find_config, load_config
+    from agent.remediation.render import playbooks_for, unknown_settings
+    from agent.store import Store, StoreError, default_path
+    from rules.playbooks import PlaybookError
+
+    try:
+        config = load_config(find_config(args.config))
+    except ConfigError:
+        if args.config:
+            raise
+        config = Config()
+    try:
+        playbooks = playbooks_for(config)
+    except PlaybookError as exc:
+        raise UsageError(f"remediate: {exc}") from None
+    problems = unknown_settings(config, playbooks)
+    if problems:
+        raise UsageError(f"remediate: {problems[0]}")
+    path = Path(args.data) if args.data else (
+        Path(config.agent.data_path).expanduser() if config.agent.data_path else default_path())
+    store = None
+    if need_store:
+        try:
+            store = Store.open(path)
+        except StoreError as exc:
+            raise UsageError(f"remediate: {exc}") from None
+    return config, playbooks, store
+
+
+def _find(playbooks, name: str):
+    from agent.cli.main import UsageError
+
+    for pb in playbooks:
+        if pb.name == name:
+            return pb
+    raise UsageError(f"remediate: no playbook named {name!r} (alice-ops remediate list)")
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry (containers)
+        return "unknown"
+
+
+def _runner(config, store, args):
+    from agent.remediation.runner import Runner
+
+    return Runner(config, store, read_only=args.read_only)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from agent.cli.output import console, print_json
+    from agent.remediation import ledger as ops
+    from agent.remediation.render import spec_of
+
+    config, playbooks, store = _context(args)
+    with store:
+        ledgers = ops.load_ledgers(store)
+    now = time.time()
+    rows = []
+    for pb in playbooks:
+        spec, led = spec_of(pb, config), ledgers.get(pb.name)
+        rows.append({"name": pb.name, "title": pb.title, "target": pb.target,
+                     "trigger": list(pb.trigger.alerts), "severity": list(pb.trigger.severity),
+                     "mode": spec.mode, "steps": len(pb.steps), "revert_steps": len(pb.revert),
+                     "revert_on_resolve": pb.revert_on_resolve, "limit": spec.policy.limit,
+                     "cooldown_s": spec.policy.cooldown_s,
+                     "suspended": bool(led and led.suspended),
+                     "cooldown_left_s": max(0.0, round(led.next_allowed_at - now, 1))
+                     if led else 0.0,
+                     "runs_in_window": len([t for t in (led.runs if led else ())
+                                            if now - t < spec.policy.window_s])})
+    if args.json:
+        print_json({"playbooks": rows, "read_only": config.read_only or args.read_only})
+        return 0
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="Remediation playbooks", title_justify="left", box=box.SIMPLE_HEAD)
+    for col in ("playbook", "mode", "trigger", "steps", "state"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        state = "SUSPENDED" if r["suspended"] else (
+            f"cooldown {r['cooldown_left_s']:.0f} s" if r["cooldown_left_s"] else "ready")
+        table.add_row(r["name"], r["mode"], ", ".join(r["trigger"]) or "(by hand)",
+                      f"{r['steps']} (+{r['revert_steps']} revert)", state)
+    console().print(table)
+    return 0
+
+
+def _print_steps(out, steps, heading: str) -> None:
+    import json
+
+    out.print(f"[bold]{heading}[/bold]")
+    for i, s in enumerate(steps, 1):
+        flags = " (optional)" if s.get("optional") else ""
+        out.print(f" {i}. [{s['type']}] {s['title']}{flags}  timeout {s['timeout_s']:g} s",
+                  markup=False)
+        if s["type"] == "http":
+            out.print(f"      {s['method']} {s['url']}  expect {s['expect_status']}", markup=False)
+            for k, v in s["headers"].items():
+                out.print(f"      {k}: {v}", markup=False)
+            if s["body"] is not None:
+                out.print(f"      body: {json.dumps(s['body'])}", markup=False)
+        elif s["type"] in ("compose", "command"):
+            out.print(f"      argv: {s['argv']}", markup=False)
+        elif s["type"] == "env":
+            out.print(f"      file: {s['file']}", markup=False)
+            for c in s.get("diff", [{"key": k, "before": "?", "after": v}
+                                    for k, v in s["set"].items()]):
+                out.print(f"      {c['key']}: {c['before']} -> {c['after']}", markup=False)
+            if not s.get("diff") and "diff_error" not in s:
+                out.print("      (no change)", markup=False)
+        elif s["type"] == "wait_healthy":
+            out.print(f"      poll {s['component']} every {s['interval_s']:g} s", markup=False)
+        elif s["type"] == "notify":
+            out.print(f"      {s['severity']}: {s['message']}", markup=False)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from agent.cli.main import UsageError
+    from agent.cli.output import console, print_json
+    from agent.remediation.render import RenderError
+
+    config, playbooks, store = _context(args)
+    pb = _find(playbooks, args.name)
+    with store:
+        try:
+            shown = asyncio.run(_runner(config, store, args).record_plan(pb, _user()))
+        except RenderError as exc:
+            raise UsageError(f"remediate plan: {exc}") from None
+    if args.json:
+        print_json(shown)
+        return 0
+    out = console()
+    out.print(f"[bold]{pb.name}[/bold]: {pb.title}  (dry-run: nothing was done)")
+    if pb.guide:
+        out.print(f"from the guide: {pb.guide}", markup=False)
+    _print_steps(out, shown["steps"], "steps")
+    if shown["revert"]:
+        _print_steps(out, shown["revert"], "revert steps (on failure"
+                     + (", and when the trigger resolves)" if pb.revert_on_resolve else ")"))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from agent.cli.main import UsageError
+    from agent.cli.output import console, print_json
+    from agent.remediation import ledger as ops
+    from agent.store import AuditRecord
+
+    config, playbooks, store = _context(args)
+    pb = _find(playbooks, args.name)
+    user = _user()
+    with store:
+        runner = _runner(config, store, args)
+        if runner.read_only:
+            outcome = asyncio.run(runner.refuse(pb.name, user, "read-only mode: no mutating "
+                                                               "action"))
+        else:
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    raise UsageError(f"remediate run {pb.name}: needs confirmation: stdin is "
+                                     "not a terminal, pass --yes to run without one")
+                if not args.json:
+                    console().print(f"About to run [bold]{pb.name}[/bold]: {pb.title} "
+                                    f"({len(pb.steps)} steps; `remediate plan {pb.name}` shows "
+                                    "them).")
+                typed = input(f"Type the playbook's name ({pb.name}) to run it: ").strip()
+                if typed != pb.name:
+                    ops.add_audit(store, [AuditRecord(time.time(), user, "remediation.confirm",
+                                                      pb.name, "declined", {"typed": typed[:64]})])
+                    raise UsageError(f"remediate run {pb.name}: confirmation did not match; "
+                                     "nothing was done")
+            ops.add_audit(store, [AuditRecord(time.time(), user, "remediation.confirm", pb.name,
+                                              "confirmed", {"by": "--yes" if args.yes
+                                                            else "typed name"})])
+            asyncio.run(runner.recover())
+            outcome = asyncio.run(runner.run(pb, actor=user, reason="by hand"))
+    if args.json:
+        print_json(outcome.to_json())
+    else:
+        out = console()
+        for s in outcome.steps + outcome.revert_steps:
+            mark = "ok" if s["ok"] else "FAILED"
+            out.print(f" {mark:6} {s['title']}  ({s['duration_s']:.1f} s)"
+                      + (f": {s['error']}" if s.get("error") else ""), markup=False)
+        out.print(f"{pb.name}: {outcome.outcome}"
+                  + (f" ({outcome.error})" if outcome.error else ""), markup=False)
+    return 0 if outcome.ok else 1
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from agent.cli.output import console, print_json
+    from agent.remediation import ledger as ops
+    from agent.remediation.runner import Runner
+    from agent.snapshot import iso
+
+    config, _playbooks, store = _context(args)
+    with store:
+        asyncio.run(Runner(config, store).recover())
+        runs = ops.runs(store, args.limit, args.playbook)
+        trail = [a for a in ops.audit_trail(store, args.limit * 20)
+                 if args.playbook in (None, a.target)]
+    if args.json:
+        print_json({"runs": [r.to_json() for r in runs],
+                    "audit": [{"id": a.id, "ts": iso(a.ts), "actor": a.actor,
+                               "action": a.action, "playbook": a.target,
+                               "outcome": a.outcome, "detail": a.detail} for a in trail]})
+        return 0
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="Remediation history", title_justify="left", box=box.SIMPLE_HEAD)
+    for col in ("started", "playbook", "kind", "actor", "outcome", "reason"):
+        table.add_column(col, overflow="fold")
+    for r in runs:
+        table.add_row(iso(r.started_at) or "", r.playbook, r.kind, r.actor, r.outcome,
+                      r.reason)
+    console().print(table)
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from agent.cli.main import UsageError
+    from agent.cli.output import console, print_json
+    from agent.remediation import ledger as ops
+    from agent.store import AuditRecord
+    from rules.remediation import Ledger, resume
+
+    config, playbooks, store = _context(args)
+    pb = _find(playbooks, args.name)
+    user = _user()
+    now = time.time()
+    with store:
+        if config.read_only or args.read_only:
+            ops.add_audit(store, [AuditRecord(now, user, "remediation.refused", pb.name,
+                                              "refused", {"why": "read-only mode", "action":
+                                                          "resume"})])
+            raise UsageError(f"remediate resume {pb.name}: refused: read-only mode")
+        led = ops.load_ledgers(store).get(pb.name, Ledger())
+        was = led.suspended
+        ops.save_ledgers(store, {pb.name: resume(led)}, now,
+                         [AuditRecord(now, user, "remediation.resume", pb.name, "ok",
+                                      {"was_suspended": was})])
+    if args.json:
+        print_json({"playbook": pb.name, "resumed": True, "was_suspended": was})
+    else:
+        console().print(f"{pb.name}: resumed" + ("" if was else " (it was not suspended)"),
+                        markup=False)
+    return 0

@@ -1,0 +1,304 @@
+"""Remediation inside the agent: plan on every job, act in the background, publish a section.
+
+Wired by `agent.runtime.Runtime` (its only caller): `evaluate(now)` runs after a job
+has moved the alerts; it feeds every alert state to the pure planner
+(`rules.remediation.plan`), starts runs and reverts as background tasks (never
+awaited by the probe cycle; the cross-process lock keeps them one at a time),
+records dry-runs, suspends playbooks that used up their limit, and returns the
+`remediation_gave_up` alert events (CRITICAL, label `playbook`) so they go through
+the agent's normal lifecycle, outbox and notifiers until `remediate resume NAME`.
+
+`section(now)` is the snapshot's `remediation` section (plain JSON), also served at
+GET /api/v1/remediation and read by the dashboard's Remediation screen:
+
+    {"read_only": bool, "running": "NAME" | null, "error": str | null,
+     "playbooks": [{"name", "title", "guide", "target", "mode": "off|dry-run|execute",
+                    "trigger": [alert names], "severity": ["warning", ...],
+                    "state": "ready|cooldown|running|suspended|applied|triggered",
+                    "trigger_active": bool, "suspended": bool, "suspended_at": ISO|null,
+                    "cooldown_left_s": float, "backoff_s": float,
+                    "runs_in_window": int, "limit": int, "window_s": float,
+                    "steps": int, "revert_steps": int, "revert_on_resolve": bool,
+                    "last_run": RUN | null}],
+     "history": [RUN, ...],            # newest first, at most 20
+     "notices": [{"at": ISO, "severity", "message"}]}   # from notify steps, last 20
+
+    RUN = {"id", "playbook", "kind": "run|revert|plan|dry-run|give-up",
+           "actor", "started_at": ISO, "finished_at": ISO|null,
+           "outcome": "started|ok|failed|reverted|revert_failed|refused|planned|
+                       interrupted|suspended", "reason", "detail": {...}}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from dataclasses import replace
+from typing import Any
+
+from agent.model import Status
+from agent.remediation import ledger as ops
+from agent.remediation.render import playbooks_for, spec_of
+from agent.remediation.runner import Runner, RunOutcome
+from agent.snapshot import iso
+from agent.store import AuditRecord
+from alerts.lifecycle import AlertEvent, AlertState, transition
+from alerts.rule import AlertRule
+from rules.remediation import Kind, Ledger, Signal, finish, plan, resume
+
+log = logging.getLogger("alice_ops.remediation")
+GAVE_UP = "remediation_gave_up"
+RESUME_REFRESH_S = 1.0
+
+
+class RemediationController:
+    def __init__(self, runtime) -> None:
+        self._rt = runtime
+        self.ledgers: dict[str, Ledger] = {}
+        self.gave_up: dict[str, AlertState] = {}
+        self.history: list = []
+        self.notices: collections.deque = collections.deque(maxlen=20)
+        self.tasks: set[asyncio.Task] = set()
+        self.running: str | None = None
+        self.error: str | None = None
+        self._resumes_at = 0.0
+        self.playbooks: tuple = ()
+        self.specs: tuple = ()
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def configure(self, config) -> None:
+        try:
+            self.playbooks = playbooks_for(config)
+            self.error = None
+        except ValueError as exc:  # a broken playbooks_file: keep probing, show why
+            self.playbooks, self.error = (), str(exc)
+            log.error("remediation disabled: %s", exc)
+        self.by_name = {p.name: p for p in self.playbooks}
+        self.specs = tuple(spec_of(p, config) for p in self.playbooks)
+        self.runner = Runner(config, self._rt._store, db=self._rt.db, clock=self._rt._clock,
+                             notify=self._notice, transport=self._rt._transport)
+        self._rules = {p.name: AlertRule(name=GAVE_UP, labels={"component": "remediation",
+                                                               "playbook": p.name},
+                                         success_threshold=1, flap_window_s=0)
+                       for p in self.playbooks}
+
+    def _notice(self, severity: str, message: str) -> None:
+        self.notices.appendleft({"at": iso(self._rt._clock()), "severity": severity,
+                                 "message": message})
+
+    async def start(self) -> None:
+        await self.runner.recover()
+        self.ledgers = await self._rt.db(ops.load_ledgers, self._rt._store)
+        await self._refresh_history()
+
+    async def stop(self) -> None:
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def _refresh_history(self) -> None:
+        self.history = await self._rt.db(ops.runs, self._rt._store, 20)
+
+    # -- each job ---------------------------------------------------------------------------
+
+    async def _apply_resumes(self, now: float) -> None:
+        if now - self._resumes_at < RESUME_REFRESH_S:
+            return
+        self._resumes_at = now
+        requests = await self._rt.db(ops.resume_requests, self._rt._store)
+        for name, ts in requests.items():
+            led = self.ledgers.get(name)
+            if led is not None and led.suspended and ts >= (led.suspended_at or 0):
+                self.ledgers[name] = resume(led)
+                log.warning("remediation %s resumed", name)
+
+    def signals(self) -> list[Signal]:
+        out = [Signal(name, state.phase.value, state.severity)
+               for name, state in self._rt.states.items()]
+        extra = getattr(self._rt, "extra_alert_states", None)  # alerts of other capabilities
+        if extra:
+            out += [Signal(name, state.phase.value, state.severity)
+                    for name, state in extra().items()]
+        return out
+
+    async def evaluate(self, now: float) -> list[AlertEvent]:
+        """Plan and start what the alerts call for; return the gave-up alert's events."""
+        if not self.specs:
+            return []
+        await self._apply_resumes(now)
+        planning = plan(self.signals(), self.specs, self.ledgers, now)
+        changed = planning.ledgers != self.ledgers
+        self.ledgers = dict(planning.ledgers)
+        audit = []
+        for d in planning.decisions:
+            pb = self.by_name[d.playbook]
+            if d.kind in (Kind.RUN, Kind.REVERT):
+                self._spawn(self._execute(pb, d.kind is Kind.REVERT,
+                                          f"{d.reason}: {', '.join(d.alerts)}" if d.alerts
+                                          else d.reason))
+            elif d.kind is Kind.DRY_RUN:
+                self._spawn(self._dry_run(pb, f"{d.reason}: {', '.join(d.alerts)}"))
+            elif d.kind is Kind.GIVE_UP:
+                log.error("remediation %s gave up: %s", pb.name, d.reason)
+                audit.append(AuditRecord(now, "agent", "remediation.give_up", pb.name,
+                                         "suspended", {"reason": d.reason,
+                                                       "alerts": list(d.alerts)}))
+        if changed or audit:
+            await self._rt.db(ops.save_ledgers, self._rt._store, self.ledgers, now, audit)
+        if audit:
+            await self._refresh_history()
+        return self._gave_up_events(now)
+
+    def _gave_up_events(self, now: float) -> list[AlertEvent]:
+        events: list[AlertEvent] = []
+        for name, rule in self._rules.items():
+            led = self.ledgers.get(name)
+            suspended = bool(led and led.suspended)
+            if not suspended and name not in self.gave_up:
+                continue
+            state, evs = transition(self.gave_up.get(name),
+                                    Status.CRITICAL if suspended else Status.OK,
+                                    1.0 if suspended else 0.0, rule, now)
+            self.gave_up[name] = state
+            what = (f"remediation: playbook {name} gave up after its run limit; "
+                    f"`alice-ops remediate resume {name}` re-enables it") if suspended \
+                else f"remediation: playbook {name} resumed"
+            events.extend(replace(e, summary=f"{what} [{e.kind.value}]") for e in evs)
+        return events
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _dry_run(self, pb, reason: str) -> None:
+        try:
+            await self.runner.record_plan(pb, "agent", kind="dry-run", reason=reason)
+        except Exception as exc:  # a render error: recorded, never fatal
+            now = self._rt._clock()
+            await self._rt.db(ops.record_run, self._rt._store, pb.name, "dry-run", "agent", now,
+                              "failed", reason, {"error": str(exc)},
+                              [AuditRecord(now, "agent", "remediation.dry-run", pb.name,
+                                           "failed", {"error": str(exc)})])
+        await self._refresh_history()
+        self._rt._publish(self._rt._clock())
+
+    async def _execute(self, pb, revert_only: bool, reason: str) -> None:
+        self.running = pb.name
+        self._rt._publish(self._rt._clock())
+        outcome: RunOutcome | None = None
+        try:
+            outcome = await self.runner.run(pb, actor="agent", reason=reason,
+                                            revert_only=revert_only)
+        except Exception:
+            log.exception("remediation %s crashed", pb.name)
+        finally:
+            now = self._rt._clock()
+            led = self.ledgers.get(pb.name, Ledger())
+            self.ledgers[pb.name] = finish(led, bool(outcome and outcome.ok), now,
+                                           revert_on_resolve=pb.revert_on_resolve)
+            self.running = None
+            await self._rt.db(ops.save_ledgers, self._rt._store,
+                              {pb.name: self.ledgers[pb.name]}, now)
+            await self._refresh_history()
+            self._rt._publish(now)
+
+    # -- commands (API, dashboard) -----------------------------------------------------------
+
+    def _get(self, name: str):
+        pb = self.by_name.get(name)
+        if pb is None:
+            raise KeyError(f"no playbook named {name!r}")
+        return pb
+
+    async def plan_now(self, name: str, actor: str) -> dict[str, Any]:
+        shown = await self.runner.record_plan(self._get(name), actor)
+        await self._refresh_history()
+        self._rt._publish(self._rt._clock())
+        return shown
+
+    async def run_now(self, name: str, confirm: str, actor: str) -> dict[str, Any]:
+        """Run by hand (waits for the outcome); PermissionError in read-only mode,
+        ValueError when `confirm` is not the playbook's name."""
+        pb = self._get(name)
+        now = self._rt._clock()
+        if self.runner.read_only:
+            await self.runner.refuse(name, actor, "read-only mode: no mutating action")
+            raise PermissionError("read-only mode: remediation runs are refused")
+        if confirm != name:
+            await self._rt.db(ops.add_audit, self._rt._store,
+                              [AuditRecord(now, actor, "remediation.confirm", name, "declined",
+                                           {"typed": str(confirm)[:64]})])
+            raise ValueError(f"confirmation must be the playbook's name ({name})")
+        await self._rt.db(ops.add_audit, self._rt._store,
+                          [AuditRecord(now, actor, "remediation.confirm", name, "confirmed", {})])
+        self.running = name
+        try:
+            outcome = await self.runner.run(pb, actor=actor, reason="by hand")
+        finally:
+            self.running = None
+            await self._refresh_history()
+            self._rt._publish(self._rt._clock())
+        return outcome.to_json()
+
+    async def resume_now(self, name: str, actor: str) -> dict[str, Any]:
+        self._get(name)
+        now = self._rt._clock()
+        if self.runner.read_only:
+            await self.runner.refuse(name, actor, "read-only mode: resume refused")
+            raise PermissionError("read-only mode: resume is refused")
+        led = self.ledgers.get(name, Ledger())
+        self.ledgers[name] = resume(led)
+        await self._rt.db(ops.save_ledgers, self._rt._store, {name: self.ledgers[name]}, now,
+                          [AuditRecord(now, actor, "remediation.resume", name, "ok",
+                                       {"was_suspended": led.suspended})])
+        self._rt._publish(now)
+        return {"playbook": name, "resumed": True, "was_suspended": led.suspended}
+
+    # -- snapshot ---------------------------------------------------------------------------
+
+    def section(self, now: float) -> dict[str, Any]:
+        last: dict[str, Any] = {}
+        for run in self.history:
+            last.setdefault(run.playbook, run.to_json())
+        playbooks = []
+        for pb, spec in zip(self.playbooks, self.specs):
+            led = self.ledgers.get(pb.name, Ledger())
+            left = max(0.0, led.next_allowed_at - now)
+            state = ("running" if led.running or self.running == pb.name else
+                     "suspended" if led.suspended else "cooldown" if left > 0 and
+                     led.trigger_active else "applied" if led.applied else
+                     "triggered" if led.trigger_active else "ready")
+            playbooks.append({
+                "name": pb.name, "title": pb.title, "guide": pb.guide, "target": pb.target,
+                "mode": spec.mode, "trigger": list(pb.trigger.alerts),
+                "severity": list(pb.trigger.severity), "state": state,
+                "trigger_active": led.trigger_active, "suspended": led.suspended,
+                "suspended_at": iso(led.suspended_at), "cooldown_left_s": round(left, 1),
+                "backoff_s": led.backoff_s,
+                "runs_in_window": len([t for t in led.runs if now - t < spec.policy.window_s]),
+                "limit": spec.policy.limit, "window_s": spec.policy.window_s,
+                "steps": len(pb.steps), "revert_steps": len(pb.revert),
+                "revert_on_resolve": pb.revert_on_resolve, "last_run": last.get(pb.name)})
+        return {"read_only": self.runner.read_only, "running": self.running,
+                "error": self.error, "playbooks": playbooks,
+                "history": [r.to_json() for r in self.history], "notices": list(self.notices)}
+
+    def alert_views(self) -> tuple:
+        """The gave-up alerts as the snapshot shows alerts (firing, or recently resolved)."""
+        from agent.snapshot import AlertView
+
+        views = []
+        for name, state in self.gave_up.items():
+            rule = self._rules.get(name)
+            if rule is None or state.phase.value not in ("firing", "pending", "resolved"):
+                continue
+            views.append(AlertView(
+                name=GAVE_UP, fingerprint=rule.fingerprint, labels=dict(rule.labels),
+                phase=state.phase.value, severity=state.severity, started_at=state.active_since,
+                fired_at=state.fired_at, resolved_at=state.resolved_at, value=state.value,
+                summary=f"playbook {name} gave up: suspended until `alice-ops remediate "
+                        f"resume {name}`" if state.phase.value != "resolved"
+                else f"playbook {name} resumed"))
+        return tuple(views)
