@@ -87,9 +87,9 @@ def render(doc: dict, out) -> None:
             section = item["section"]
             table.add_row(Text(section, style="bold"), "", "", "")
         result = item["result"]
-        table.add_row("  " + item["text"], Text((result or "open").upper(),
-                                                style=RESULT_STYLE[result]),
-                      item["evidence"] or (item["prompt"] or ""), item["by"] or "")
+        table.add_row(Text("  " + item["text"]), Text((result or "open").upper(),
+                                                      style=RESULT_STYLE[result]),
+                      Text(item["evidence"] or (item["prompt"] or "")), Text(item["by"] or ""))
     out.print(table)
     c = doc["counts"]
     out.print(f"{c['pass']} pass, {c['warn']} warn, {c['fail']} fail, {c['unknown']} unknown, "
@@ -100,7 +100,7 @@ def render(doc: dict, out) -> None:
 
 def _ask(prompt: str, out) -> str | None:
     """One line from the user; None at end of input."""
-    out.print(prompt, end="")
+    out.print(prompt, end="", markup=False)
     try:
         return input()
     except EOFError:
@@ -117,7 +117,7 @@ def interview(config, store, checklist, by: str, out) -> bool:
     run = cstore.load_run(store, checklist.kind, period)
     pending = open_items(checklist, run.answers if run else {})
     for n, item in enumerate(pending, 1):
-        out.print(f"\n[{n}/{len(pending)}] {item.section}: {item.text}")
+        out.print(f"\n[{n}/{len(pending)}] {item.section}: {item.text}", markup=False)
         while True:
             line = _ask(f"{item.prompt} [y/n/skip] ", out)
             if line is None:
