@@ -20,6 +20,7 @@ import httpx
 
 from agent.check import COMPONENT_ORDER, _guard, probe_jobs, secrets_of, threshold_rows
 from agent.config import Config
+from agent.cost.component import cost_jobs, cost_rows
 from agent.exporter import DurationHistogram, SnapshotCollector
 from agent.model import ProbeResult, Status
 from agent.probes import endpoint
@@ -111,10 +112,11 @@ class Runtime:
         still exist are kept (SIGHUP reload); those of removed rules are retired."""
         old_rules = getattr(self, "rules", {})
         self.config = config
-        self.rows = threshold_rows(config)
+        self.rows = threshold_rows(config) + cost_rows(config)
         self._probe_slots = asyncio.Semaphore(config.agent.max_concurrent_probes)
         self._secrets = secrets_of(config)
         self.jobs = probe_jobs(config, self.rows, self._transport, self._endpoint_client)
+        self.jobs.update(cost_jobs(config, self._transport))  # only with a `cost:` section
         self.rules = build_rules(self.rows, self.jobs, config.alerts)
         self.deps = job_dependencies(self.rules, self.rows)
         promql = {r.component for r in self.rows if r.promql is not None}
@@ -249,6 +251,8 @@ class Runtime:
         fed = {c: self.results[c] for c in self._feeds.get(name, (name,)) if c in self.results}
         report = evaluate(fed, self.rows, now, COMPONENT_ORDER)
         events, samples = self._judge(name, result, report, now)
+        samples += [(now, name, metric, value, int(result.status))  # figures kept for reports
+                    for metric, value in result.details.get("history", {}).items()]
         retired, retired_rows, self._retired, self._retired_rows = \
             self._retired, self._retired_rows, [], []
         events = retired + events
@@ -301,6 +305,8 @@ class Runtime:
                 status, value = metric.status, metric.value
                 samples.append((now, metric.component, metric.name, value, int(status)))
                 what = describe_metric(metric)
+                # a probe may word its own alerts (cost: "daily budget 10.00 USD: ...")
+                what = result.details.get("alert_text", {}).get(bound.metric, what)
             state, evs = transition(self.states.get(rule_name), status, value, bound.rule, now)
             self.states[rule_name] = state
             events.extend(replace(e, summary=f"{what} [{e.kind.value}]") for e in evs)
@@ -387,7 +393,9 @@ class Runtime:
             silences=tuple(silence_json(s) for s in self.silences), stats=stats,
             last_probe=dict(self.last_probe), last_good=dict(self.last_good),
             history={k: tuple(v) for k, v in self.history.items()},
-            remediation=self.remediation.section(now))
+            remediation=self.remediation.section(now),
+            cost=self.results["cost"].details.get("section", {}) if "cost" in self.results
+            else {})
         return self._snapshot
 
     async def _notify_change(self) -> None:

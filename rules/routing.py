@@ -79,7 +79,9 @@ def advise(spent_today: float | None, limit: float, burn_usd_per_h: float | None
                 + (f" (fast share {fast_share_percent:.0f} % -> {after:.0f} %)"
                    if after is not None and fast_share_percent is not None else "")
                 + f" to end the day inside the {limit:.2f} USD budget")
-    return Advice(round(shift, 1), None if after is None else round(after, 1), text)
+    shift = min(100.0, math.ceil(shift * 10 - 1e-9) / 10)  # rounded up: never short
+    after = None if fast_share_percent is None else fast_share_percent * (1 - shift / 100.0)
+    return Advice(shift, None if after is None else round(after, 1), text)
 
 
 def per_session(usd: float | None, sessions: float | None) -> float | None:

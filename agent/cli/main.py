@@ -36,8 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 parser_class=_sub_parser(_common(top=False)))
     sub.required = True
+    from agent.cli import cost_cmd, report_cmd
+
     for module in (check_cmd, alerts_cmd, config_cmd, rules_cmd, sim_cmd, nlu_cmd, security_cmd,
                    checklist_cmd, remediate_cmd):
+        module.add_parser(sub)
+    for module in (cost_cmd, report_cmd):
         module.add_parser(sub)
     return parser
 
@@ -73,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # Nagios: a check that cannot run is UNKNOWN
-    failure_code = 3 if args.command in ("check", "nlu-bench", "security", "checklist") else 2
+    failure_code = 3 if args.command in ("check", "nlu-bench", "security", "checklist",
+                                         "cost", "capacity") else 2
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

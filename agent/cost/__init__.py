@@ -41,11 +41,15 @@ def week_start_of(config: Config) -> int:
 
 
 async def spend_report(config: Config, now: float | None = None,
-                       transport: httpx.AsyncBaseTransport | None = None) -> CostReport:
+                       transport: httpx.AsyncBaseTransport | None = None, *,
+                       costs_api_cache: dict | None = None,
+                       costs_api_every_s: float = 0.0) -> CostReport:
     """Spend today / this hour / this week against the budgets, from every source.
 
     Never raises for an unreachable source: its `SourceFigures` says why. `transport`
-    (tests) carries the costs API's HTTP.
+    (tests) carries the costs API's HTTP. A caller that runs this often (the agent)
+    passes a `costs_api_cache` dict: the costs API is then asked at most every
+    `costs_api_every_s` seconds (and again when the week changes).
     """
     import asyncio
 
@@ -70,11 +74,18 @@ async def spend_report(config: Config, now: float | None = None,
         if "costs_api" not in wanted or t.openai is None or t.openai.admin_key is None:
             return None
         start, _ = window_bounds("weekly", now, tz, week_start)
-        try:
-            days = await fetch_daily_costs(t.openai, start, now + 1, transport)
-        except CostsApiError as exc:
-            return SourceFigures("costs_api", available=False, reason=str(exc))
-        return costs_api_figures(days, now, tz, week_start)
+        cache = costs_api_cache if costs_api_cache is not None else {}
+        fresh = cache.get("start") == start and now - cache.get("at", -1e18) < costs_api_every_s
+        if not fresh:
+            try:
+                answer = await fetch_daily_costs(t.openai, start, now + 1, transport)
+            except CostsApiError as exc:
+                answer = SourceFigures("costs_api", available=False, reason=str(exc))
+            cache.update(start=start, at=now, answer=answer)
+        answer = cache["answer"]
+        if isinstance(answer, SourceFigures):
+            return answer
+        return costs_api_figures(answer, now, tz, week_start)
 
     prom_answer, api_figures = await asyncio.gather(prometheus(), costs_api())
     figures: list[SourceFigures] = []

@@ -1,0 +1,82 @@
+"""`alice-ops report weekly --out FILE [--format html|md]`: the guide's weekly performance
+report from the agent's stored history (latency percentiles, routing split, spend vs
+budget, alert counts); HTML is one self-contained file with inline SVG charts."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from agent.cli.output import print_json
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="reports from the agent's history (alice-ops report weekly)")
+    kinds = p.add_subparsers(dest="report_kind", metavar="KIND")
+    kinds.required = True
+    weekly = kinds.add_parser(
+        "weekly", help="the last seven days: latency, routing split, spend, alerts",
+        description="Seven local days ending today (cost.timezone, else the system's), read "
+                    "from state.db: latency percentiles against the threshold table, fast-path "
+                    "share against its band, spend per day against the daily and weekly "
+                    "budgets, alerts fired per day and per alert.")
+    weekly.add_argument("--out", "-o", required=True, metavar="FILE", help="file to write")
+    weekly.add_argument("--format", choices=("html", "md"), default=None,
+                        help="default: from the file name (.md is Markdown), else html")
+    weekly.add_argument("--data", metavar="FILE", help="state file (default: agent.data_path, "
+                                                       "XDG)")
+    weekly.set_defaults(func=run)
+
+
+def _config_and_store(args: argparse.Namespace):
+    from agent.cli.main import UsageError
+    from agent.config import Config, ConfigError, find_config, load_config
+    from agent.store import Store, StoreError, default_path
+
+    try:
+        config = load_config(find_config(args.config))
+    except ConfigError:
+        if args.config:
+            raise
+        config = Config()  # no config file: defaults, history from --data or XDG
+    path = Path(args.data) if args.data else (
+        Path(config.agent.data_path) if config.agent.data_path else default_path())
+    if not path.exists():
+        raise UsageError(f"report: no agent state at {path} (has alice-agent run? pass --data)")
+    try:
+        return config, Store.open(path)
+    except StoreError as exc:
+        raise UsageError(f"report: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.cli.main import UsageError
+    from agent.report import weekly_report, write_report
+
+    out = Path(args.out)
+    fmt = args.format or ("md" if out.suffix.lower() in (".md", ".markdown") else "html")
+    if not out.parent.is_dir():
+        raise UsageError(f"report weekly --out: directory {out.parent} does not exist")
+    config, store = _config_and_store(args)
+    try:
+        now = time.time()
+        report = weekly_report(config, store, now)
+    finally:
+        store.close()
+    try:
+        write_report(report, out, fmt)
+    except OSError as exc:
+        raise UsageError(f"report weekly --out: cannot write {out}: {exc.strerror}") from None
+    from rules.budget import utc_iso
+
+    summary = {"written": str(out), "format": fmt, "from": utc_iso(report.start),
+               "to": utc_iso(report.end),
+               "week_spend_usd": report.week_spend, "weekly_budget_usd": report.weekly_budget,
+               "fast_share_percent": report.fast_share,
+               "alerts_fired": sum(w + c for _, w, c in report.alert_counts)}
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"wrote {out} ({fmt})")
+    return 0

@@ -1,0 +1,108 @@
+"""The agent's `cost` component: a job that reads spend like a probe and feeds three rows.
+
+Present only when the config has a `cost:` section (an explicit opt-in: nobody gets
+spend alerts, or a `cost` tile, without asking). Rows `cost/hourly_budget`,
+`cost/daily_budget`, `cost/weekly_budget` (percent of the budget used; target = the
+warning level, alert = the critical level) give the alerts `cost_hourly_budget`,
+`cost_daily_budget`, `cost_weekly_budget`: warning from 80 %, critical from 95 %.
+The remediation playbooks `cost-warning` / `cost-critical` key on those names.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Awaitable, Callable
+
+import httpx
+
+from agent.config import Config
+from agent.model import ProbeResult, Reading, Status
+from rules.budget import WINDOWS
+from rules.thresholds import ThresholdRow
+
+COMPONENT = "cost"
+COSTS_API_EVERY_S = 300.0
+"""The costs API has daily buckets and lags; asking it every probe would only spend quota."""
+
+
+def cost_rows(config: Config) -> tuple[ThresholdRow, ...]:
+    if config.cost is None:
+        return ()
+    from agent.cost import cost_table
+
+    levels = cost_table(config).levels
+    return tuple(ThresholdRow(component=COMPONENT, metric=f"{w}_budget",
+                              title=f"{w.capitalize()} budget used", unit="percent",
+                              probe=f"{w}_budget_percent", direction="lower",
+                              target=levels.warning * 100, alert=levels.critical * 100)
+                 for w in WINDOWS)
+
+
+def reading_value(percent: float, critical_percent: float) -> float:
+    """The percent as judged by the threshold table, where CRITICAL is "above alert":
+    exactly at the critical level counts as crossed (the guide's "95 % of budget")."""
+    if math.isfinite(percent) and percent >= critical_percent:
+        return max(percent, math.nextafter(critical_percent, math.inf))
+    return percent
+
+
+class CostJob:
+    """Callable factory for the runtime's job table; keeps the costs API answer between
+    runs (refreshed every COSTS_API_EVERY_S)."""
+
+    def __init__(self, config: Config, transport: httpx.AsyncBaseTransport | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.config, self.transport, self.clock = config, transport, clock
+        self.cache: dict = {}
+
+    def __call__(self) -> Awaitable[ProbeResult]:
+        return self.probe()
+
+    async def probe(self) -> ProbeResult:
+        from agent.cost import spend_report
+
+        started = time.perf_counter()
+        report = await spend_report(self.config, self.clock(), self.transport,
+                                    costs_api_cache=self.cache,
+                                    costs_api_every_s=COSTS_API_EVERY_S)
+        latency = (time.perf_counter() - started) * 1000
+        section = report.to_json()
+        critical = section["levels_percent"]["critical"]
+        readings, texts, history = {}, {}, {}
+        for b in section["budgets"]:
+            pct = b["percent"]
+            if pct is None:
+                readings[f"{b['window']}_budget_percent"] = Reading(
+                    None, "percent", reason=report.reason or f"{b['window']} spend unknown")
+            else:
+                readings[f"{b['window']}_budget_percent"] = Reading(
+                    reading_value(pct, critical), "percent")
+                history[f"{b['window']}_spent_usd"] = b["spent_usd"]
+            texts[f"{b['window']}_budget"] = b["text"]
+        routing = section["routing"]
+        for key in ("fast_per_s", "think_per_s", "fast_share_percent"):
+            if routing[key] is not None:
+                history[key] = routing[key]
+        if section["burn_rate_usd_per_hour"] is not None:
+            history["burn_usd_per_hour"] = section["burn_rate_usd_per_hour"]
+        known = any(b["spent_usd"] is not None for b in section["budgets"])
+        status = Status.OK if known else Status.UNKNOWN
+        summary = section["budgets"][1]["text"] if known else (report.reason or "no spend figure")
+        if section["disagreements"]:
+            summary += f"; sources disagree ({section['disagreements'][0]})"
+        return ProbeResult(COMPONENT, status, summary, latency_ms=latency, readings=readings,
+                           details={"section": section, "alert_text": texts,
+                                    "history": history})
+
+
+def cost_jobs(config: Config, transport: httpx.AsyncBaseTransport | None = None
+              ) -> dict[str, tuple[Callable[[], Awaitable[ProbeResult]], float]]:
+    """{"cost": (factory, budget_s)} when `cost:` is configured, else {}."""
+    if config.cost is None:
+        return {}
+    t = config.targets
+    budget_ms = max([t.prometheus.timeout_ms if t.prometheus else 0,
+                     t.openai.timeout_ms if t.openai and t.openai.admin_key else 0, 1000])
+    return {COMPONENT: (CostJob(config, transport),
+                        min(budget_ms / 1000 + 2.0, config.check.deadline_s))}
