@@ -1,5 +1,6 @@
 """The agent's HTTP API: /metrics, /healthz, the snapshot, server-sent events, silences, acks,
-remediation (GET /api/v1/remediation; POST /api/v1/remediation/{name}/plan|run|resume).
+remediation (GET /api/v1/remediation; POST /api/v1/remediation/{name}/plan|run|resume),
+checklists (GET /api/v1/checklists; POST /api/v1/checklists/{kind}/items/{id}).
 
 Bound to 127.0.0.1 by default. A bearer token is required for mutating endpoints
 always, and for every endpoint when bound to a non-loopback address; the agent
@@ -54,6 +55,11 @@ class Commands(Protocol):
     async def remediation_run(self, name: str, confirm: str, by: str) -> dict[str, Any]: ...
 
     async def remediation_resume(self, name: str, by: str) -> dict[str, Any]: ...
+
+    def checklists_state(self) -> dict[str, Any]: ...
+
+    async def checklist_answer(self, kind: str, item_id: str, result: str, note: str,
+                               by: str) -> dict[str, Any]: ...
 
 
 def is_loopback(host: str) -> bool:
@@ -212,6 +218,24 @@ def make_app(commands: Commands, token: str | None, loopback: bool) -> web.Appli
             return _error(400, str(exc))
         return _error(404, f"unknown remediation action {action!r} (plan, run, resume)")
 
+    async def checklists(_request: web.Request) -> web.Response:
+        return web.json_response(commands.checklists_state())
+
+    async def checklist_answer(request: web.Request) -> web.Response:
+        """POST /api/v1/checklists/{kind}/items/{id} {"result": "pass|fail|warn|skipped",
+        "note": "...", "by": "..."}: tick or answer one item; returns the run."""
+        data = await body(request)
+        try:
+            run = await commands.checklist_answer(
+                request.match_info["kind"], request.match_info["id"],
+                str(data.get("result", "")), str(data.get("note", "")),
+                str(data.get("by", "api")))
+        except KeyError as exc:
+            return _error(404, str(exc.args[0]) if exc.args else str(exc))
+        except ValueError as exc:
+            return _error(400, str(exc))
+        return web.json_response(run)
+
     app = web.Application(middlewares=[auth], client_max_size=64 * 1024)
     app.on_shutdown.append(end_streams)
     app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics),
@@ -220,7 +244,9 @@ def make_app(commands: Commands, token: str | None, loopback: bool) -> web.Appli
                     web.delete("/api/v1/silences/{id}", expire_silence),
                     web.post("/api/v1/acks", add_ack),
                     web.get("/api/v1/remediation", remediation),
-                    web.post("/api/v1/remediation/{name}/{action}", remediation_action)])
+                    web.post("/api/v1/remediation/{name}/{action}", remediation_action),
+                    web.get("/api/v1/checklists", checklists),
+                    web.post("/api/v1/checklists/{kind}/items/{id}", checklist_answer)])
     return app
 
 

@@ -345,8 +345,6 @@ class ChecklistSettings(_Section):
     """IANA time zone for daily_at, deadline and "today" (default: the system's)."""
     backups: tuple[BackupPath, ...] = ()
     """Backups whose age the "backup completion" item checks."""
-    daily_budget_usd: Annotated[float, Field(gt=0)] | None = None
-    """Daily OpenAI budget for the "spend vs budget" item."""
     file: str | None = None
     """YAML file with extra items or overrides (same shape as the shipped defaults,
     items matched by id; `enabled: false` drops one)."""

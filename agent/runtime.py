@@ -128,6 +128,11 @@ class Runtime:
 
             self.remediation = RemediationController(self)
         self.remediation.configure(config)
+        if not hasattr(self, "checklists"):
+            from agent.checklists.controller import ChecklistController
+
+            self.checklists = ChecklistController(self)
+        self.checklists.configure(config)
         self.results = {k: v for k, v in self.results.items() if k in self.jobs}
         self._retire([name for name in self.states if name not in self.rules], old_rules)
 
@@ -191,6 +196,7 @@ class Runtime:
         self._dispatch_task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
         await self._refresh_silences(now, force=True)
         await self.remediation.start()
+        await self.checklists.tick()
         self._publish(now)
 
     async def stop(self) -> None:
@@ -257,6 +263,7 @@ class Runtime:
             self._retired, self._retired_rows, [], []
         events = retired + events
         events += await self.remediation.evaluate(now)  # runs go to background tasks
+        events += self.checklists.events()  # checklist_overdue, moved by its own timer
         await self._refresh_silences(now)
         before = dict(self.ledger)
         planned = plan(events, self.ledger, repeat_interval_s=self.config.alerts.repeat_interval_s,
@@ -389,11 +396,13 @@ class Runtime:
                                                    default=5.0))
         self._snapshot = Snapshot(
             seq=self._seq, taken_at=now, report=report,
-            alerts=self._alert_views(now) + self.remediation.alert_views(),
+            alerts=(self._alert_views(now) + self.remediation.alert_views()
+                    + self.checklists.alert_views()),
             silences=tuple(silence_json(s) for s in self.silences), stats=stats,
             last_probe=dict(self.last_probe), last_good=dict(self.last_good),
             history={k: tuple(v) for k, v in self.history.items()},
             remediation=self.remediation.section(now),
+            checklists=self.checklists.section(now),
             cost=self.results["cost"].details.get("section", {}) if "cost" in self.results
             else {})
         return self._snapshot
@@ -476,6 +485,14 @@ class Runtime:
 
     async def remediation_resume(self, name: str, by: str) -> dict[str, Any]:
         return await self.remediation.resume_now(name, by)
+
+    # checklists (agent.checklists.controller documents the section)
+    def checklists_state(self) -> dict[str, Any]:
+        return self.checklists.section(self._clock())
+
+    async def checklist_answer(self, kind: str, item_id: str, result: str, note: str,
+                               by: str) -> dict[str, Any]:
+        return await self.checklists.answer(kind, item_id, result, note, by)
 
     def record_lag(self, job: str, lag_s: float) -> None:
         self.last_lag_s = lag_s

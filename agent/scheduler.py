@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from apscheduler.events import (EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED,
                                 JobExecutionEvent, JobSubmissionEvent)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from agent.runtime import Runtime
@@ -20,6 +21,8 @@ from agent.runtime import Runtime
 PROBE_PREFIX = "probe:"
 MAINTENANCE_JOB = "maintenance"
 MAINTENANCE_INTERVAL_S = 600
+CHECKLIST_RUN_JOB = "checklist:daily"
+CHECKLIST_TICK_JOB = "checklist:tick"
 
 
 def build(runtime: Runtime) -> AsyncIOScheduler:
@@ -41,7 +44,22 @@ def build(runtime: Runtime) -> AsyncIOScheduler:
     schedule_probes(scheduler, runtime)
     scheduler.add_job(runtime.maintain, IntervalTrigger(seconds=MAINTENANCE_INTERVAL_S),
                       id=MAINTENANCE_JOB, next_run_time=_now() + timedelta(seconds=30))
+    schedule_checklists(scheduler, runtime)
     return scheduler
+
+
+def schedule_checklists(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
+    """(Re)create the daily checklist's cron job (checklists.daily_at, local time) and
+    the tick that re-reads answers and moves the checklist_overdue alert."""
+    from agent.checklists.controller import TICK_S
+
+    controller = runtime.checklists
+    hour, minute = (int(x) for x in runtime.config.checklists.daily_at.split(":"))
+    scheduler.add_job(controller.run_daily, CronTrigger(hour=hour, minute=minute,
+                                                        timezone=controller.tz),
+                      id=CHECKLIST_RUN_JOB, replace_existing=True, misfire_grace_time=3600)
+    scheduler.add_job(controller.tick, IntervalTrigger(seconds=TICK_S), id=CHECKLIST_TICK_JOB,
+                      replace_existing=True, next_run_time=_now() + timedelta(seconds=TICK_S))
 
 
 def schedule_probes(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:

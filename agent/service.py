@@ -92,6 +92,7 @@ class AgentService:
         stuck = [key for key, get in RESTART_KEYS if get(self.runtime.config) != get(config)]
         self.runtime.configure(config)
         scheduler.schedule_probes(self.scheduler, self.runtime)
+        scheduler.schedule_checklists(self.scheduler, self.runtime)
         return stuck
 
     async def stop(self) -> None:

@@ -287,6 +287,9 @@ class Facts:
     alerts_reason: str = "no alert history"
     spend_usd: float | None = None
     budget_usd: float | None = None
+    spend_status: Status | None = None
+    """The cost capability's judgement of the daily budget (its warning/critical
+    levels); None: judged here from `warn_percent`."""
     spend_reason: str = "spend not read"
     path_requests: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     path_reason: str = "routing counters not read"
@@ -356,8 +359,10 @@ def _spend(facts: Facts, args: Mapping[str, Any]) -> Verdict:
         return "unknown", facts.spend_reason
     if facts.budget_usd is None:
         return "unknown", f"spent ${facts.spend_usd:.2f} today; no daily budget configured"
-    share = 100 * facts.spend_usd / facts.budget_usd
+    share = 100 * facts.spend_usd / facts.budget_usd if facts.budget_usd > 0 else math.inf
     text = f"${facts.spend_usd:.2f} of ${facts.budget_usd:.2f} daily budget ({share:.0f} %)"
+    if facts.spend_status is not None:
+        return RESULT_OF_STATUS[facts.spend_status], text
     if share >= 100:
         return "fail", text
     return ("warn" if share >= float(args.get("warn_percent", 80)) else "pass"), text

@@ -1,7 +1,8 @@
 """Gather what the automatic checklist items are judged on (the I/O edge).
 
 `gather` reads the check report (given, or probed now), the alert history in the
-store, spend and the fast/think split from Prometheus, ERROR lines appended to the
+store, spend against the daily budget (`agent.cost.spend_report`), the fast/think
+split from Prometheus, ERROR lines appended to the
 configured logs since the last scan, and backup file ages, and turns every failure
 into a reason. Nothing here judges: that is `rules.checklists.judge_automatic`.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 
 from agent.checklists import store as cstore
 from agent.config import Config
@@ -21,7 +22,6 @@ from rules.evaluate import Report
 CHUNK = 1 << 20
 ERROR_MARK = b"ERROR"
 OVERNIGHT_MAX_S = 3 * 86400.0
-SPEND_QUERY = "sum(increase(openai_api_cost_usd_total[{window}]))"
 PATH_QUERY = "sum(increase({metric}[{window}]))"
 
 
@@ -80,33 +80,20 @@ def backup_facts(config: Config) -> tuple[BackupFact, ...]:
     return tuple(out)
 
 
-def _window(seconds: float) -> str:
-    return f"{max(60, int(seconds))}s"
-
-
-async def prometheus_facts(config: Config, now: float, tz: tzinfo, windows: tuple[str, ...]
-                           ) -> dict:
-    """Spend since local midnight and routed request counts per window."""
+async def path_facts(config: Config, windows: tuple[str, ...]) -> dict:
+    """Routed request counts (fast, think) per window, from Prometheus."""
     from agent.probes import prometheus
 
     target = config.targets.prometheus
     if target is None:
-        reason = "no targets.prometheus configured"
-        return {"spend_reason": reason, "path_reason": reason}
-    midnight = datetime.fromtimestamp(now, tz).replace(hour=0, minute=0, second=0,
-                                                       microsecond=0).timestamp()
-    queries = [("spend", SPEND_QUERY.format(window=_window(now - midnight)))]
-    for w in windows:
-        for metric in ("fast_path_requests_total", "think_path_requests_total"):
-            queries.append((f"{metric}@{w}", PATH_QUERY.format(metric=metric, window=w)))
+        return {"path_reason": "no targets.prometheus configured"}
+    if not windows:
+        return {}
+    queries = [(f"{metric}@{w}", PATH_QUERY.format(metric=metric, window=w))
+               for w in windows for metric in ("fast_path_requests_total",
+                                               "think_path_requests_total")]
     result = await prometheus.probe(target, queries)
     readings = result.readings
-    out: dict = {}
-    spend = readings.get("spend")
-    if spend is not None and spend.known:
-        out["spend_usd"] = spend.value
-    else:
-        out["spend_reason"] = spend.reason if spend is not None else result.summary
     paths, reasons = {}, []
     for w in windows:
         fast = readings.get(f"fast_path_requests_total@{w}")
@@ -116,9 +103,24 @@ async def prometheus_facts(config: Config, now: float, tz: tzinfo, windows: tupl
         else:
             bad = fast if fast is None or not fast.known else think
             reasons.append(bad.reason if bad is not None else result.summary)
-    out["path_requests"] = paths
+    out: dict = {"path_requests": paths}
     if reasons:
         out["path_reason"] = reasons[0]
+    return out
+
+
+async def spend_facts(config: Config, now: float) -> dict:
+    """Today's spend and daily budget as the cost capability judges them."""
+    from agent.cost import spend_report
+
+    report = await spend_report(config, now)
+    daily = report.budget("daily")
+    out = {"budget_usd": daily.limit_usd, "spend_status": daily.status}
+    if daily.spent_usd is None:
+        out["spend_reason"] = report.reason or report.texts.get("daily") or \
+            "no spend source answered"
+    else:
+        out["spend_usd"] = daily.spent_usd
     return out
 
 
@@ -139,7 +141,6 @@ async def gather(config: Config, store: Store | None, checklist: Checklist, now:
     configured = frozenset(c.name for c in report.components)
     fields: dict = {"report": report, "configured": configured,
                     "endpoints": tuple(e.name for e in config.targets.endpoints),
-                    "budget_usd": config.checklists.daily_budget_usd,
                     "backups": backup_facts(config)}
     cursors: dict = {}
     if store is not None:
@@ -161,5 +162,6 @@ async def gather(config: Config, store: Store | None, checklist: Checklist, now:
     fields["error_lines"] = lines
     if reason:
         fields["log_reason"] = reason
-    fields.update(await prometheus_facts(config, now, tz, path_windows(checklist)))
+    fields.update(await path_facts(config, path_windows(checklist)))
+    fields.update(await spend_facts(config, now))
     return Facts(at=now, **fields), cursors

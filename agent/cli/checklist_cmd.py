@@ -14,7 +14,6 @@ from datetime import datetime
 from agent.cli.output import console, print_json, status_text
 from agent.model import Status
 
-DEMO_BUDGET_USD = 50.0
 RESULT_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "unknown": "magenta",
                 "skipped": "dim", None: "dim"}
 
@@ -158,9 +157,8 @@ def _demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp, run_in_thread(
             scenario=args.scenario, ports=SimPorts(0, 0, 0, 0, 0), api_key=DEMO_API_KEY) as sim:
         base = demo_config(sim.urls)
-        config = base.model_copy(update={
-            "agent": base.agent.model_copy(update={"data_path": f"{tmp}/state.db"}),
-            "checklists": base.checklists.model_copy(update={"daily_budget_usd": DEMO_BUDGET_USD})})
+        config = base.model_copy(update={"agent": base.agent.model_copy(
+            update={"data_path": f"{tmp}/state.db"})})
         return _run(args, config)
 
 

@@ -30,8 +30,8 @@ def write_config(tmp_path: Path, urls: dict[str, str], **checklists) -> Path:
                        for m in ("cpu_percent", "memory_percent", "disk_percent")],
         "agent": {"data_path": str(tmp_path / "state.db")},
         "security": {"log_globs": [str(logs / "*.log")]},
-        "checklists": {"daily_budget_usd": 50,
-                       "backups": [{"path": str(backups / "*.tar.gz"), "max_age_h": 26}],
+        "cost": {"budgets": {"daily_usd": 50}},
+        "checklists": {"backups": [{"path": str(backups / "*.tar.gz"), "max_age_h": 26}],
                        **checklists},
     }
     path = tmp_path / "alice-ops.yaml"

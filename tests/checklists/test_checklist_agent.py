@@ -1,0 +1,111 @@
+"""The checklists in a real `alice-agent` process: the morning automatic run (caught up
+when the agent starts after `daily_at`), answers through the token-guarded API, the
+`checklists` snapshot section, and `checklist_overdue` reaching a webhook when the
+deadline passed, resolved once every item is answered."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timezone
+
+import httpx
+import yaml
+from agent_runtime.agentproc import SIM_KEY, SIM_KEY_ENV, AgentProcess, alert, notices
+from agent_runtime.agentproc import write_config as agent_config
+from webhooks import Receivers
+
+TOKEN = "checklist-test-token-5e2a"
+
+
+def midday_zone() -> str:
+    """An Etc/GMT zone where it is now around noon, so "today", the run time (00:00)
+    and the deadline (00:01) are all unambiguous while the test runs."""
+    hour = datetime.now(timezone.utc).hour
+    offset = 12 - hour  # local = UTC + offset
+    offset = max(-12, min(14, offset))
+    return "Etc/GMT" + (f"-{offset}" if offset > 0 else f"+{-offset}" if offset < 0 else "")
+
+
+async def post(agent: AgentProcess, path: str, body: dict, token: str | None = TOKEN):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        return await client.post(agent.url + path, json=body, headers=headers)
+
+
+async def test_agent_runs_the_checklist_and_raises_overdue(tmp_path, monkeypatch):
+    from simulator.server import run_in_thread
+
+    monkeypatch.setenv(SIM_KEY_ENV, SIM_KEY)
+    monkeypatch.setenv("ALICE_TEST_TOKEN", TOKEN)
+    receivers = Receivers()
+    hook = await receivers()
+    agent = None
+    with run_in_thread(api_key=SIM_KEY) as sim:
+        path = agent_config(tmp_path / "alice-ops.yaml", sim.urls, data_path=tmp_path / "s.db",
+                            components=("openai", "gateway", "backend", "prometheus"),
+                            agent={"token": "${ALICE_TEST_TOKEN}"},
+                            notifiers={"webhooks": [{"name": "hook", "url": hook.url}]})
+        doc = yaml.safe_load(path.read_text())
+        doc["thresholds"] = [{"component": "host", "metric": m, "target": 100, "alert": 100}
+                             for m in ("cpu_percent", "memory_percent", "disk_percent")]
+        doc["checklists"] = {"daily_at": "00:00", "deadline": "00:01",
+                             "timezone": midday_zone()}
+        path.write_text(yaml.safe_dump(doc))
+        try:
+            agent = await AgentProcess(path, tmp_path, token=TOKEN).start()
+            snap = await agent.wait_for(lambda s: "daily" in s["checklists"],
+                                        "the checklists section")
+            assert snap["checklists"]["schedule"]["daily_at"] == "00:00"
+
+            # reads are open on loopback; answering needs the token
+            denied = await post(agent, "/api/v1/checklists/daily/items/hud_display",
+                                {"result": "pass"}, token=None)
+            assert denied.status_code == 401
+            bad = await post(agent, "/api/v1/checklists/daily/items/nope", {"result": "pass"})
+            assert bad.status_code == 404 and "no item 'nope'" in bad.json()["error"]
+            bad = await post(agent, "/api/v1/checklists/daily/items/hud_display",
+                             {"result": "maybe"})
+            assert bad.status_code == 400
+
+            # every probe has reported by now: an answer's tick catches up the morning run
+            await agent.wait_for(lambda s: {"openai", "gateway", "backend", "prometheus"} <=
+                                 {c["name"] for c in s["components"]}, "every probe")
+            answered = await post(agent, "/api/v1/checklists/daily/items/hud_display",
+                                  {"result": "pass", "note": "HUD fine", "by": "maria"})
+            assert answered.status_code == 200
+            run = {i["id"]: i for i in answered.json()["items"]}
+            assert (run["hud_display"]["result"], run["hud_display"]["by"]) == ("pass", "maria")
+            assert run["services_green"]["by"] == "agent"
+            assert run["services_green"]["result"] == "pass"
+            assert run["intent_accuracy"]["result"] == "pass"
+
+            # past the deadline with manual items open: the alert fires and is notified
+            snap = await agent.wait_for(
+                lambda s: (alert(s, "checklist_overdue") or {}).get("state") == "firing",
+                "checklist_overdue firing")
+            assert alert(snap, "checklist_overdue")["severity"] == "warning"
+            assert snap["checklists"]["schedule"]["overdue"] is True
+            deadline = time.monotonic() + 10
+            while not notices(hook.requests, "checklist_overdue", "firing"):
+                assert time.monotonic() < deadline, "checklist_overdue never reached the hook"
+                await asyncio.sleep(0.1)
+
+            state = (await agent.get("/api/v1/checklists")).json()
+            for item_id in state["daily"]["open"]:
+                r = await post(agent, f"/api/v1/checklists/daily/items/{item_id}",
+                               {"result": "skip", "by": "maria"})
+                assert r.status_code == 200, r.text
+            snap = await agent.wait_for(
+                lambda s: (alert(s, "checklist_overdue") or {}).get("state") == "resolved",
+                "checklist_overdue resolved")
+            assert snap["checklists"]["daily"]["complete"] is True
+            deadline = time.monotonic() + 10
+            while not notices(hook.requests, "checklist_overdue", "resolved"):
+                assert time.monotonic() < deadline, "no resolved notice"
+                await asyncio.sleep(0.1)
+            assert SIM_KEY not in agent.output_text() and TOKEN not in agent.output_text()
+        finally:
+            if agent is not None:
+                agent.close()
+            await receivers.close()
