@@ -46,6 +46,9 @@ class Commands(Protocol):
     async def add_ack(self, alert: str, comment: str, duration_s: float | None,
                       by: str) -> dict[str, Any]: ...
 
+    async def alert_history(self, limit: int = 100,
+                            before: int | None = None) -> dict[str, Any]: ...
+
     def metrics_text(self) -> bytes: ...
 
     def remediation_state(self) -> dict[str, Any]: ...
@@ -194,6 +197,24 @@ def make_app(commands: Commands, token: str | None, loopback: bool) -> web.Appli
             return _error(400, str(exc))
         return web.json_response(created, status=201)
 
+    async def alert_history(request: web.Request) -> web.Response:
+        """GET /api/v1/alerts/history?limit=N&before=ID: a page of alert transitions,
+        newest first (a read: token-guarded like the snapshot)."""
+        values: dict[str, int | None] = {"limit": 100, "before": None}
+        for name in values:
+            raw = request.query.get(name)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[name] = int(raw)
+            except ValueError:
+                return _error(400, f"{name}: expected a whole number, got {raw[:40]!r}")
+        try:
+            page = await commands.alert_history(values["limit"] or 0, values["before"])
+        except ValueError as exc:
+            return _error(400, str(exc))
+        return web.json_response(page)
+
     async def remediation(_request: web.Request) -> web.Response:
         return web.json_response(commands.remediation_state())
 
@@ -240,6 +261,7 @@ def make_app(commands: Commands, token: str | None, loopback: bool) -> web.Appli
     app.on_shutdown.append(end_streams)
     app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics),
                     web.get("/api/v1/snapshot", snapshot), web.get("/api/v1/events", events),
+                    web.get("/api/v1/alerts/history", alert_history),
                     web.post("/api/v1/silences", add_silence),
                     web.delete("/api/v1/silences/{id}", expire_silence),
                     web.post("/api/v1/acks", add_ack),

@@ -42,6 +42,7 @@ from rules.thresholds import format_value
 log = logging.getLogger("alice_ops.agent")
 HISTORY_POINTS = 60
 SILENCE_REFRESH_S = 1.0
+HISTORY_MAX_LIMIT = 1000  # records in one page of the alert history
 SHOWN_PHASES = (Phase.PENDING, Phase.FIRING, Phase.RESOLVED)
 
 
@@ -472,6 +473,25 @@ class Runtime:
         self._publish(now)
         return {"alert": self._fp_rule[fp], "fingerprint": fp, "comment": comment,
                 "expires_at": expires, "by": by}
+
+    async def alert_history(self, limit: int = 100, before: int | None = None) -> dict[str, Any]:
+        """A page of the alert history (the audit trail's `alert.*` records), newest
+        first; `next_before` continues it (None on the last page). ValueError for a
+        limit outside 1..HISTORY_MAX_LIMIT or a negative `before`."""
+        if isinstance(limit, bool) or not isinstance(limit, int) \
+                or not 1 <= limit <= HISTORY_MAX_LIMIT:
+            raise ValueError(f"limit: expected a whole number 1..{HISTORY_MAX_LIMIT}, "
+                             f"got {limit!r}")
+        if before is not None and (isinstance(before, bool) or not isinstance(before, int)
+                                   or before < 0):
+            raise ValueError(f"before: expected a record id (a whole number >= 0), "
+                             f"got {before!r}")
+        rows, total = await self.db(self._store.alert_history, limit, before)
+        return {"records": [{"id": r.id, "ts": r.ts, "actor": r.actor,
+                             "event": r.action.removeprefix("alert."), "alert": r.target,
+                             "severity": r.outcome, "detail": r.detail} for r in rows],
+                "total": total,
+                "next_before": rows[-1].id if len(rows) == limit else None}
 
     # remediation (agent.remediation.controller documents the section and the outcomes)
     def remediation_state(self) -> dict[str, Any]:

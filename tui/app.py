@@ -252,6 +252,11 @@ class DashboardApp(App[int]):
         self.call_after_refresh(lambda: self.screen.open_filter()
                                 if hasattr(self.screen, "open_filter") else None)
 
+    def action_alert_history(self) -> None:
+        self.action_show_screen("alerts")
+        self.call_after_refresh(lambda: self.screen.action_history()
+                                if hasattr(self.screen, "action_history") else None)
+
     def selected_alert(self) -> dict | None:
         """The alert an action applies to: the Alerts screen's selected row, else the
         newest firing alert."""
@@ -323,6 +328,8 @@ class DashboardApp(App[int]):
         yield SystemCommand("Help: keys", "every key of the dashboard", self.action_help)
         yield SystemCommand("Filter alerts", "open the Alerts screen's filter",
                             self.action_filter)
+        yield SystemCommand("Alert history", "every fired / resolved / flapping transition, "
+                            "newest first, paged", self.action_alert_history)
         if not self.read_only:
             yield SystemCommand("Silence alert", "silence the selected (or newest firing) "
                                 "alert, with a reason and a duration", self.action_silence)

@@ -36,6 +36,8 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("ack", "a", "acknowledge the selected alert (reason + duration)", "alerts",
               mutating=True),
     KeyAction("expire", "x", "end the silence on the selected alert", "alerts", mutating=True),
+    KeyAction("history", "h", "alert history: every fired / resolved / flapping transition, "
+              "newest first, 500 a page (r reloads)", "alerts"),
     KeyAction("back", "escape", "close a dialog / clear the filter / back to Overview"),
 )
 FIXED_KEYS: tuple[tuple[str, str, str], ...] = (
@@ -43,7 +45,8 @@ FIXED_KEYS: tuple[tuple[str, str, str], ...] = (
     ("tab / shift+tab", "move focus to the next / previous tile or table", "everywhere"),
     ("enter", "details of the focused tile or selected alert", "overview, alerts"),
     ("up / down", "move the selection", "alerts"),
-    ("pgup / pgdn", "scroll a page; past the last row, the next 500 alerts", "alerts"),
+    ("pgup / pgdn", "scroll a page; past the last row, the next 500 alerts", "alerts, history"),
+    ("r", "reload the alert history", "alert history"),
 )
 BY_ID = {a.id: a for a in ACTIONS}
 

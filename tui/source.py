@@ -4,7 +4,8 @@ One small protocol (`Source`) with two implementations: the agent running in thi
 process (`InProcessSource`, over `AgentService.runtime`) and a running `alice-agent`
 over HTTP (`AttachSource`: the SSE stream of /api/v1/events, reconnecting with
 exponential backoff). The UI only ever sees snapshot dicts (`Snapshot.to_json()`)
-and sends the three commands; this is the only tui module that touches the agent.
+and sends the three commands (and reads pages of the alert history); this is the only
+tui module that touches the agent.
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ class Source(Protocol):
 
     async def add_ack(self, alert: str, comment: str, duration_s: float | None,
                       by: str) -> dict: ...
+
+    async def alert_history(self, limit: int, before: int | None = None) -> dict:
+        """A page of alert transitions, newest first: {"records": [...], "total": N,
+        "next_before": id or None} (agent `Runtime.alert_history`); CommandError when
+        it cannot be read."""
 
 
 def _why(exc: BaseException) -> str:
@@ -188,6 +194,12 @@ class InProcessSource:
                       by: str) -> dict:
         try:
             return await self._runtime().add_ack(alert, comment, duration_s, by)
+        except ValueError as exc:
+            raise CommandError(_why(exc)) from None
+
+    async def alert_history(self, limit: int, before: int | None = None) -> dict:
+        try:
+            return await self._runtime().alert_history(limit, before)
         except ValueError as exc:
             raise CommandError(_why(exc)) from None
 
@@ -400,6 +412,33 @@ class AttachSource:
         if resp.status_code != 201:
             raise CommandError(f"agent refused the acknowledgement: {_error_text(resp)}")
         return resp.json()
+
+    async def alert_history(self, limit: int, before: int | None = None) -> dict:
+        """GET /api/v1/alerts/history (a read: no token needed on loopback)."""
+        import httpx
+
+        params = {"limit": str(limit), **({"before": str(before)} if before is not None
+                                          else {})}
+        client = self._client or self._make_client()
+        try:
+            resp = await client.get(f"{self.url}/api/v1/alerts/history", params=params,
+                                    timeout=10.0)
+        except httpx.HTTPError as exc:
+            raise CommandError(f"agent unreachable: {_describe(exc)}") from None
+        finally:
+            if client is not self._client:
+                await client.aclose()
+        if resp.status_code == 404:
+            raise CommandError("this agent has no alert history API (an older alice-agent)")
+        if resp.status_code != 200:
+            raise CommandError(f"agent refused the alert history: {_error_text(resp)}")
+        try:
+            page = resp.json()
+        except ValueError:
+            page = None
+        if not isinstance(page, dict) or not isinstance(page.get("records"), list):
+            raise CommandError("the agent's alert history is not what was expected")
+        return page
 
 
 def backoff_delays(first_s: float = 0.5, cap_s: float = 10.0) -> Iterator[float]:

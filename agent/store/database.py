@@ -326,6 +326,21 @@ class Store:
                 {"action": action, "limit": limit}).fetchall()
         return [AuditRow(*r[:6], json.loads(r[6])) for r in rows]
 
+    def alert_history(self, limit: int = 100,
+                      before: int | None = None) -> tuple[list[AuditRow], int]:
+        """Audit records of alert transitions (actions `alert.*`), newest first: at most
+        `limit` with an id below `before` (the last id of the previous page), and how
+        many there are in all. Ids follow the order the records were written."""
+        where = "action >= 'alert.' AND action < 'alert/'"  # LIKE 'alert.%', no escaping
+        with self._read("read alert history") as conn:
+            rows = conn.execute(
+                f"""SELECT id, ts, actor, action, target, outcome, detail FROM audit
+                   WHERE {where} AND (:before IS NULL OR id < :before)
+                   ORDER BY id DESC LIMIT :limit""",
+                {"before": before, "limit": limit}).fetchall()
+            total = conn.execute(f"SELECT count(*) FROM audit WHERE {where}").fetchone()[0]
+        return [AuditRow(*r[:6], json.loads(r[6])) for r in rows], int(total)
+
     # -- samples history -------------------------------------------------------------
 
     def samples(self, component: str, metric: str, since: float,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from tui_helpers import demo_agent, make_app, screen_text, wait_for
 
 from tui.screens.ack_form import AckForm
+from tui.screens.history import AlertHistoryScreen
 from tui.screens.silence_form import SilenceForm
 from tui.source import InProcessSource
 from tui.widgets.alert_table import AlertTable
@@ -61,6 +62,14 @@ async def test_outage_silence_and_ack_through_the_dashboard(tmp_path):
             await pilot.press(*"failing over to local", "enter")
             await wait_for(pilot, lambda: _alert(service, "openai_error_rate").acked
                            == "failing over to local", timeout=10)
+
+            # the history: the agent's audit trail of the transition, read through the
+            # in-process source (Runtime.alert_history over the store)
+            await pilot.press("h")
+            await wait_for(pilot, lambda: isinstance(app.screen, AlertHistoryScreen))
+            await wait_for(pilot, lambda: any(
+                "FIRING" in line and "openai_error_rate" in line
+                for line in screen_text(app).splitlines()), timeout=10)
 
 
 def _select(table, name) -> bool:

@@ -69,6 +69,25 @@ class FakeSource:
         await self._command("ack", alert, comment, duration_s, by)
         return {"alert": alert}
 
+    history: list[dict] = []
+    """Alert history records, newest first (ids falling), served a page at a time."""
+
+    async def alert_history(self, limit, before=None):
+        self.commands.append(("history", limit, before))
+        rows = [r for r in self.history if before is None or r["id"] < before][:limit]
+        return {"records": rows, "total": len(self.history),
+                "next_before": rows[-1]["id"] if len(rows) == limit else None}
+
+
+def history_records(count: int, now: float) -> list[dict]:
+    """`count` alert transitions, newest first, a second apart, ending at `now`."""
+    events = ("firing", "resolved", "flapping")
+    return [{"id": i, "ts": now - (count - i), "actor": "agent",
+             "event": events[i % 3], "alert": f"metric_{i:05d}",
+             "severity": "critical" if i % 2 else "warning",
+             "detail": {"summary": f"metric {i} crossed its threshold"}}
+            for i in range(count, 0, -1)]
+
 
 def frozen_clock(snapshot: dict, offset_s: float = 2.0):
     at = float(snapshot["taken_at_unix"]) + offset_s

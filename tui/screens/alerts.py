@@ -1,6 +1,7 @@
 """Screen 2, Alerts: every alert the agent tracks (firing, pending, resolved) and the
 active silences; `/` filters, s silences and a acknowledges the selected alert (with
-a reason and a duration, in a form), x ends its silence, enter shows its details."""
+a reason and a duration, in a form), x ends its silence, enter shows its details, h opens
+the alert history (tui/screens/history.py)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class AlertsScreen(DashboardScreen):
     BINDINGS = [Binding("s", "app.silence", "silence", id="silence"),
                 Binding("a", "app.ack", "ack", id="ack"),
                 Binding("x", "app.expire", "unsilence", id="expire"),
+                Binding("h", "history", "history", id="history"),
                 Binding("escape", "back", "back", id="back", show=False)]
 
     def __init__(self) -> None:
@@ -181,6 +183,11 @@ class AlertsScreen(DashboardScreen):
         return (self.selected_alert() or {}).get("silenced_by")
 
     # -- filter and paging ---------------------------------------------------------------
+
+    def action_history(self) -> None:
+        from tui.screens.history import AlertHistoryScreen
+
+        self.app.push_screen(AlertHistoryScreen())
 
     def open_filter(self) -> None:
         self.query_one("#filter", Input).focus()

@@ -43,8 +43,8 @@ class AlertTable(KeyedTable):
             super().__init__()
             self.delta = delta
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(COLUMNS, **kwargs)
+    def __init__(self, columns: tuple[tuple[str, str], ...] = COLUMNS, **kwargs: Any) -> None:
+        super().__init__(columns, **kwargs)
         self.has_next = False
         self.has_previous = False
 
