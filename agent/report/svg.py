@@ -52,7 +52,7 @@ def _legend(names: Sequence[str]) -> list[str]:
         parts.append(f'<rect x="{x}" y="{H - 14}" width="10" height="10" fill="{colour}"/>')
         parts.append(f'<text x="{x + 14}" y="{H - 5}" font-size="11" fill="#111827">'
                      f'{escape(name)}</text>')
-        x += 24 + 7 * len(name)
+        x += 24 + 6.5 * len(name)  # ~6.5 px per character at 11 px
     return parts
 
 

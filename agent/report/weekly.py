@@ -145,7 +145,7 @@ def build_weekly(history: Mapping[tuple[str, str], Sequence[Point]],
         rows.append(LatencyRow(m.title, m.target, m.alert, len(values), percentile(values, 50),
                                percentile(values, 95), percentile(values, 99),
                                max(values) if values else None))
-        series.append(Series(m.title, hourly_means(pts)))
+        series.append(Series(m.title.removesuffix(" p95"), hourly_means(pts)))
     share = in_week(history.get(("cost", "fast_share_percent"), ()))
     spend = in_week(history.get(("cost", "daily_spent_usd"), ()))
 
