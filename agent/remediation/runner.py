@@ -82,8 +82,15 @@ class Runner:
         self._secrets = secrets_of(config)
         self.lock = RemediationLock(lock_path(config))
 
-    def _scrub(self, text: str) -> str:
-        return redact(text, self._secrets)
+    def _scrub(self, value: Any) -> Any:
+        """Every string in `value` (nested) with known secrets masked."""
+        if isinstance(value, str):
+            return redact(value, self._secrets)
+        if isinstance(value, dict):
+            return {k: self._scrub(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self._scrub(v) for v in value]
+        return value
 
     # -- dry-run ----------------------------------------------------------------------------
 
@@ -94,8 +101,8 @@ class Runner:
         for shown, real in zip(steps, revealed):
             if shown["type"] == "env":
                 try:
-                    shown["diff"] = [c.to_json() for c in plan_env(real["file"],
-                                                                  real["set"]).diff]
+                    shown["diff"] = self._scrub([c.to_json() for c in plan_env(
+                        real["file"], real["set"]).diff])
                 except EnvFileError as exc:
                     shown["diff_error"] = self._scrub(str(exc))
         return {"playbook": playbook.name, "title": playbook.title, "guide": playbook.guide,
@@ -192,7 +199,7 @@ class Runner:
                 ok, detail = await self._one(step)
             except Exception as exc:  # a step's bug is that step's failure, not a crash
                 ok, detail = False, {"error": f"{exc.__class__.__name__}: {exc}"}
-            detail = {k: (self._scrub(v) if isinstance(v, str) else v) for k, v in detail.items()}
+            detail = self._scrub(detail)
             record = {"index": i, **view, "ok": ok,
                       "duration_s": round(time.monotonic() - started, 3), **detail}
             out.append(record)

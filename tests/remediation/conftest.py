@@ -56,3 +56,15 @@ async def simulator():
         yield sim
     finally:
         await sim.stop()
+
+
+@pytest.fixture
+def threaded_simulator():
+    """The simulator on its own thread, for tests that block on a CLI subprocess."""
+    from simulator.server import run_in_thread
+
+    sim = run_in_thread(api_key=SIM_KEY)
+    try:
+        yield sim
+    finally:
+        sim.stop()
