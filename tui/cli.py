@@ -115,7 +115,8 @@ def find_config(explicit: str | None, env: dict[str, str]) -> Path:
 
 def plan(args: argparse.Namespace, env: dict[str, str] | None = None) -> Plan:
     """Resolve arguments, config file and token; UsageError/SettingsError/ConfigError
-    for anything wrong. Imports no Textual (and for --attach, not the agent's config)."""
+    for anything wrong. Imports no Textual (and for --attach without a config file, not
+    the agent's config)."""
     from tui import settings
 
     env = dict(os.environ) if env is None else env
@@ -125,19 +126,16 @@ def plan(args: argparse.Namespace, env: dict[str, str] | None = None) -> Plan:
     if args.scenario != "normal" and kind != "demo":
         raise UsageError("--scenario: only used with --demo")
     path = find_config(args.config, env)
-    text, tui = "", settings.TuiSettings()
+    config, tui = None, settings.Settings()
     if kind == "config" or args.config or path.exists():
-        text, tui = settings.load(path)  # its tui: section applies in every mode
+        # its tui: section applies in every mode; the rest only runs an agent here
+        config, tui = settings.load(path, env, whole=kind == "config")
     out = Plan(kind=kind, keys=tui.keys, ascii_only=args.ascii or tui.ascii,
-               read_only=args.read_only, scenario=args.scenario)
-    if kind == "config":
-        from agent.config import parse_config
-
-        out.config = parse_config(text, str(path), env)
-    elif kind == "attach":
+               read_only=args.read_only, scenario=args.scenario, config=config)
+    if kind == "attach":
         out.url = _check_url(args.attach)
         out.token = _read_token(args.token_file) if args.token_file else env.get(TOKEN_ENV)
-    else:
+    elif kind == "demo":
         from simulator.scenarios import check_scenario
 
         try:

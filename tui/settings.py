@@ -1,14 +1,19 @@
-"""The `tui:` section of alice-ops.yaml (keys, ascii), read from the raw YAML here.
+"""The dashboard's settings: the `tui:` section of alice-ops.yaml (keys, ascii).
 
-`agent.config.Config` forbids unknown keys and has no `tui:` section yet, so the
-section is cut out of the text (its lines blanked, so every other line keeps its
-number in error messages) before the rest goes to `agent.config.parse_config`.
+One schema serves the agent and the dashboard: `agent.config.TuiSettings`, validated by
+`agent.config.parse_config` as part of `Config` (pydantic; errors one line each, with
+file, line and key path). On top of it the dashboard checks what only it knows: action
+names and clashing keys (tui/keys.py). With --attach/--demo only the `tui:` section of a
+config file matters: the other sections are blanked (every line keeps its number) and
+the rest goes through the same parser, so a config written for another host (its
+${ENV} secrets unset here) still lends the dashboard its keys.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tui.keys import validate_keymap
 
@@ -22,9 +27,11 @@ class SettingsError(Exception):
 
 
 @dataclass(frozen=True)
-class TuiSettings:
+class Settings:
+    """What the dashboard takes from the config: `Config.tui` with its keys checked."""
+
     keys: dict[str, str] = field(default_factory=dict)
-    """Action id -> key (see tui.keys.ACTIONS)."""
+    """Action id -> key (see tui.keys.ACTIONS), normalised ('?' -> 'question_mark')."""
     ascii: bool = False
     """ASCII-only drawing for poor fonts."""
 
@@ -42,59 +49,61 @@ def read_text(path: Path) -> str:
                              f"{exc.__class__.__name__}"]) from None
 
 
-def split_tui_section(text: str, source: str) -> tuple[str, TuiSettings]:
-    """Return (text without the top-level `tui:` block, the parsed TuiSettings).
-
-    Text that is not valid YAML, or has no top-level `tui:`, comes back unchanged
-    (the agent's parser reports YAML errors with their line numbers).
-    """
+def tui_only(text: str) -> tuple[str, int] | None:
+    """The text with every top-level section but `tui:` blanked (lines kept, so errors
+    name the right line) and the line number of `tui:`; None without a `tui:` section
+    or when the text is not a YAML mapping (the agent's parser reports that itself
+    when the whole file is used)."""
     import yaml  # here: without a config file the dashboard never needs it
+
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
-        return text, TuiSettings()
+        return None
     if not isinstance(root, yaml.MappingNode):
-        return text, TuiSettings()
+        return None
     for key, value in root.value:
         if isinstance(key, yaml.ScalarNode) and key.value == "tui":
-            data = yaml.safe_load(text)
-            settings = _parse(data.get("tui") if isinstance(data, dict) else None, source,
-                              key.start_mark.line + 1)
-            if root.flow_style:  # `{targets: ..., tui: ...}` on one line: re-dump the rest
-                data.pop("tui", None)
-                return yaml.safe_dump(data, sort_keys=False), settings
+            line = key.start_mark.line + 1
+            if root.flow_style:  # `{targets: ..., tui: ...}` on one line: re-dump it
+                data = yaml.safe_load(text)
+                return yaml.safe_dump({"tui": data.get("tui")}, sort_keys=False), line
             lines = text.splitlines(keepends=True)
-            first = key.start_mark.line
             last = value.end_mark.line if value.end_mark.column > 0 else value.end_mark.line - 1
-            for i in range(first, min(last, len(lines) - 1) + 1):
-                lines[i] = "\n"
-            return "".join(lines), settings
-    return text, TuiSettings()
+            keep = range(key.start_mark.line, min(last, len(lines) - 1) + 1)
+            return "".join(ln if i in keep else "\n" for i, ln in enumerate(lines)), line
+    return None
 
 
-def _parse(data: object, source: str, line: int) -> TuiSettings:
-    where = f"{source}:{line}"
-    if data is None:
-        return TuiSettings()
-    if not isinstance(data, dict):
-        raise SettingsError([f"{where}: tui: expected a mapping with keys/ascii, "
-                             f"got {type(data).__name__}"])
-    problems = [f"{where}: tui.{k}: unknown key (known: keys, ascii)"
-                for k in data if k not in ("keys", "ascii")]
-    keys: dict[str, str] = {}
+def check(tui: Any, source: str, line: int | None = None) -> Settings:
+    """`Config.tui` (validated by pydantic) plus the dashboard's own checks of the keys."""
+    where = f"{source}:{line}" if line else source
     try:
-        keys = validate_keymap(data.get("keys"))
+        keys = validate_keymap(dict(tui.keys))
     except ValueError as exc:
-        problems += [f"{where}: tui.keys.{p}" if not p.startswith("expected") else
-                     f"{where}: tui.keys: {p}" for p in str(exc).splitlines()]
-    ascii_only = data.get("ascii", False)
-    if not isinstance(ascii_only, bool):
-        problems.append(f"{where}: tui.ascii: expected true or false, got {ascii_only!r}")
-    if problems:
-        raise SettingsError(problems)
-    return TuiSettings(keys=keys, ascii=bool(ascii_only))
+        raise SettingsError([f"{where}: tui.keys.{p}" if not p.startswith("expected") else
+                             f"{where}: tui.keys: {p}" for p in str(exc).splitlines()]) \
+            from None
+    return Settings(keys=keys, ascii=bool(tui.ascii))
 
 
-def load(path: Path) -> tuple[str, TuiSettings]:
-    """Read a config file: (agent config text with `tui:` blanked out, TuiSettings)."""
-    return split_tui_section(read_text(path), str(path))
+def _tui_line(text: str) -> int | None:
+    found = tui_only(text)
+    return found[1] if found else None
+
+
+def load(path: Path, env: dict[str, str], whole: bool) -> tuple[Any, Settings]:
+    """Read a config file: (the whole `Config` when `whole`, else None; Settings).
+
+    Raises SettingsError (the file) or agent.config.ConfigError (its contents)."""
+    from agent.config import parse_config
+
+    text = read_text(path)
+    if whole:
+        config = parse_config(text, str(path), env)
+        return config, check(config.tui, str(path), _tui_line(text))
+    found = tui_only(text)
+    if found is None:
+        return None, Settings()
+    section, line = found
+    return None, check(parse_config(section, str(path), {}).tui, str(path), line)

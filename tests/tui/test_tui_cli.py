@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from tui import cli
-from tui.settings import SettingsError, TuiSettings, split_tui_section
+from agent.config import ConfigError, TuiSettings
+from tui import cli, settings
+from tui.settings import SettingsError, tui_only
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,9 +89,10 @@ def test_empty_token_file(tmp_path, capsys):
 @pytest.mark.parametrize("tui, expected", [
     ("tui:\n  keys: {nope: x}\n", ":2: tui.keys.nope: unknown action"),
     ("tui:\n  keys: {quit: question_mark}\n", "tui.keys.quit: '?' is already the key of help"),
-    ("tui:\n  ascii: maybe\n", "tui.ascii: expected true or false, got 'maybe'"),
-    ("tui:\n  colours: {}\n", "tui.colours: unknown key (known: keys, ascii)"),
-    ("tui: [1]\n", "tui: expected a mapping"),
+    # the agent's schema (Config.tui) and its wording
+    ("tui:\n  ascii: maybe\n", ":3: tui.ascii: Input should be a valid boolean"),
+    ("tui:\n  colours: {}\n", ":3: tui.colours: unknown key"),
+    ("tui: [1]\n", ":2: tui: Input should be a valid dictionary"),
 ])
 def test_bad_tui_section(tmp_path, capsys, tui, expected):
     path = tmp_path / "alice-ops.yaml"
@@ -137,20 +140,38 @@ def test_demo_reads_keys_from_the_discovered_config(tmp_path):
     assert plan.kind == "demo" and plan.keys == {"quit": "ctrl+x"} and plan.ascii_only
 
 
-@pytest.mark.parametrize("text, rest, settings", [
-    ("targets: {}\n", "targets: {}\n", TuiSettings()),
-    ("a: 1\ntui:\n  ascii: true\nb: 2\n", "a: 1\n\n\nb: 2\n", TuiSettings(ascii=True)),
-    ("a: 1\ntui: {keys: {quit: Q}}\nb: 2\n", "a: 1\n\nb: 2\n", TuiSettings(keys={"quit": "Q"})),
-    ("a: 1\ntui:\n  ascii: true\n", "a: 1\n\n\n", TuiSettings(ascii=True)),
-    ("a: 1\ntui:\n", "a: 1\n\n", TuiSettings()),
-    ("{a: 1, tui: {ascii: true}}\n", "a: 1\n", TuiSettings(ascii=True)),
-    ("a: [unclosed\n", "a: [unclosed\n", TuiSettings()),  # the agent's parser reports it
+@pytest.mark.parametrize("text, kept", [
+    ("targets: {}\n", None),
+    ("a: 1\ntui:\n  ascii: true\nb: 2\n", ("\ntui:\n  ascii: true\n\n", 2)),
+    ("a: 1\ntui: {keys: {quit: Q}}\nb: 2\n", ("\ntui: {keys: {quit: Q}}\n\n", 2)),
+    ("tui:\n  ascii: true\nb: 1\n", ("tui:\n  ascii: true\n\n", 1)),
+    ("{a: 1, tui: {ascii: true}}\n", ("tui:\n  ascii: true\n", 1)),
+    ("a: [unclosed\n", None),  # the agent's parser reports it (config mode)
 ])
-def test_split_tui_section(text, rest, settings):
-    assert split_tui_section(text, "f.yaml") == (rest, settings)
+def test_tui_only_keeps_the_section_and_its_lines(text, kept):
+    assert tui_only(text) == kept
 
 
-def test_split_reports_the_line_of_the_section():
+@pytest.mark.parametrize("whole", [True, False])
+def test_one_schema_for_agent_and_dashboard(tmp_path, whole):
+    """Config.tui (pydantic) is what the dashboard uses, in config mode (whole file) and
+    with --attach/--demo (the tui: section only: unset ${ENV} elsewhere is no problem)."""
+    path = tmp_path / "alice-ops.yaml"
+    path.write_text("targets:\n  openai: {api_key: '${NOT_SET_HERE}'}\n"
+                    "tui:\n  keys: {quit: '?', help: f1}\n  ascii: true\n")
+    if whole:
+        with pytest.raises(ConfigError, match="NOT_SET_HERE"):
+            settings.load(path, {}, whole=True)
+        return
+    config, got = settings.load(path, {}, whole=False)
+    assert config is None
+    assert got == settings.Settings(keys={"quit": "question_mark", "help": "f1"}, ascii=True)
+    assert TuiSettings.model_fields.keys() == {f.name for f in fields(settings.Settings)}
+
+
+def test_key_problems_name_the_line_of_the_section(tmp_path):
+    path = tmp_path / "alice-ops.yaml"
+    path.write_text("a: 1\n\ntui:\n  keys: {bad: x}\n")
     with pytest.raises(SettingsError) as info:
-        split_tui_section("a: 1\n\ntui:\n  keys: {bad: x}\n", "f.yaml")
-    assert info.value.problems[0].startswith("f.yaml:3: tui.keys.bad: unknown action")
+        settings.load(path, {}, whole=False)
+    assert info.value.problems[0].startswith(f"{path}:3: tui.keys.bad: unknown action")
