@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -101,8 +101,7 @@ class CommandStep(_Step):
     """Name of an argv in `remediation.commands` (the allow-list); nothing else runs."""
 
 
-Step = Annotated[Union[HttpStep, EnvStep, ComposeStep, WaitHealthyStep, NotifyStep,
-                       CommandStep], Field(discriminator="type")]
+Step = Annotated[HttpStep | EnvStep | ComposeStep | WaitHealthyStep | NotifyStep | CommandStep, Field(discriminator="type")]
 
 
 class Trigger(_Model):

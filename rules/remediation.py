@@ -18,8 +18,9 @@ Safety rails (the Kubernetes crash-loop pattern, issue 5):
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Literal
 
 Mode = Literal["off", "dry-run", "execute"]
 
@@ -81,7 +82,7 @@ class Ledger:
                 "running": self.running}
 
     @classmethod
-    def from_json(cls, data: Mapping) -> "Ledger":
+    def from_json(cls, data: Mapping) -> Ledger:
         return cls(runs=tuple(float(t) for t in data.get("runs", ())),
                    backoff_s=float(data.get("backoff_s", 0.0)),
                    next_allowed_at=float(data.get("next_allowed_at", 0.0)),

@@ -36,12 +36,44 @@ class SimState:
     # -- scenario -------------------------------------------------------------------------
     def set_scenario(self, name: str) -> None:
         check_scenario(name)
+        self._stop_flap()
         self.scenario = name
         self.changed_at = time.time()
         woken, self._wake = self._wake, asyncio.Event()
         woken.set()
         for listener in self.listeners:
             listener(name, self.changed_at)
+
+    def flap(self, scenario: str, period_s: float) -> None:
+        """Alternate between `scenario` and normal every `period_s` seconds (a flapping
+        fault, for storm tests); any later `set_scenario` or `flap` stops it."""
+        check_scenario(scenario)
+        if not (isinstance(period_s, (int, float)) and math.isfinite(period_s)
+                and 0.05 <= period_s <= 3600):
+            raise ValueError(f"period_s must be a number of seconds in 0.05..3600, "
+                             f"not {period_s!r}")
+        self._stop_flap()
+        self.set_scenario(scenario)
+
+        async def toggle() -> None:
+            current = scenario
+            while not self.stopped:
+                await self.pause(period_s)
+                current = "normal" if current == scenario else scenario
+                self._flapping_set(current)
+
+        self._flap_task = asyncio.get_running_loop().create_task(toggle())
+
+    def _flapping_set(self, name: str) -> None:
+        task, self._flap_task = getattr(self, "_flap_task", None), None
+        self.set_scenario(name)
+        self._flap_task = task
+
+    def _stop_flap(self) -> None:
+        task = getattr(self, "_flap_task", None)
+        self._flap_task = None
+        if task is not None:
+            task.cancel()
 
     async def wait_while(self, scenario: str) -> None:
         """Block while `scenario` is active; return on a switch away from it or on stop."""

@@ -9,8 +9,9 @@ record saying so). Every write here is one transaction together with its audit r
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from agent.store import AuditRecord, Store
 from agent.store.schema import MIGRATIONS

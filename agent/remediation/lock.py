@@ -60,7 +60,7 @@ class RemediationLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def __enter__(self) -> "RemediationLock":
+    def __enter__(self) -> RemediationLock:
         self.acquire()
         return self
 

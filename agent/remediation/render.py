@@ -21,15 +21,22 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agent.config import Config
+from agent.config import Config, RemediationSettings
 from agent.redact import redact
 from agent.remediation.envfile import REDACTED, redact_env_value
 from agent.remediation.steps import StepError, compose_argv
-from rules.playbooks import (PLACEHOLDER, Playbook, PlaybookError, default_playbooks,
-                             merge_playbooks, parse_playbooks)
+from rules.playbooks import (
+    PLACEHOLDER,
+    Playbook,
+    PlaybookError,
+    default_playbooks,
+    merge_playbooks,
+    parse_playbooks,
+)
 from rules.remediation import Policy, Spec
 
 SECRET_HEADERS = ("authorization", "x-api-key", "api-key", "cookie")
+_DEFAULTS = RemediationSettings.model_fields  # a partial services/compose_files map adds
 
 
 class RenderError(ValueError):
@@ -84,7 +91,8 @@ def _values(config: Config, reveal: bool) -> dict[str, Any]:
         urls["openai"] = t.openai.base_url
     env_file = Path(r.compose_dir).expanduser() / Path(r.env_file).expanduser()
     return {**urls, "model": t.ollama.model if t.ollama else None, "env_file": str(env_file),
-            "compose": dict(r.compose_files), "service": dict(r.services),
+            "compose": {**_DEFAULTS["compose_files"].default, **r.compose_files},
+            "service": {**_DEFAULTS["services"].default, **r.services},
             "secret": {k: (v.get_secret_value() if reveal else REDACTED)
                        for k, v in r.secrets.items()}}
 

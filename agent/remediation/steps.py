@@ -20,8 +20,9 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Mapping, Sequence
+from typing import Literal
 
 ComposeAction = Literal["restart", "up"]
 OUTPUT_CAP = 64 * 1024

@@ -64,6 +64,19 @@ async def _post_scenario(request: web.Request) -> web.Response:
     return await _get_scenario(request)
 
 
+async def _post_flap(request: web.Request) -> web.Response:
+    """{"scenario": NAME, "period_s": S}: alternate NAME and normal every S seconds."""
+    body = await read_json_object(request)
+    if body is None or not isinstance(body.get("scenario"), str):
+        return json_response({"error": 'body must be JSON {"scenario": name, "period_s": s}'},
+                             400)
+    try:
+        request.app[CTX].state.flap(body["scenario"], body.get("period_s", 5.0))
+    except ValueError as exc:
+        return json_response({"error": str(exc)}, 400)
+    return await _get_scenario(request)
+
+
 async def _get_latency(request: web.Request) -> web.Response:
     return json_response({"latency_ms": request.app[CTX].state.latency()})
 
@@ -90,6 +103,7 @@ def make_app(service: str, ctx: SimContext) -> web.Application:
     app[SERVICE] = service
     app.router.add_get("/_sim/scenario", _get_scenario)
     app.router.add_post("/_sim/scenario", _post_scenario)
+    app.router.add_post("/_sim/flap", _post_flap)
     app.router.add_get("/_sim/latency", _get_latency)
     app.router.add_post("/_sim/latency", _post_latency)
     app.router.add_get("/_sim/state", _get_state)

@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-SIM_KEY = "sk-sim-remediation-test-0000000000"
+from remediation_helpers import SIM_KEY
 
 FAKE_DOCKER = """#!{python}
 import json, os, sys, time

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import httpx
+from remediation_helpers import SIM_KEY, wait_for
 
 from agent.config import parse_config
 from agent.remediation import ledger as ops
 from agent.service import AgentService
-from conftest import SIM_KEY
 
 ADMIN_TOKEN = "adm-TOKEN-9f8e7d6c5b4a"
 
@@ -36,16 +35,6 @@ remediation:
 {extra}
 """
     return parse_config(text, "<test>")
-
-
-async def wait_for(predicate, timeout_s: float = 15.0, interval_s: float = 0.1):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(interval_s)
-    raise AssertionError("condition not met in time")
 
 
 async def test_openai_outage_runs_the_playbook(simulator, tmp_path, fake_docker):

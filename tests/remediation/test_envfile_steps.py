@@ -9,8 +9,14 @@ import time
 
 import pytest
 
-from agent.remediation.envfile import (REDACTED, EnvFileError, apply_env, parse_env, plan_env,
-                                       read_env)
+from agent.remediation.envfile import (
+    REDACTED,
+    EnvFileError,
+    apply_env,
+    parse_env,
+    plan_env,
+    read_env,
+)
 from agent.remediation.steps import StepError, compose_argv, run_argv
 
 KEY = "sk-proj-abcdefghijklmnop1234567890"

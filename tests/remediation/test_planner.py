@@ -5,8 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.remediation import (Kind, Ledger, Policy, Signal, Spec, finish, next_backoff, plan,
-                               resume)
+from rules.remediation import Kind, Ledger, Policy, Signal, Spec, finish, next_backoff, plan, resume
 
 POLICY = Policy()
 SPEC = Spec("openai-outage", "openai", ("openai_health",), ("critical",), mode="execute")
