@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default="normal", help="simulator scenario for --demo")
     p.add_argument("--listen", metavar="HOST:PORT", help="API address (overrides agent.listen)")
     p.add_argument("--data", metavar="FILE", help="SQLite state file (overrides agent.data_path)")
+    p.add_argument("--read-only", action="store_true",
+                   help="refuse every mutating action (as config read_only: true)")
     p.add_argument("--log-format", choices=("text", "json"), default="text")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return p
@@ -72,7 +74,8 @@ def _with_overrides(config: Config, args: argparse.Namespace) -> Config:
     if os.environ.get("ALICE_OPS_TOKEN") and agent.token is None:
         from pydantic import SecretStr
         agent = agent.model_copy(update={"token": SecretStr(os.environ["ALICE_OPS_TOKEN"])})
-    return config.model_copy(update={"agent": agent})
+    return config.model_copy(update={"agent": agent,
+                                     "read_only": config.read_only or args.read_only})
 
 
 async def run_agent(config: Config, config_path: Path | None, args: argparse.Namespace,

@@ -234,9 +234,12 @@ class Runner:
             if kind == "http":
                 return await asyncio.wait_for(self._http(step, timeout), timeout)
             if kind == "wait_healthy":
-                return await asyncio.wait_for(self._wait_healthy(step), timeout)
+                progress: dict[str, str] = {}
+                return await asyncio.wait_for(self._wait_healthy(step, progress), timeout)
         except TimeoutError:
-            return False, {"error": f"timed out after {timeout:g} s"}
+            last = locals().get("progress", {}).get("last")
+            return False, {"error": f"timed out after {timeout:g} s"
+                           + (f"; last: {last}" if last else "")}
         if kind == "notify":
             log.warning("remediation notice (%s): %s", step["severity"], step["message"])
             if self._notify is not None:
@@ -260,7 +263,7 @@ class Runner:
                                f"{', '.join(map(str, step['expect_status']))}")
         return ok, detail
 
-    async def _wait_healthy(self, step: dict) -> tuple[bool, dict]:
+    async def _wait_healthy(self, step: dict, progress: dict) -> tuple[bool, dict]:
         """Poll the component's own probe until OK (`all`: every configured Alice
         component OK, the host not CRITICAL); the step's timeout bounds it."""
         from agent.check import _guard, probe_jobs, threshold_rows
@@ -280,9 +283,9 @@ class Runner:
             bad = [r for r in results if r.status is not Status.OK]
             if not bad:
                 return True, {"attempts": attempts}
-            last = "; ".join(f"{r.component}: {r.status.word} ({r.summary})" for r in bad)
+            progress["last"] = "; ".join(f"{r.component}: {r.status.word} ({r.summary})"
+                                         for r in bad)
             await asyncio.sleep(float(step["interval_s"]))
-            step = {**step, "last": last}
 
     # -- housekeeping -----------------------------------------------------------------------
 

@@ -143,3 +143,47 @@ async def test_api_plan_run_resume_and_read_only(simulator, tmp_path, fake_docke
     finally:
         await service.stop()
     assert fake_docker.calls() == [["compose", "restart", "voice-gateway"]]
+
+
+async def test_revert_on_resolve_restores_the_setting(simulator, tmp_path):
+    config = parse_config(f"""
+targets:
+  backend: {{url: "{simulator.urls['backend']}"}}
+  prometheus: {{url: "{simulator.urls['prometheus']}"}}
+agent:
+  listen: "127.0.0.1:0"
+  data_path: "{tmp_path / 'state.db'}"
+  intervals: {{fast_s: 0.3}}
+alerts: {{success_threshold: 1}}
+remediation:
+  playbooks: {{intent-accuracy-drop: {{mode: execute}}}}
+""", "<test>")
+    service = await AgentService.start(config)
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            async def threshold(value):
+                r = await client.get(f"{simulator.urls['backend']}/api/admin/config")
+                return r.json()["config"].get("fast_path_confidence_threshold") == value
+            simulator.set_scenario("accuracy-drop")
+            await wait_for(lambda: threshold(0.7), timeout_s=20)
+            simulator.set_scenario("normal")
+            await wait_for(lambda: threshold(0.85), timeout_s=20)
+
+        async def reverted():
+            rows = await service.runtime.db(ops.runs, service.store, 10)
+            return [r for r in rows if r.kind == "revert" and r.outcome == "ok"]
+        await wait_for(reverted)
+        pb = next(p for p in service.runtime.snapshot.remediation["playbooks"]
+                  if p["name"] == "intent-accuracy-drop")
+        assert pb["state"] != "applied"
+    finally:
+        await service.stop()
+
+
+def test_alice_agent_read_only_flag():
+    import argparse
+
+    from agent.cli.agent_main import _with_overrides
+
+    args = argparse.Namespace(listen=None, data=None, read_only=True)
+    assert _with_overrides(parse_config("targets: {}", "<t>"), args).read_only is True
