@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (check_cmd, alerts_cmd, config_cmd, rules_cmd, sim_cmd, nlu_cmd, security_cmd,
                    checklist_cmd, remediate_cmd):
         module.add_parser(sub)
+    from agent.cli import rotate_cmd
+
+    rotate_cmd.add_parser(sub)
     for module in (cost_cmd, report_cmd):
         module.add_parser(sub)
     return parser
