@@ -50,6 +50,7 @@ from rules.remediation import Kind, Ledger, Signal, finish, plan, resume
 log = logging.getLogger("alice_ops.remediation")
 GAVE_UP = "remediation_gave_up"
 RESUME_REFRESH_S = 1.0
+STOP_GRACE_S = 10.0
 
 
 class RemediationController:
@@ -93,9 +94,18 @@ class RemediationController:
         self.ledgers = await self._rt.db(ops.load_ledgers, self._rt._store)
         await self._refresh_history()
 
-    async def stop(self) -> None:
-        if self.tasks:
-            await asyncio.gather(*self.tasks, return_exceptions=True)
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Let a run in flight finish for up to `grace_s`, then cancel it: its record
+        stays `started` and the next start marks it `interrupted`."""
+        if not self.tasks:
+            return
+        _done, pending = await asyncio.wait(set(self.tasks), timeout=grace_s)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning("remediation still running at shutdown: cancelled (recorded as "
+                        "interrupted at the next start)")
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _refresh_history(self) -> None:
         self.history = await self._rt.db(ops.runs, self._rt._store, 20)
@@ -107,6 +117,7 @@ class RemediationController:
             return
         self._resumes_at = now
         requests = await self._rt.db(ops.resume_requests, self._rt._store)
+        await self._refresh_history()  # runs by hand in other processes show up too
         for name, ts in requests.items():
             led = self.ledgers.get(name)
             if led is not None and led.suspended and ts >= (led.suspended_at or 0):
