@@ -20,23 +20,46 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", metavar="FILE", help="state file (default: agent.data_path, XDG)")
     p.add_argument("--read-only", action="store_true",
                    help="refuse every mutating action (as config read_only: true)")
+    p.add_argument("--demo", action="store_true",
+                   help="against the built-in simulator, with a throw-away state file and "
+                        ".env (compose steps still call the real docker)")
     acts = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     acts.add_parser("list", help="playbooks, their trigger, mode and state").set_defaults(
-        func=cmd_list)
+        func=_demo(cmd_list))
     plan = acts.add_parser("plan", help="dry-run: every step exactly as it would run")
     plan.add_argument("name")
-    plan.set_defaults(func=cmd_plan)
+    plan.set_defaults(func=_demo(cmd_plan))
     run = acts.add_parser("run", help="execute a playbook (asks for its name as confirmation)")
     run.add_argument("name")
     run.add_argument("--yes", "-y", action="store_true", help="no confirmation (scripts)")
-    run.set_defaults(func=cmd_run)
+    run.set_defaults(func=_demo(cmd_run))
     hist = acts.add_parser("history", help="runs, dry-runs and the audit trail")
     hist.add_argument("--limit", type=int, default=20)
     hist.add_argument("--playbook", default=None)
-    hist.set_defaults(func=cmd_history)
+    hist.set_defaults(func=_demo(cmd_history))
     res = acts.add_parser("resume", help="end a playbook's suspension and reset its counters")
     res.add_argument("name")
-    res.set_defaults(func=cmd_resume)
+    res.set_defaults(func=_demo(cmd_resume))
+
+
+def _demo(fn):
+    """Run `fn(args)` against the simulator when --demo is given."""
+    def wrapped(args: argparse.Namespace) -> int:
+        if not getattr(args, "demo", False):
+            return fn(args)
+        import tempfile
+
+        from agent.demo import DEMO_API_KEY, demo_config
+        from simulator.server import run_in_thread
+
+        with tempfile.TemporaryDirectory(prefix="alice-ops-demo-") as tmp, \
+                run_in_thread(api_key=DEMO_API_KEY) as sim:
+            base = demo_config(sim.urls)
+            args.demo_config = base.model_copy(update={
+                "agent": base.agent.model_copy(update={"data_path": f"{tmp}/state.db"}),
+                "remediation": base.remediation.model_copy(update={"compose_dir": tmp})})
+            return fn(args)
+    return wrapped
 
 
 def _context(args: argparse.Namespace, need_store: bool = True):
@@ -46,8 +69,9 @@ def _context(args: argparse.Namespace, need_store: bool = True):
     from agent.store import Store, StoreError, default_path
     from rules.playbooks import PlaybookError
 
+    config = getattr(args, "demo_config", None)
     try:
-        config = load_config(find_config(args.config))
+        config = config or load_config(find_config(args.config))
     except ConfigError:
         if args.config:
             raise
@@ -154,7 +178,8 @@ def _print_steps(out, steps, heading: str) -> None:
             out.print(f"      file: {s['file']}", markup=False)
             for c in s.get("diff", [{"key": k, "before": "?", "after": v}
                                     for k, v in s["set"].items()]):
-                out.print(f"      {c['key']}: {c['before']} -> {c['after']}", markup=False)
+                before = "(unset)" if c["before"] is None else c["before"]
+                out.print(f"      {c['key']}: {before} -> {c['after']}", markup=False)
             if not s.get("diff") and "diff_error" not in s:
                 out.print("      (no change)", markup=False)
         elif s["type"] == "wait_healthy":

@@ -218,3 +218,17 @@ def test_cli_plan_run_confirmation_and_read_only(threaded_simulator, tmp_path, f
     assert json.loads(resumed.stdout)["resumed"] is True
     bad = _cli(path, "plan", "nope", env=env)
     assert bad.returncode == 2 and bad.stderr.startswith("alice-ops: remediate: no playbook")
+
+
+def test_cli_demo_plan_and_run(tmp_path):
+    alice = str(Path(sys.executable).with_name("alice-ops"))
+    plan = subprocess.run([alice, "remediate", "--demo", "plan", "openai-outage", "--json"],
+                          check=False, capture_output=True, text=True)
+    assert plan.returncode == 0, plan.stderr
+    doc = json.loads(plan.stdout)
+    assert doc["steps"][3]["url"].startswith("http://127.0.0.1:")
+    assert doc["steps"][1]["argv"][:2] == ["docker", "compose"]
+    run = subprocess.run([alice, "remediate", "--demo", "run", "intent-accuracy-drop", "--yes",
+                          "--json"], check=False, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["steps"][0]["status"] == 200
