@@ -11,11 +11,12 @@ computed from `now` and a time zone.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -496,7 +497,7 @@ def at_local(day: date, when: time, tz: tzinfo) -> float:
 def next_run_at(now: float, daily_at: str, tz: tzinfo) -> float:
     """The next time (strictly after `now`) the daily automatic run is due."""
     today = datetime.fromtimestamp(now, tz).date()
-    for offset in range(0, 3):
+    for offset in range(3):
         candidate = at_local(today + timedelta(days=offset), clock(daily_at), tz)
         if candidate > now:
             return candidate

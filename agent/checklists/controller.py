@@ -19,8 +19,15 @@ from agent.checklists import runner
 from agent.checklists import store as cstore
 from alerts.lifecycle import AlertEvent, AlertState, transition
 from alerts.rule import AlertRule
-from rules.checklists import (KINDS, ChecklistError, Overdue, needs_auto_run, next_run_at,
-                              overdue, period_of)
+from rules.checklists import (
+    KINDS,
+    ChecklistError,
+    Overdue,
+    needs_auto_run,
+    next_run_at,
+    overdue,
+    period_of,
+)
 
 log = logging.getLogger("alice_ops.checklists")
 OVERDUE = "checklist_overdue"
@@ -177,4 +184,4 @@ class ChecklistController:
                           value=state.value, summary=summary),)
 
 
-__all__ = ["ChecklistController", "OVERDUE", "TICK_S"]
+__all__ = ["OVERDUE", "TICK_S", "ChecklistController"]

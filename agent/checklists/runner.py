@@ -7,18 +7,32 @@ the agent (`Runtime.db`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from agent.checklists import store as cstore
 from agent.checklists.facts import gather
 from agent.config import Config
 from agent.redact import redact
 from agent.store import AuditRecord, Store
-from rules.checklists import (KINDS, Answer, Checklist, ChecklistError, Run, default_checklists,
-                              is_complete, judge_automatic, load_yaml, open_items,
-                              parse_checklists, period_of, record, status_of)
+from rules.checklists import (
+    KINDS,
+    Answer,
+    Checklist,
+    ChecklistError,
+    Run,
+    default_checklists,
+    is_complete,
+    judge_automatic,
+    load_yaml,
+    open_items,
+    parse_checklists,
+    period_of,
+    record,
+    status_of,
+)
 from rules.evaluate import Report
 
 IO = Callable[..., Awaitable[Any]]

@@ -7,7 +7,7 @@ owns the store (the agent's store worker, or the CLI's main thread).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from agent.store import AuditRecord, Store
 from rules.checklists import Answer, Run
@@ -102,5 +102,13 @@ def agent_seen(store: Store) -> bool:
     return store.last_seen() is not None
 
 
-__all__ = ["load_run", "save_run", "history", "last_auto_run_at", "log_cursors",
-           "save_log_cursors", "alert_events", "agent_seen"]
+__all__ = [
+    "agent_seen",
+    "alert_events",
+    "history",
+    "last_auto_run_at",
+    "load_run",
+    "log_cursors",
+    "save_log_cursors",
+    "save_run",
+]

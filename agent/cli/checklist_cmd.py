@@ -109,7 +109,8 @@ def _ask(prompt: str, out) -> str | None:
 def interview(config, store, checklist, by: str, out) -> bool:
     """Ask every unanswered manual item; save each answer at once. False when input
     ended before all were answered."""
-    from agent.checklists import runner, store as cstore
+    from agent.checklists import runner
+    from agent.checklists import store as cstore
     from rules.checklists import manual_answer, open_items, period_of
 
     period = period_of(checklist.kind, time.time(), runner.time_zone(config))

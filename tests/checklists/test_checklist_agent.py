@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import yaml
@@ -21,7 +21,7 @@ TOKEN = "checklist-test-token-5e2a"
 def midday_zone() -> str:
     """An Etc/GMT zone where it is now around noon, so "today", the run time (00:00)
     and the deadline (00:01) are all unambiguous while the test runs."""
-    hour = datetime.now(timezone.utc).hour
+    hour = datetime.now(UTC).hour
     offset = 12 - hour  # local = UTC + offset
     offset = max(-12, min(14, offset))
     return "Etc/GMT" + (f"-{offset}" if offset > 0 else f"+{-offset}" if offset < 0 else "")

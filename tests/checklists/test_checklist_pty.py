@@ -36,7 +36,7 @@ class Terminal:
 
     def expect(self, pattern: str, timeout: float = 30.0) -> str:
         deadline = time.monotonic() + timeout
-        regex = re.compile(pattern.encode(), re.S)
+        regex = re.compile(pattern.encode(), re.DOTALL)
         while True:
             text = ANSI.sub(b"", self.seen)
             if regex.search(text):

@@ -3,7 +3,7 @@ from facts, and the daily schedule (run time, deadline) computed from `now`."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,10 +11,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.model import Status
-from rules.checklists import (RESULTS, AlertFact, Answer, BackupFact, ChecklistError, Facts,
-                              default_checklists, is_complete, judge_automatic, judge_item,
-                              manual_answer, needs_auto_run, next_run_at, open_items,
-                              overdue, parse_checklists, period_of, record, status_of)
+from rules.checklists import (
+    RESULTS,
+    AlertFact,
+    Answer,
+    BackupFact,
+    ChecklistError,
+    Facts,
+    default_checklists,
+    is_complete,
+    judge_automatic,
+    judge_item,
+    manual_answer,
+    needs_auto_run,
+    next_run_at,
+    overdue,
+    parse_checklists,
+    period_of,
+    record,
+    status_of,
+)
 from rules.evaluate import ComponentStatus, MetricStatus, Report
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -92,7 +108,7 @@ def test_periods_follow_the_local_day_and_iso_week():
     assert period_of("weekly", late, STOCKHOLM) == "2026-W48"
     after = local("2026-11-30T00:30:00")  # Monday in Stockholm, still Sunday in UTC
     assert period_of("daily", after, STOCKHOLM) == "2026-11-30"
-    assert period_of("daily", after, timezone.utc) == "2026-11-29"
+    assert period_of("daily", after, UTC) == "2026-11-29"
     assert period_of("weekly", after, STOCKHOLM) == "2026-W49"
 
 
@@ -271,7 +287,7 @@ def test_catch_up_run_after_a_late_start():
 
 
 @given(st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1),
-                    timezones=st.just(timezone.utc)),
+                    timezones=st.just(UTC)),
        st.sampled_from(["00:00", "02:30", "08:00", "23:59"]),
        st.sampled_from(["Europe/Stockholm", "America/New_York", "UTC", "Australia/Sydney"]))
 @settings(max_examples=150, deadline=None)

@@ -8,11 +8,11 @@ import os
 import time
 
 import pytest
+from checklist_env import SIM_KEY, agent_has_run, write_config
 
 from agent.checklists import store as cstore
 from agent.cli.main import main
 from agent.store import Store
-from checklist_env import SIM_KEY, agent_has_run, write_config
 
 AUTOMATIC = ("services_green", "overnight_alerts", "openai_key_usage", "error_logs", "backups",
              "response_times", "intent_accuracy", "resource_usage", "websocket_stability",
@@ -95,6 +95,7 @@ def test_runs_persist_resume_and_show_in_history(sim, tmp_path, capsys):
         ("fail", "maria", "HUD clock frozen", "manual")
     assert doc["started_at"] == pytest.approx(first.started_at)
     code, out = run(capsys, "checklist", "history", "--json", "--config", str(path))
+    assert code == 0
     runs = json.loads(out.out)["runs"]
     assert [r["kind"] for r in runs] == ["daily"] and len(runs) == 1
     assert items(runs[0])["hud_display"]["result"] == "fail"
