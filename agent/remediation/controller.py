@@ -77,7 +77,10 @@ class RemediationController:
             self.playbooks, self.error = (), str(exc)
             log.error("remediation disabled: %s", exc)
         self.by_name = {p.name: p for p in self.playbooks}
-        self.specs = tuple(spec_of(p, config) for p in self.playbooks)
+        specs = [spec_of(p, config) for p in self.playbooks]
+        if config.read_only:  # read-only: execute degrades to dry-run (plans recorded, nothing done)
+            specs = [replace(sp, mode="dry-run") if sp.mode == "execute" else sp for sp in specs]
+        self.specs = tuple(specs)
         self.runner = Runner(config, self._rt._store, db=self._rt.db, clock=self._rt._clock,
                              notify=self._notice, transport=self._rt._transport)
         self._rules = {p.name: AlertRule(name=GAVE_UP, labels={"component": "remediation",

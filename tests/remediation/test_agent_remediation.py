@@ -187,3 +187,20 @@ def test_alice_agent_read_only_flag():
 
     args = argparse.Namespace(listen=None, data=None, read_only=True)
     assert _with_overrides(parse_config("targets: {}", "<t>"), args).read_only is True
+
+
+async def test_read_only_agent_plans_instead_of_executing(simulator, tmp_path, fake_docker):
+    config = agent_config(simulator, tmp_path).model_copy(update={"read_only": True})
+    service = await AgentService.start(config)
+    try:
+        simulator.set_scenario("openai-outage")
+
+        async def planned():
+            rows = await service.runtime.db(ops.runs, service.store, 10)
+            return [r for r in rows if r.kind == "dry-run"]
+        await wait_for(planned)
+        section = service.runtime.snapshot.remediation
+    finally:
+        await service.stop()
+    assert section["read_only"] is True
+    assert fake_docker.calls() == [] and not (tmp_path / ".env").exists()
