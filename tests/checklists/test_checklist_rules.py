@@ -303,3 +303,27 @@ def test_next_run_agrees_with_apschedulers_cron_trigger(moment, at, zone):
     assert ours > now
     if theirs.astimezone(tz).strftime("%H:%M") == at:  # a day whose time is not skipped
         assert ours == pytest.approx(theirs.timestamp())
+
+
+@pytest.mark.parametrize("section, message", [
+    ("{daily_at: '25:00'}", "checklists.daily_at: expected a time of day HH:MM, got '25:00'"),
+    ("{timezone: Mars/Olympus}", "checklists.timezone: unknown time zone 'Mars/Olympus'"),
+    ("{daily_at: '10:00', deadline: '09:30'}",
+     "checklists: deadline 09:30 must be later than daily_at 10:00"),
+    ("{backups: [{path: /b, max_age_h: 0}]}", "checklists.backups[0].max_age_h: "),
+])
+def test_config_section_errors_name_the_key(section, message):
+    from agent.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError) as err:
+        parse_config(f"checklists: {section}\n", "a.yaml")
+    assert len(err.value.problems) == 1
+    assert err.value.problems[0].startswith("a.yaml:1: " + message), err.value.problems
+
+
+def test_config_section_defaults_and_normalised_times():
+    from agent.config import parse_config
+
+    c = parse_config("checklists: {daily_at: '7:05', timezone: Europe/Stockholm}\n", "a.yaml")
+    assert (c.checklists.daily_at, c.checklists.deadline) == ("07:05", "10:00")
+    assert parse_config("targets: {}\n", "a.yaml").checklists.daily_at == "08:00"
