@@ -46,6 +46,7 @@ class ChecklistController:
         self.last_overdue: Overdue | None = None
         self._events: list[AlertEvent] = []
         self._running = False
+        self._caught_up: str | None = None
         self.rule = AlertRule(name=OVERDUE, labels={"component": "checklists",
                                                     "checklist": "daily", "service": "alice"},
                               success_threshold=1, flap_window_s=0)
@@ -86,10 +87,11 @@ class ChecklistController:
             log.exception("daily checklist run failed")
         finally:
             self._running = False
-        await self.tick()
+        await self.tick(catch_up=False)
 
-    async def tick(self) -> None:
-        """Re-read the runs, catch up a missed morning run, move the overdue alert."""
+    async def tick(self, catch_up: bool = True) -> None:
+        """Re-read the runs, catch up a missed morning run (once a day, so a run that
+        keeps failing is not retried every tick), move the overdue alert."""
         now = self._rt._clock()
         for kind in KINDS:
             self.runs[kind] = await self._rt.db(cstore.load_run, self._rt._store, kind,
@@ -97,8 +99,10 @@ class ChecklistController:
         settings = self.config.checklists
         daily = self.lists["daily"]
         probed = bool(self._rt.jobs) and set(self._rt.jobs) <= set(self._rt.results)
-        if probed and not self._running and needs_auto_run(now, settings.daily_at, self.tz,
-                                                           self.runs["daily"], daily):
+        today = period_of("daily", now, self.tz)
+        if catch_up and probed and not self._running and self._caught_up != today and \
+                needs_auto_run(now, settings.daily_at, self.tz, self.runs["daily"], daily):
+            self._caught_up = today
             await self.run_daily()
             return
         self.last_overdue = overdue(now, settings.deadline, self.tz, daily, self.runs["daily"])
