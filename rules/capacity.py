@@ -61,7 +61,7 @@ class Load:
     gpu_memory_percent: float | None = None
     gpu_util_percent: float | None = None
     spend_usd_per_day: float | None = None
-    """Projected (or today's) OpenAI spend, for the budget band."""
+    """OpenAI spend per day at the current run rate, for the budget band."""
 
 
 @dataclass(frozen=True)
