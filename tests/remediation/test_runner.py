@@ -232,3 +232,17 @@ def test_cli_demo_plan_and_run(tmp_path):
                           "--json"], check=False, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["steps"][0]["status"] == 200
+
+
+def test_cli_run_is_refused_while_another_process_holds_the_lock(threaded_simulator, tmp_path,
+                                                                  fake_docker):
+    from agent.config import load_config
+    from agent.remediation.lock import RemediationLock, lock_path
+
+    path = _write_config(threaded_simulator, tmp_path)
+    with RemediationLock(lock_path(load_config(path))):
+        busy = _cli(path, "run", "websocket-issues", "--yes", "--json")
+    assert busy.returncode == 1
+    doc = json.loads(busy.stdout)
+    assert doc["outcome"] == "refused" and "another remediation is running" in doc["error"]
+    assert fake_docker.calls() == []
