@@ -61,7 +61,7 @@ def _run_queries(target: PrometheusTarget, queries: Mapping[str, str]
     from agent.probes.prometheus import _query_reason, make_connection
 
     conn = make_connection(target)
-    pool = ThreadPoolExecutor(max_workers=min(16, len(queries)), thread_name_prefix="costq")
+    pool = ThreadPoolExecutor(max_workers=len(queries), thread_name_prefix="costq")  # all at once
     try:
         futures = {name: pool.submit(conn.custom_query, query) for name, query in queries.items()}
         results: dict[str, list] = {}

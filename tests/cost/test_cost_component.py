@@ -94,6 +94,17 @@ def test_cost_without_any_source_is_unknown(tmp_path, capsys):
     assert "no spend source" in capsys.readouterr().out
 
 
+def test_dead_prometheus_is_unknown_with_the_reason(tmp_path, capsys):
+    path = tmp_path / "alice-ops.yaml"
+    path.write_text("targets: {prometheus: {url: 'http://127.0.0.1:9', timeout_ms: 500}}\n"
+                    "cost: {}\n")
+    assert main(["cost", "--json", "--config", str(path)]) == 3
+    doc = json.loads(capsys.readouterr().out)
+    prom = next(s for s in doc["sources"] if s["name"] == "prometheus")
+    assert not prom["available"] and "connection refused" in prom["reason"]
+    assert doc["routing"]["verdict"] == "no traffic"
+
+
 def test_cost_bad_config_is_one_line_and_unknown(tmp_path, capsys):
     path = tmp_path / "alice-ops.yaml"
     path.write_text("cost: {week_start: friday}\n")

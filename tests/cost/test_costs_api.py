@@ -113,6 +113,16 @@ cost: {{timezone: UTC, budgets: {{hourly_usd: 1000, daily_usd: 1000, weekly_usd:
         assert key not in everything and key[-8:] not in everything
 
 
+async def test_agent_cost_job_with_a_wrong_admin_key_keeps_it_secret(sim):
+    from agent.cost.component import CostJob
+
+    result = await CostJob(config(sim, admin_key=WRONG_KEY))()
+    dumped = json.dumps({"summary": result.summary, "details": result.details})
+    assert "authentication failed (HTTP 401)" in dumped
+    for key in (WRONG_KEY, API_KEY):
+        assert key not in dumped and key[-8:] not in dumped
+
+
 async def test_costs_api_outage_is_a_reason(sim):
     sim.set_scenario("openai-outage")
     try:
