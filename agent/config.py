@@ -334,7 +334,8 @@ class BackupPath(_Section):
 
 
 class ChecklistSettings(_Section):
-    """The daily and weekly operations checklists (`alice-ops checklist`)."""
+    """The daily and weekly operations checklists (`alice-ops checklist`). `checklists: {}`
+    takes every default."""
 
     daily_at: ClockTime = "08:00"
     """When the agent runs the automatic items of the daily checklist (local time)."""
@@ -520,7 +521,9 @@ class Config(_Section):
     security: SecuritySettings = SecuritySettings()
     cost: CostSettings | None = None
     """Absent: the agent does not watch spend; `alice-ops cost` uses the defaults."""
-    checklists: ChecklistSettings = ChecklistSettings()
+    checklists: ChecklistSettings | None = None
+    """With this section present the agent runs the daily checklist's automatic items
+    and raises checklist_overdue; `alice-ops checklist` works either way (defaults)."""
     remediation: RemediationSettings = RemediationSettings()
     read_only: bool = False
     """Refuse every mutating action (remediation runs, resumes) in every command."""

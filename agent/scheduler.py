@@ -54,7 +54,14 @@ def schedule_checklists(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
     from agent.checklists.controller import TICK_S
 
     controller = runtime.checklists
-    hour, minute = (int(x) for x in runtime.config.checklists.daily_at.split(":"))
+    if not controller.enabled:  # no `checklists:` section (any more)
+        for job_id in (CHECKLIST_RUN_JOB, CHECKLIST_TICK_JOB):
+            if scheduler.get_job(job_id) is not None:
+                scheduler.remove_job(job_id)
+        if scheduler.running:
+            scheduler.add_job(controller.tick, id=CHECKLIST_TICK_JOB + ":off")  # resolve, clear
+        return
+    hour, minute = (int(x) for x in controller.settings.daily_at.split(":"))
     scheduler.add_job(controller.run_daily, CronTrigger(hour=hour, minute=minute,
                                                         timezone=controller.tz),
                       id=CHECKLIST_RUN_JOB, replace_existing=True, misfire_grace_time=3600)

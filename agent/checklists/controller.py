@@ -53,6 +53,8 @@ class ChecklistController:
 
     def configure(self, config) -> None:
         self.config = config
+        self.enabled = config.checklists is not None
+        self.settings = runner.settings_of(config)
         self.tz = runner.time_zone(config)
         try:
             self.lists = runner.checklists_of(config)
@@ -68,7 +70,7 @@ class ChecklistController:
     async def run_daily(self) -> None:
         """The morning run: automatic items of the daily checklist, judged on the agent's
         latest probe results (no extra probing)."""
-        if self._running:
+        if self._running or not self.enabled:
             return
         self._running = True
         try:
@@ -93,10 +95,17 @@ class ChecklistController:
         """Re-read the runs, catch up a missed morning run (once a day, so a run that
         keeps failing is not retried every tick), move the overdue alert."""
         now = self._rt._clock()
+        if not self.enabled:  # not configured (or removed by a reload): nothing shown
+            if self.state is not None and self.state.phase.value in ("pending", "firing"):
+                self._move_alert(now, Overdue(False, (), now))
+            if self.views or self._events:
+                self.views = {}
+                self._rt._publish(now)
+            return
         for kind in KINDS:
             self.runs[kind] = await self._rt.db(cstore.load_run, self._rt._store, kind,
                                                 period_of(kind, now, self.tz))
-        settings = self.config.checklists
+        settings = self.settings
         daily = self.lists["daily"]
         probed = bool(self._rt.jobs) and set(self._rt.jobs) <= set(self._rt.results)
         today = period_of("daily", now, self.tz)
@@ -118,7 +127,7 @@ class ChecklistController:
         status = due.status
         self.state, evs = transition(self.state, status, float(len(due.open_items)),
                                      self.rule, now)
-        settings = self.config.checklists
+        settings = self.settings
         what = (f"daily checklist not completed by {settings.deadline}: "
                 f"{len(due.open_items)} item(s) open ({', '.join(due.open_items[:5])}"
                 f"{', ...' if len(due.open_items) > 5 else ''})") if due.overdue \
@@ -134,6 +143,9 @@ class ChecklistController:
 
     async def answer(self, kind: str, item_id: str, result: str, note: str,
                      by: str) -> dict[str, Any]:
+        if not self.enabled:
+            raise KeyError("checklists are not configured in this agent (add a "
+                           "`checklists:` section to its config)")
         if kind not in self.lists:
             raise KeyError(f"no checklist {kind!r} (daily or weekly)")
         checklist = self.lists[kind]
@@ -158,9 +170,12 @@ class ChecklistController:
                           "overdue": false, "open": ["hud_display", ...]},
              "error": null | "why the checklists.file was not used"}
 
-        Before the first tick, `daily`/`weekly` are absent.
+        Before the first tick, `daily`/`weekly` are absent; without a `checklists:`
+        section in the config the whole section is `{}`.
         """
-        settings = self.config.checklists
+        if not self.enabled:
+            return {}
+        settings = self.settings
         due = self.last_overdue
         return {**self.views,
                 "schedule": {"daily_at": settings.daily_at, "deadline": settings.deadline,
@@ -178,7 +193,7 @@ class ChecklistController:
         if state is None or state.phase.value not in ("firing", "pending", "resolved"):
             return ()
         due = self.last_overdue
-        summary = (f"daily checklist not completed by {self.config.checklists.deadline}: "
+        summary = (f"daily checklist not completed by {self.settings.deadline}: "
                    f"{len(due.open_items)} item(s) open") if due and due.overdue \
             else "daily checklist completed"
         return (AlertView(name=OVERDUE, fingerprint=self.rule.fingerprint,

@@ -67,7 +67,9 @@ def scan_logs(globs: tuple[str, ...], cursors: dict[str, tuple[int, int]]
 
 def backup_facts(config: Config) -> tuple[BackupFact, ...]:
     out = []
-    for b in config.checklists.backups:
+    from agent.checklists.runner import settings_of
+
+    for b in settings_of(config).backups:
         newest, mtime = None, None
         for path in glob.glob(os.path.expanduser(b.path)):
             try:

@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.checklists import store as cstore
 from agent.checklists.facts import gather
-from agent.config import Config
+from agent.config import ChecklistSettings, Config
 from agent.redact import redact
 from agent.store import AuditRecord, Store
 from rules.checklists import (
@@ -42,10 +42,15 @@ async def inline(fn, *args):
     return fn(*args)
 
 
+def settings_of(config: Config) -> ChecklistSettings:
+    """The config's checklists section, or its defaults when the section is left out."""
+    return config.checklists or ChecklistSettings()
+
+
 def checklists_of(config: Config) -> dict[str, Checklist]:
     """The shipped checklists with `checklists.file` applied (ChecklistError if bad)."""
     base = default_checklists()
-    path = config.checklists.file
+    path = settings_of(config).file
     if path is None:
         return base
     try:
@@ -58,10 +63,11 @@ def checklists_of(config: Config) -> dict[str, Checklist]:
 
 def time_zone(config: Config) -> tzinfo:
     """checklists.timezone, else the system's zone (a real zone, so DST is followed)."""
-    if config.checklists.timezone:
+    zone = settings_of(config).timezone
+    if zone:
         from zoneinfo import ZoneInfo
 
-        return ZoneInfo(config.checklists.timezone)
+        return ZoneInfo(zone)
     from tzlocal import get_localzone
 
     return get_localzone()

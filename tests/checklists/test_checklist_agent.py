@@ -109,3 +109,26 @@ async def test_agent_runs_the_checklist_and_raises_overdue(tmp_path, monkeypatch
             if agent is not None:
                 agent.close()
             await receivers.close()
+
+
+async def test_without_a_checklists_section_the_agent_stays_out_of_it(tmp_path, monkeypatch):
+    """No `checklists:` section: no schedule, no overdue alert, an empty section."""
+    from simulator.server import run_in_thread
+
+    monkeypatch.setenv(SIM_KEY_ENV, SIM_KEY)
+    monkeypatch.setenv("ALICE_TEST_TOKEN", TOKEN)
+    agent = None
+    with run_in_thread(api_key=SIM_KEY) as sim:
+        path = agent_config(tmp_path / "alice-ops.yaml", sim.urls, data_path=tmp_path / "s.db",
+                            components=("openai",), agent={"token": "${ALICE_TEST_TOKEN}"})
+        try:
+            agent = await AgentProcess(path, tmp_path, token=TOKEN).start()
+            snap = await agent.wait_for(lambda s: s["components"], "a probe result")
+            assert snap["checklists"] == {} and alert(snap, "checklist_overdue") is None
+            assert (await agent.get("/api/v1/checklists")).json() == {}
+            r = await post(agent, "/api/v1/checklists/daily/items/hud_display",
+                           {"result": "pass"})
+            assert r.status_code == 404 and "not configured" in r.json()["error"]
+        finally:
+            if agent is not None:
+                agent.close()

@@ -326,4 +326,7 @@ def test_config_section_defaults_and_normalised_times():
 
     c = parse_config("checklists: {daily_at: '7:05', timezone: Europe/Stockholm}\n", "a.yaml")
     assert (c.checklists.daily_at, c.checklists.deadline) == ("07:05", "10:00")
-    assert parse_config("targets: {}\n", "a.yaml").checklists.daily_at == "08:00"
+    from agent.checklists.runner import settings_of
+
+    bare = parse_config("targets: {}\n", "a.yaml")
+    assert bare.checklists is None and settings_of(bare).daily_at == "08:00"
