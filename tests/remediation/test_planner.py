@@ -158,3 +158,31 @@ def test_lock_is_exclusive_across_holders(tmp_path):
         first.release()
     with second:
         assert second.held
+
+
+def test_default_cost_playbooks_follow_severity_and_revert_on_resolve():
+    from agent.config import parse_config
+    from agent.remediation.render import playbooks_for, spec_of
+
+    config = parse_config("remediation: {playbooks: {cost-warning: {mode: execute}, "
+                          "cost-critical: {mode: execute}}}", "<t>")
+    specs = [spec_of(p, config) for p in playbooks_for(config)]
+    warn = [Signal("cost_daily_budget", "firing", "warning")]
+    p = plan(warn, specs, {}, 0)
+    assert [(d.playbook, d.kind) for d in p.decisions] == [("cost-warning", Kind.RUN)]
+    ledgers = dict(p.ledgers)
+    ledgers["cost-warning"] = finish(ledgers["cost-warning"], ok=True, now=1,
+                                     revert_on_resolve=True)
+    crit = [Signal("cost_hourly_budget", "firing", "critical")]
+    p = plan(crit, specs, ledgers, 2)  # the warning playbook reverts first, one at a time
+    assert [(d.playbook, d.kind) for d in p.decisions] == [("cost-warning", Kind.REVERT),
+                                                           ("cost-critical", Kind.HOLD)]
+    ledgers = dict(p.ledgers)
+    ledgers["cost-warning"] = finish(ledgers["cost-warning"], ok=True, now=3)
+    p = plan(crit, specs, ledgers, 4)
+    assert [(d.playbook, d.kind) for d in p.decisions] == [("cost-critical", Kind.RUN)]
+    ledgers = dict(p.ledgers)
+    ledgers["cost-critical"] = finish(ledgers["cost-critical"], ok=True, now=5,
+                                      revert_on_resolve=True)
+    p = plan([Signal("cost_hourly_budget", "resolved", "critical")], specs, ledgers, 6)
+    assert [(d.playbook, d.kind) for d in p.decisions] == [("cost-critical", Kind.REVERT)]
