@@ -26,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="default: from the file name (.md is Markdown), else html")
     weekly.add_argument("--data", metavar="FILE", help="state file (default: agent.data_path, "
                                                        "XDG)")
+    weekly.add_argument("--demo", action="store_true",
+                        help="a simulated week (one slow afternoon, one budget-burn day) "
+                             "instead of the agent's history")
     weekly.set_defaults(func=run)
 
 
@@ -58,12 +61,27 @@ def run(args: argparse.Namespace) -> int:
     fmt = args.format or ("md" if out.suffix.lower() in (".md", ".markdown") else "html")
     if not out.parent.is_dir():
         raise UsageError(f"report weekly --out: directory {out.parent} does not exist")
-    config, store = _config_and_store(args)
+    if args.demo:
+        import tempfile
+
+        from agent.config import parse_config
+        from agent.store import Store
+        from simulator.week import TZ, fill_week
+
+        tmp = tempfile.TemporaryDirectory(prefix="alice-report-")
+        config = parse_config(f"cost: {{timezone: {TZ.key}}}", "<demo>", {})
+        store = Store.open(Path(tmp.name) / "state.db")
+        fill_week(store, time.time())
+    else:
+        tmp = None
+        config, store = _config_and_store(args)
     try:
         now = time.time()
         report = weekly_report(config, store, now)
     finally:
         store.close()
+        if tmp is not None:
+            tmp.cleanup()
     try:
         write_report(report, out, fmt)
     except OSError as exc:

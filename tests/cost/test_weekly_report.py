@@ -16,7 +16,7 @@ from agent.config import parse_config
 from agent.report import weekly_report
 from agent.report.render import to_html, to_markdown
 from agent.store import Store
-from simweek import BURN_DAY, SLOW_DAY, fill_week
+from simulator.week import BURN_DAY, SLOW_DAY, fill_week
 
 CHROMIUM = "/usr/bin/chromium"
 CONFIG = "cost: {timezone: Europe/Stockholm}\n"
@@ -143,3 +143,11 @@ def test_chromium_draws_the_charts(week, tmp_path):
     assert len(spend["bars"]) == 7 and max(spend["bars"]) > 100
     assert sorted(spend["bars"])[0] > 0
     assert len(alerts["bars"]) == 3 and all(h > 10 for h in alerts["bars"])
+
+
+def test_demo_report_needs_no_agent(tmp_path, capsys):
+    out = tmp_path / "demo.md"
+    assert main(["report", "weekly", "--demo", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["format"] == "md" and summary["alerts_fired"] == 3
+    assert "| cost_daily_budget | 1 | 0 |" in out.read_text()

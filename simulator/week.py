@@ -1,6 +1,8 @@
 """A simulated week of agent history, time-accelerated: samples every 5 minutes over seven
-days written into a real state.db with the timestamps they would have had, plus the
-alert episodes an agent would have audited. Deterministic (seeded)."""
+days written into a state.db with the timestamps they would have had, plus the alert
+episodes an agent would have audited. Deterministic (seeded). Feeds
+`alice-ops report weekly --demo` and the report's tests: a quiet week with one slow
+fast-path afternoon (day 2) and one budget-burn day over the daily budget (day 4)."""
 
 from __future__ import annotations
 
