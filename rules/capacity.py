@@ -174,7 +174,7 @@ def plan(load: Load, bands: Sequence[Band], limits: Limits = Limits()) -> Capaci
                 "local ai memory", Status.WARNING,
                 f"{load.memory_total_gb:.1f} GB RAM on this host, the {band.name} band wants "
                 f"{band.local_ai_memory_gb:g} GB for the local AI"))
-        low, high = band.openai_usd_per_day
+        _low, high = band.openai_usd_per_day
         if load.spend_usd_per_day is not None:
             if high is not None and load.spend_usd_per_day > high:
                 findings.append(Finding(

@@ -23,13 +23,19 @@ import httpx
 
 from agent.config import Config
 from agent.cost.reconcile import CostReport, SourceFigures, Traffic, build_report
-from agent.cost.sources import (CostsApiError, costs_api_figures, fetch_daily_costs,
-                                from_prometheus, local_zone, prometheus_queries,
-                                query_prometheus)
+from agent.cost.sources import (
+    CostsApiError,
+    costs_api_figures,
+    fetch_daily_costs,
+    from_prometheus,
+    local_zone,
+    prometheus_queries,
+    query_prometheus,
+)
 from rules.budget import window_bounds
 from rules.cost_table import CostTable, table_for
 
-__all__ = ["CostReport", "spend_report", "cost_table", "week_start_of"]
+__all__ = ["CostReport", "cost_table", "spend_report", "week_start_of"]
 
 
 def cost_table(config: Config) -> CostTable:

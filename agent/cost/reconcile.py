@@ -13,8 +13,7 @@ from typing import Any, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from agent.model import Status
-from rules.budget import (WINDOWS, BudgetStatus, alert_text, judge_budget, projected_spend,
-                          utc_iso)
+from rules.budget import WINDOWS, BudgetStatus, alert_text, judge_budget, projected_spend, utc_iso
 from rules.cost_table import CostTable
 from rules.routing import Advice, RoutingSplit, advise, per_session
 

@@ -11,7 +11,7 @@ import asyncio
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
@@ -212,7 +212,7 @@ async def fetch_daily_costs(target: OpenAITarget, start: float, end: float,
                                 http_client=make_client(target.timeout_ms, transport))
     days: dict[int, float] = {}
     params: dict[str, Any] = {"start_time": int(start // DAY_S * DAY_S),
-                              "end_time": int(math.ceil(end)), "bucket_width": "1d",
+                              "end_time": math.ceil(end), "bucket_width": "1d",
                               "limit": 31}
     try:
         async with client:
@@ -283,4 +283,4 @@ def now_s() -> float:
 
 
 def utc_stamp(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")

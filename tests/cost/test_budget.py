@@ -1,6 +1,6 @@
 """Budget math: levels, windows in a time zone (DST included), burn-rate projection, alert text."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -8,8 +8,16 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from agent.model import Status
-from rules.budget import (Level, Levels, alert_text, exhaustion_time, judge_budget, level,
-                          projected_spend, window_bounds)
+from rules.budget import (
+    Level,
+    Levels,
+    alert_text,
+    exhaustion_time,
+    judge_budget,
+    level,
+    projected_spend,
+    window_bounds,
+)
 
 ZONES = ["UTC", "Europe/Stockholm", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe",
          "America/Santiago", "Pacific/Chatham", "America/St_Johns"]
@@ -62,8 +70,9 @@ def test_projection_is_exact_for_constant_burn(spent, limit, rate, now):
         return
     assert at is not None
     # spending `rate` per hour from now until `at` lands exactly on the limit
-    assert spent + rate * (at - now) / 3600 == pytest.approx(limit, rel=1e-9, abs=1e-9)
-    assert projected_spend(spent, rate, now, at) == pytest.approx(limit, rel=1e-9, abs=1e-9)
+    # (to the float resolution of a Unix time: ~1e-7 s)
+    assert spent + rate * (at - now) / 3600 == pytest.approx(limit, rel=1e-7, abs=1e-7)
+    assert projected_spend(spent, rate, now, at) == pytest.approx(limit, rel=1e-7, abs=1e-7)
 
 
 @given(spent=st.floats(0, 9), rate=st.floats(0.001, 5), now=times)
@@ -119,16 +128,16 @@ def test_windows_hold_now_and_start_on_a_local_boundary(now, zone, window, week_
 ])
 def test_daily_window_on_dst_days_in_stockholm(utc, expected_start_utc, hours):
     tz = ZoneInfo("Europe/Stockholm")
-    now = datetime.fromisoformat(utc).replace(tzinfo=timezone.utc).timestamp()
+    now = datetime.fromisoformat(utc).replace(tzinfo=UTC).timestamp()
     start, end = window_bounds("daily", now, tz)
-    assert datetime.fromtimestamp(start, timezone.utc).isoformat() == expected_start_utc + "+00:00"
+    assert datetime.fromtimestamp(start, UTC).isoformat() == expected_start_utc + "+00:00"
     assert end - start == hours * 3600
 
 
 def test_hour_in_the_repeated_hour_of_a_fall_back():
     tz = ZoneInfo("Europe/Stockholm")
     # 00:30 UTC on 25 Oct 2026 is 02:30 CET, the second pass through 02:00-03:00
-    now = datetime(2026, 10, 25, 1, 30, tzinfo=timezone.utc).timestamp()
+    now = datetime(2026, 10, 25, 1, 30, tzinfo=UTC).timestamp()
     start, end = window_bounds("hourly", now, tz)
     assert (start, end) == (now - 1800, now + 1800)
 

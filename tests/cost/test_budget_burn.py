@@ -11,11 +11,9 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
-
 from agent_runtime.agentproc import ROOT, AgentProcess, alert
 from promserver import running_prometheus, wait_for_query
 

@@ -45,7 +45,7 @@ cost: {{timezone: UTC{extra}}}
 
 def counter_total(sim) -> float:
     text = httpx.get(sim.urls["backend"] + "/metrics", timeout=5).text
-    return float(re.search(r"^openai_api_cost_usd_total (\S+)$", text, re.M).group(1))
+    return float(re.search(r"^openai_api_cost_usd_total (\S+)$", text, re.MULTILINE).group(1))
 
 
 async def test_daily_buckets_through_the_official_client(sim):

@@ -47,7 +47,7 @@ def test_figures_come_from_the_stored_history(week):
     assert openai.samples > 1500  # downsampled minutes and the last hour's raw samples
     assert report.days[SLOW_DAY].warnings == 1
     assert report.days[BURN_DAY].warnings == 1 and report.days[BURN_DAY].criticals == 1
-    assert dict((n, (w, c)) for n, w, c in report.alert_counts) == {
+    assert {n: (w, c) for n, w, c in report.alert_counts} == {
         "openai_response_latency_p95": (1, 0), "cost_daily_budget": (1, 0),
         "cost_hourly_budget": (0, 1)}
 
@@ -126,7 +126,7 @@ def test_chromium_draws_the_charts(week, tmp_path):
          "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=2000",
          "--dump-dom", page.as_uri()],
         capture_output=True, text=True, timeout=90)
-    match = re.search(r'<pre id="geometry">(.*?)</pre>', proc.stdout, re.S)
+    match = re.search(r'<pre id="geometry">(.*?)</pre>', proc.stdout, re.DOTALL)
     assert match, f"no geometry in chromium's DOM (exit {proc.returncode}): {proc.stderr[-800:]}"
     charts = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     titles = [c["title"] for c in charts]
@@ -141,7 +141,7 @@ def test_chromium_draws_the_charts(week, tmp_path):
         assert path["width"] > 500 and path["length"] > 600, path
     assert share["paths"][0]["height"] > 1
     assert len(spend["bars"]) == 7 and max(spend["bars"]) > 100
-    assert sorted(spend["bars"])[0] > 0
+    assert min(spend["bars"]) > 0
     assert len(alerts["bars"]) == 3 and all(h > 10 for h in alerts["bars"])
 
 
