@@ -121,26 +121,33 @@ def from_prometheus(results: Mapping[str, list], reason: str, m: CostMetricNames
         if has_counter else None, note=f"increase({m.cost}) since each window started")
 
     price_name, price = table.price(model)
+    per_window = {w: _by_label(results.get(f"tokens_{w}"), m.token_label) for w in WINDOWS}
+    burn_tokens = _by_label(results.get("tokens_burn"), m.token_label)
+    # one method for every window: token counts when the series exists (a window without
+    # an increase yet spent nothing), else fast requests x tokens per request
+    tokens_seen = any(m.prompt_value in t or m.completion_value in t
+                      for t in [*per_window.values(), burn_tokens])
+    fast_seen = any(_scalar(results.get(f"fast_{w}")) is not None for w in WINDOWS)
+    tpr_prompt, tpr_completion = table.tokens_per_request
+
+    def by_requests(count: float | None) -> float | None:
+        return None if count is None else price.cost(count * tpr_prompt, count * tpr_completion)
+
     est_spent: dict[str, float | None] = {}
-    tokens_seen = False
     for window in WINDOWS:
-        tokens = _by_label(results.get(f"tokens_{window}"), m.token_label)
-        if m.prompt_value in tokens or m.completion_value in tokens:
-            tokens_seen = True
+        if tokens_seen:
+            tokens = per_window[window]
             est_spent[window] = price.cost(tokens.get(m.prompt_value, 0.0),
                                            tokens.get(m.completion_value, 0.0))
         else:
             fast = _scalar(results.get(f"fast_{window}"))
-            est_spent[window] = None if fast is None else price.cost(
-                fast * table.tokens_per_request[0], fast * table.tokens_per_request[1])
-    burn_tokens = _by_label(results.get("tokens_burn"), m.token_label)
-    if burn_tokens:
+            est_spent[window] = by_requests(fast if fast is not None else
+                                            (0.0 if fast_seen else None))
+    if tokens_seen:
         est_burn = price.cost(burn_tokens.get(m.prompt_value, 0.0),
-                              burn_tokens.get(m.completion_value, 0.0))
+                              burn_tokens.get(m.completion_value, 0.0)) if burn_tokens else None
     else:
-        fast_burn = _scalar(results.get("fast_burn"))
-        est_burn = None if fast_burn is None else price.cost(
-            fast_burn * table.tokens_per_request[0], fast_burn * table.tokens_per_request[1])
+        est_burn = by_requests(_scalar(results.get("fast_burn")))
     est_ok = any(v is not None for v in est_spent.values())
     how = "token counts" if tokens_seen else (
         f"fast requests x {table.tokens_per_request[0]:g}+{table.tokens_per_request[1]:g} tokens")

@@ -160,3 +160,39 @@ def test_bad_cost_config_is_one_line_naming_the_key(text, problem):
         parse_config(text, "alice-ops.yaml", {})
     assert len(err.value.problems) == 1
     assert problem in err.value.problems[0] and err.value.problems[0].startswith("alice-ops.yaml")
+
+
+def _vec(value, **labels):
+    return [{"metric": labels, "value": [0, str(value)]}]
+
+
+def test_estimate_from_request_counts_when_there_are_no_token_counters():
+    from agent.config import CostMetricNames
+    from agent.cost.sources import from_prometheus
+
+    results = {"cost_series": _vec(1), "cost_daily": _vec(2.5), "cost_weekly": _vec(9),
+               "fast_daily": _vec(1000), "fast_weekly": _vec(4000), "fast_burn": _vec(100),
+               "fast": _vec(26), "think": _vec(14), "total": _vec(40), "sessions": _vec(8)}
+    prom, est, traffic = from_prometheus(results, "", CostMetricNames(), TABLE, "gpt-4o")
+    assert prom.spent == {"hourly": 0.0, "daily": 2.5, "weekly": 9.0}  # young hour: 0
+    per_request = (45 * 0.0025 + 30 * 0.01) / 1000
+    assert est.spent["daily"] == pytest.approx(1000 * per_request)
+    assert est.spent["hourly"] == 0.0 and est.burn_usd_per_h == pytest.approx(100 * per_request)
+    assert "fast requests x 45+30 tokens x price of gpt-4o" in est.note
+    assert (traffic.fast_per_s, traffic.sessions) == (26.0, 8.0)
+
+
+def test_estimate_from_token_counts_and_nothing_without_series():
+    from agent.config import CostMetricNames
+    from agent.cost.sources import from_prometheus
+
+    tokens = [{"metric": {"direction": "prompt"}, "value": [0, "10000"]},
+              {"metric": {"direction": "completion"}, "value": [0, "5000"]}]
+    _, est, _ = from_prometheus({"tokens_weekly": tokens}, "", CostMetricNames(), TABLE,
+                                "gpt-4o-mini-2024-07-18")
+    assert est.spent["weekly"] == pytest.approx(10 * 0.00015 + 5 * 0.0006)
+    assert est.spent["daily"] == 0.0 and "token counts" in est.note
+    prom, est, _ = from_prometheus({}, "3 queries failed (connection refused)",
+                                   CostMetricNames(), TABLE, None)
+    assert not prom.available and not est.available
+    assert prom.reason == "3 queries failed (connection refused)"
