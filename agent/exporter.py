@@ -12,6 +12,7 @@ from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
                                     HistogramMetricFamily, Metric)
 from prometheus_client.registry import Collector
 
+from agent.cost.metrics import cost_families
 from agent.snapshot import Snapshot
 
 PROBE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -75,6 +76,7 @@ class SnapshotCollector(Collector):
         overall = GaugeMetricFamily("alice_ops_status", "Worst component status")
         overall.add_metric([], int(snap.report.status))
         yield overall
+        yield from cost_families(snap.cost)  # nothing without a `cost:` section
 
         alerts = GaugeMetricFamily("alice_ops_alerts", "Alerts by state and severity",
                                    labels=["state", "severity"])

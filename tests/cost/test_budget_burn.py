@@ -75,6 +75,8 @@ async def test_budget_burn_walks_cost_from_ok_to_warning_to_critical(stack, tmp_
             return step == ("critical", "critical")
 
         final = await agent.wait_for(record, "the daily budget critical", 60)
+        exposition = (await agent.get("/metrics")).text
+        assert 'alice_ops_cost_spent_usd{source="prometheus",window="daily"}' in exposition
     finally:
         agent.close()
     statuses = [s for s, _ in seen]

@@ -124,3 +124,30 @@ def test_capacity_maps_the_simulator_onto_the_scaling_table(sim, tmp_path, capsy
     assert code == Status.parse(doc["status"]).exit_code
     assert main(["capacity", "--config", write(tmp_path, sim, "{}")]) == code
     assert "recommendation:" in capsys.readouterr().out
+
+
+def test_cost_section_on_metrics():
+    from prometheus_client import CollectorRegistry
+
+    from agent.cost.metrics import cost_families
+    from agent.cost.reconcile import SourceFigures, Traffic, build_report
+    from rules.cost_table import default_table
+    from zoneinfo import ZoneInfo
+
+    prom = SourceFigures("prometheus", True, spent={"hourly": 0.5, "daily": 8.42, "weekly": 30},
+                         burn_usd_per_h=0.6)
+    section = build_report([prom], Traffic(26, 14, 40, 8), default_table(), 1_764_075_600.0,
+                           ZoneInfo("UTC")).to_json()
+
+    class Collector:
+        def collect(self):
+            return cost_families(section)
+
+    registry = CollectorRegistry()
+    registry.register(Collector())
+    get = registry.get_sample_value
+    assert get("alice_ops_cost_spent_usd", {"window": "daily", "source": "prometheus"}) == 8.42
+    assert get("alice_ops_cost_budget_usd", {"window": "weekly"}) == 50.0
+    assert get("alice_ops_cost_burn_usd_per_hour") == 0.6
+    assert get("alice_ops_fast_path_share_ratio") == pytest.approx(0.65)
+    assert list(cost_families({})) == []
