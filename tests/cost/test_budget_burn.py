@@ -94,6 +94,17 @@ async def test_budget_burn_walks_cost_from_ok_to_warning_to_critical(stack, tmp_
     log = agent.log_text()
     assert "daily budget 0.15 USD:" in log and "spent," in log
 
+    # the weekly report reads this run's spend and alerts back from the agent's state.db
+    out = tmp_path / "week.md"
+    code = subprocess.run([sys.executable, "-m", "agent.cli.main", "report", "weekly", "--out",
+                           str(out), "--json", "--config", str(config)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert code.returncode == 0, code.stderr
+    summary = json.loads(code.stdout)
+    assert summary["week_spend_usd"] >= 0.14 and summary["alerts_fired"] >= 1
+    assert "| cost_daily_budget | 1 |" in out.read_text()
+
     # the cost-warning playbook's dry-run plan: route 80 % to local through the admin API
     plan = subprocess.run([sys.executable, "-m", "agent.cli.main", "remediate", "plan",
                            "cost-warning", "--json", "--config", str(config)],
