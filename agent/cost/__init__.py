@@ -106,8 +106,7 @@ async def spend_report(config: Config, now: float | None = None,
             figures.append(estimate)
     if api_figures is not None:
         figures.append(api_figures)
-    order = [s for s in wanted]
-    report = build_report(figures, traffic, table, now, tz, order=order,
+    report = build_report(figures, traffic, table, now, tz, order=list(wanted),
                           primary=settings.primary, week_start=week_start,
                           tolerance_percent=settings.reconcile_tolerance_percent)
     if not figures:

@@ -65,6 +65,7 @@ class CostReport:
     sessions: float | None
     advice: Advice | None
     reason: str = ""
+    levels_percent: Mapping[str, float] = field(default_factory=dict)
 
     def budget(self, window: str) -> BudgetStatus:
         return next(b for b in self.budgets if b.window == window)
@@ -104,7 +105,6 @@ class CostReport:
                                     "fast_share_after_percent": 42.3|null,
                                     "text": "route 35 % of fast-path traffic ..."} | null}}
         """
-        levels = self._levels
         budgets = []
         for b in self.budgets:
             pct = b.percent
@@ -123,7 +123,7 @@ class CostReport:
         return {
             "status": self.status.word, "checked_at": utc_iso(self.now),
             "timezone": self.timezone, "currency": "USD", "reason": self.reason,
-            "levels_percent": levels, "budgets": budgets,
+            "levels_percent": dict(self.levels_percent), "budgets": budgets,
             "burn_rate_usd_per_hour": _round(self.burn_usd_per_h),
             "burn_source": self.burn_source,
             "sources": [{"name": s.name, "available": s.available, "reason": s.reason,
@@ -146,8 +146,6 @@ class CostReport:
                     "fast_share_after_percent": self.advice.fast_share_after,
                     "text": self.advice.text}},
         }
-
-    _levels: Mapping[str, float] = field(default_factory=dict)
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
@@ -223,5 +221,6 @@ def build_report(figures: Sequence[SourceFigures], traffic: Traffic, table: Cost
         sources=tuple(figures), disagreements=disagreements(figures, tolerance_percent),
         routing=routing, sessions=traffic.sessions, advice=advice,
         reason="; ".join(reasons) if all(b.spent_usd is None for b in budgets) else "",
-        _levels={"warning": round(lv.warning * 100, 4), "critical": round(lv.critical * 100, 4),
-                 "exceeded": round(lv.exceeded * 100, 4)})
+        levels_percent={"warning": round(lv.warning * 100, 4),
+                        "critical": round(lv.critical * 100, 4),
+                        "exceeded": round(lv.exceeded * 100, 4)})

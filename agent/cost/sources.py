@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
@@ -284,10 +283,3 @@ def local_zone(name: str | None) -> ZoneInfo:
         pass
     return ZoneInfo("UTC")
 
-
-def now_s() -> float:
-    return time.time()
-
-
-def utc_stamp(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
