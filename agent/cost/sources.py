@@ -195,7 +195,8 @@ def _costs_error(exc: BaseException, target: OpenAITarget) -> str:
     if isinstance(exc, openai.APITimeoutError):
         return f"costs API: no answer within {target.timeout_ms} ms"
     if isinstance(exc, openai.APIConnectionError):
-        return f"costs API: network error: {describe_error(exc.__cause__ or exc, target.timeout_ms)}"
+        cause = exc.__cause__ or exc
+        return f"costs API: network error: {describe_error(cause, target.timeout_ms)}"
     if isinstance(exc, openai.APIStatusError):
         return f"costs API: HTTP {exc.status_code}"
     return f"costs API: unreadable answer ({exc.__class__.__name__})"

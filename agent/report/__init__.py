@@ -16,8 +16,10 @@ from agent.store import Store
 
 __all__ = ["WeeklyReport", "latency_metrics", "weekly_report", "write_report"]
 
-LATENCY_ROWS = (("backend", "intent_routing_latency_p95"), ("openai", "openai_response_latency_p95"),
-                ("ollama", "local_ai_processing_time_p95"), ("backend", "tool_execution_time_p95"))
+LATENCY_ROWS = (("backend", "intent_routing_latency_p95"),
+                ("openai", "openai_response_latency_p95"),
+                ("ollama", "local_ai_processing_time_p95"),
+                ("backend", "tool_execution_time_p95"))
 HISTORY = (("cost", "daily_spent_usd"), ("cost", "fast_share_percent"))
 
 
