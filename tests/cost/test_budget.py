@@ -42,12 +42,14 @@ def test_critical_is_reachable_unlike_the_guides_cost_monitor():
     assert Level.EXCEEDED.status is Status.CRITICAL
 
 
+@settings(deadline=None)  # a loaded CI box must not fail on timing
 @given(a=spend, b=spend, limit=limits)
 def test_levels_are_monotonic_in_spend(a, b, limit):
     low, high = sorted((a, b))
     assert level(low, limit) <= level(high, limit)
 
 
+@settings(deadline=None)  # a loaded CI box must not fail on timing
 @given(w=st.floats(0.05, 1), c=st.floats(0.05, 1), a=spend, b=spend, limit=limits)
 def test_levels_are_monotonic_for_any_valid_thresholds(w, c, a, b, limit):
     levels = Levels(min(w, c), max(w, c), 1.0)
@@ -60,6 +62,7 @@ def test_levels_must_be_ordered():
         Levels(0.95, 0.8)
 
 
+@settings(deadline=None)  # a loaded CI box must not fail on timing
 @given(spent=st.floats(0, 100), limit=st.floats(1, 100), rate=st.floats(0.01, 50),
        now=times)
 def test_projection_is_exact_for_constant_burn(spent, limit, rate, now):
@@ -75,6 +78,7 @@ def test_projection_is_exact_for_constant_burn(spent, limit, rate, now):
     assert projected_spend(spent, rate, now, at) == pytest.approx(limit, rel=1e-7, abs=1e-7)
 
 
+@settings(deadline=None)  # a loaded CI box must not fail on timing
 @given(spent=st.floats(0, 9), rate=st.floats(0.001, 5), now=times)
 def test_no_exhaustion_after_the_window_ends(spent, rate, now):
     end = now + 3600
@@ -91,7 +95,7 @@ def test_no_projection_without_a_rate():
     assert exhaustion_time(5, 10, 0.0, 0, 1e9) is None
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(now=times, zone=st.sampled_from(ZONES), window=st.sampled_from(["hourly", "daily",
                                                                         "weekly"]),
        week_start=st.sampled_from([0, 6]))
@@ -170,6 +174,7 @@ def test_alert_text_names_budget_window_spent_limit_percent_and_exhaustion():
     assert alert_text(unknown, tz, now) == "weekly budget 50.00 USD: spend unknown"
 
 
+@settings(deadline=None)  # a loaded CI box must not fail on timing
 @given(spent=spend, limit=limits, now=times)
 def test_judged_status_follows_the_level(spent, limit, now):
     b = judge_budget("daily", limit, spent, None, now, ZoneInfo("UTC"))

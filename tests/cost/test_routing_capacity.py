@@ -3,7 +3,7 @@
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.cost.reconcile import SourceFigures, Traffic, build_report, disagreements, pick
@@ -38,6 +38,7 @@ def test_advice_shifts_just_enough_to_land_inside_budget():
     assert advise(None, 10.0, 1.0, NOON, NOON + 3600, 65.0) is None
 
 
+@settings(deadline=None)  # a loaded CI box must not fail on timing
 @given(spent=st.floats(0, 9.99), burn=st.floats(0.01, 100), hours=st.floats(0.1, 24))
 def test_following_the_advice_ends_the_day_at_or_under_the_limit(spent, burn, hours):
     advice = advise(spent, 10.0, burn, NOON, NOON + hours * 3600, 65.0)
