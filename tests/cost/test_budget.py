@@ -180,3 +180,18 @@ def test_judged_status_follows_the_level(spent, limit, now):
     b = judge_budget("daily", limit, spent, None, now, ZoneInfo("UTC"))
     assume(b.level is not None)
     assert b.status is b.level.status
+
+
+def test_spend_queries_start_at_the_local_window_start():
+    """A new day (hour, week) starts counting from zero: that is what resolves the budget
+    alerts and lets the cost playbooks revert."""
+    from agent.config import CostMetricNames
+    from agent.cost.sources import prometheus_queries
+
+    tz = ZoneInfo("Europe/Stockholm")
+    now = datetime(2026, 11, 25, 0, 1, 30, tzinfo=tz).timestamp()  # Wednesday 00:01:30
+    q = prometheus_queries(CostMetricNames(), now, tz, week_start=0)
+    assert q["cost_hourly"] == "sum(increase(openai_api_cost_usd_total[90s]))"
+    assert q["cost_daily"] == "sum(increase(openai_api_cost_usd_total[90s]))"
+    assert q["cost_weekly"] == f"sum(increase(openai_api_cost_usd_total[{2 * 86400 + 90}s]))"
+    assert q["burn"] == "sum(rate(openai_api_cost_usd_total[1h])) * 3600"
