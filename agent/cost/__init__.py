@@ -24,6 +24,7 @@ import httpx
 from agent.config import Config
 from agent.cost.reconcile import CostReport, SourceFigures, Traffic, build_report
 from agent.cost.sources import (
+    COSTS_API_WINDOWS,
     CostsApiError,
     costs_api_figures,
     fetch_daily_costs,
@@ -86,7 +87,8 @@ async def spend_report(config: Config, now: float | None = None,
             try:
                 answer = await fetch_daily_costs(t.openai, start, now + 1, transport)
             except CostsApiError as exc:
-                answer = SourceFigures("costs_api", available=False, reason=str(exc))
+                answer = SourceFigures("costs_api", available=False, reason=str(exc),
+                                       windows=COSTS_API_WINDOWS)
             cache.update(start=start, at=now, answer=answer)
         answer = cache["answer"]
         if isinstance(answer, SourceFigures):

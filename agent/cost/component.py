@@ -72,6 +72,8 @@ class CostJob:
         readings, texts, history = {}, {}, {}
         for b in section["budgets"]:
             pct = b["percent"]
+            if not b["measured"]:
+                continue  # no configured source can measure it: the row does not apply
             if pct is None:
                 readings[f"{b['window']}_budget_percent"] = Reading(
                     None, "percent", reason=report.reason or f"{b['window']} spend unknown")

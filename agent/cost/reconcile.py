@@ -33,6 +33,8 @@ class SourceFigures:
     comparable: bool = True
     """False when its windows are not ours (the costs API's UTC-day buckets in another
     time zone): shown, but not counted as a disagreement."""
+    windows: tuple[str, ...] = WINDOWS
+    """Windows this kind of source can measure at all (the costs API: no hourly)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class CostReport:
     sessions: float | None
     advice: Advice | None
     reason: str = ""
+    measured: frozenset[str] = frozenset(WINDOWS)
+    """Windows some configured source can measure; the others are shown, not judged."""
     levels_percent: Mapping[str, float] = field(default_factory=dict)
 
     def budget(self, window: str) -> BudgetStatus:
@@ -86,6 +90,8 @@ class CostReport:
                 "window_start": ISO, "window_end": ISO,
                 "exhausted_at": ISO | null,                # at the current burn rate
                 "projected_usd": 9.8 | null,               # at window end, same rate
+                "measured": bool,        # false: no configured source can measure this
+                                         # window (not judged; e.g. hourly via costs API)
                 "text": "daily budget 10.00 USD: 8.42 spent, 84 %, exhausted at 16:40 ..."}],
              "burn_rate_usd_per_hour": 1.2 | null,         # the last hour's rate
              "burn_source": "prometheus|estimate" | null,
@@ -118,7 +124,7 @@ class CostReport:
                 "exhausted_at": utc_iso(b.exhausted_at),
                 "projected_usd": _round(None if b.spent_usd is None else projected_spend(
                     b.spent_usd, self.burn_usd_per_h, self.now, b.end)),
-                "text": self.texts[b.window]})
+                "measured": b.window in self.measured, "text": self.texts[b.window]})
         spent_today = self.budget("daily").spent_usd
         return {
             "status": self.status.word, "checked_at": utc_iso(self.now),
@@ -211,7 +217,15 @@ def build_report(figures: Sequence[SourceFigures], traffic: Traffic, table: Cost
     advice = advise(daily.spent_usd, daily.limit_usd, burn, now, daily.end,
                     routing.fast_share_percent)
     reasons = [f"{f.name}: {f.reason}" for f in figures if not f.available and f.reason]
-    status = Status.worst(b.status for b in budgets)
+    # a window no configured source can ever measure (hourly with only the costs API) is
+    # not a blind spot; one a configured source fails to read is (UNKNOWN)
+    measured = frozenset(w for f in figures for w in f.windows)
+    for b in budgets:
+        if b.window not in measured:
+            texts[b.window] = (f"{b.window} budget {b.limit_usd:.2f} USD: not measured by "
+                               "the configured sources")
+    status = (Status.worst(b.status for b in budgets if b.window in measured)
+              if measured else Status.UNKNOWN)
     lv = table.levels
     return CostReport(
         now=now, timezone=str(tz.key), status=status, budgets=tuple(budgets), texts=texts,
@@ -221,6 +235,6 @@ def build_report(figures: Sequence[SourceFigures], traffic: Traffic, table: Cost
         sources=tuple(figures), disagreements=disagreements(figures, tolerance_percent),
         routing=routing, sessions=traffic.sessions, advice=advice,
         reason="; ".join(reasons) if all(b.spent_usd is None for b in budgets) else "",
-        levels_percent={"warning": round(lv.warning * 100, 4),
+        measured=measured, levels_percent={"warning": round(lv.warning * 100, 4),
                         "critical": round(lv.critical * 100, 4),
                         "exceeded": round(lv.exceeded * 100, 4)})

@@ -23,6 +23,7 @@ from rules.budget import WINDOWS, window_bounds
 from rules.cost_table import CostTable
 
 DAY_S = 86400
+COSTS_API_WINDOWS = ("daily", "weekly")
 BURN_RANGE = "1h"
 RATE_RANGE = "5m"
 
@@ -261,7 +262,7 @@ def costs_api_figures(days: Mapping[int, float], now: float, tz: ZoneInfo, week_
                "weekly": sum(v for d, v in days.items() if first <= d <= today)},
         note="daily buckets (UTC days); no hourly figure" + ("" if utc else
                                                              ", not comparable in this zone"),
-        comparable=utc)
+        comparable=utc, windows=COSTS_API_WINDOWS)
 
 
 def local_zone(name: str | None) -> ZoneInfo:

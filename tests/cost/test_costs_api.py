@@ -73,7 +73,11 @@ async def test_costs_api_and_prometheus_reconcile_side_by_side(sim):
     only_api = await spend_report(config(sim, prometheus=False))
     daily = only_api.to_json()["budgets"][1]
     assert daily["source"] == "costs_api" and daily["spent_usd"] > 0
-    assert only_api.to_json()["budgets"][0]["status"] == "unknown"  # no hourly figure
+    hourly = only_api.to_json()["budgets"][0]
+    # the costs API has no hourly figure: not measured, so not a blind spot either
+    assert hourly["measured"] is False and hourly["spent_usd"] is None
+    assert hourly["text"] == "hourly budget 2.00 USD: not measured by the configured sources"
+    assert only_api.status.word == "ok"
 
 
 async def test_wrong_admin_key_is_one_clear_line_without_the_key(sim):
