@@ -105,14 +105,15 @@ def render_cost(doc: dict[str, Any]) -> None:
         elif b["spent_usd"] is not None and doc["burn_rate_usd_per_hour"] is not None:
             runs_out = "lasts"
         pct = "-" if b["percent"] is None else f"{b['percent']:.0f} %"
-        table.add_row(b["window"], _usd(b["spent_usd"]), _usd(b["limit_usd"]), pct,
-                      status_text(Status.parse(b["status"])), runs_out)
+        shown = status_text(Status.parse(b["status"])) if b["measured"] else "not measured"
+        table.add_row(b["window"], _usd(b["spent_usd"]), _usd(b["limit_usd"]), pct, shown,
+                      runs_out)
     out.print(table)
     burn = doc["burn_rate_usd_per_hour"]
     out.print(f"burn rate (last hour): {_usd(burn)} USD/h"
               + (f" ({doc['burn_source']})" if doc["burn_source"] else ""))
     for b in doc["budgets"]:
-        if b["status"] != "ok":
+        if b["status"] != "ok" and b["measured"]:
             out.print(f"  {b['text']}")
     sources = Table(title="sources", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("source", "hour", "day", "week", "USD/h", "note"):
