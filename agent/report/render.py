@@ -63,6 +63,8 @@ def to_html(r: WeeklyReport) -> str:
                    f"<td>&lt; {row.target:g} ms</td><td>&gt; {row.alert:g} ms</td>"
                    f'<td class="{_verdict_class(row.verdict)}">{row.verdict}</td></tr>')
     out.append("</table>")
+    out.append('<p class="muted">Percentiles over the week of the p95 the agent sampled '
+               "(Prometheus histograms, 5-minute windows); the verdict judges their p95.</p>")
     # routing split
     low, high = r.band
     out.append("<h2>Routing split</h2>")

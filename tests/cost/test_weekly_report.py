@@ -151,3 +151,12 @@ def test_demo_report_needs_no_agent(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["format"] == "md" and summary["alerts_fired"] == 3
     assert "| cost_daily_budget | 1 | 0 |" in out.read_text()
+
+
+def test_an_empty_history_still_renders(tmp_path):
+    with Store.open(tmp_path / "state.db") as store:
+        report = weekly_report(parse_config(CONFIG, "<t>", {}), store, time.time())
+    assert report.week_spend is None and report.fast_share is None
+    assert all(r.verdict == "no data" for r in report.latency)
+    html, md = to_html(report), to_markdown(report)
+    assert html.count("<svg") == 4 and "No alerts fired this week." in md
