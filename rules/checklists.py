@@ -222,13 +222,17 @@ def open_items(checklist: Checklist, answers: Mapping[str, Answer],
 def record(run: Run | None, checklist: Checklist, period: str,
            answers: Mapping[str, Answer], now: float) -> Run:
     """The run with `answers` recorded: they replace earlier answers to the same items,
-    every other earlier answer is kept (a resumed run). `completed_at` is set the first
-    time every item has an answer and kept afterwards."""
+    every other earlier answer is kept (a resumed run). An automatic answer never
+    replaces a person's answer to the same item (someone checked it by hand).
+    `completed_at` is set the first time every item has an answer and kept afterwards."""
     unknown = [i for i in answers if checklist.item(i) is None]
     if unknown:
         raise ValueError(f"no item {unknown[0]!r} in the {checklist.kind} checklist")
     if run is None:
         run = Run(checklist.kind, period, started_at=now, updated_at=now)
+    answers = {k: a for k, a in answers.items()
+               if not (a.source == "auto" and k in run.answers
+                       and run.answers[k].source == "manual")}
     merged = {**run.answers, **answers}
     completed = run.completed_at
     if completed is None and is_complete(checklist, merged):

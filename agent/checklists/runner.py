@@ -87,10 +87,11 @@ async def run_automatic(config: Config, store: Store, checklist: Checklist, now:
                          a.at, a.source) for k, a in judge_automatic(checklist, facts).items()}
     run = record(await io(cstore.load_run, store, checklist.kind, period), checklist, period,
                  answers, now)
+    applied = {k: a for k, a in answers.items() if run.answers.get(k) == a}
     audit = [AuditRecord(now, by, "checklist.auto", f"{checklist.kind}/{period}",
-                         status_of(answers).word,
-                         {"results": {k: a.result for k, a in answers.items()}})]
-    await io(cstore.save_run, store, run, list(answers), audit)
+                         status_of(applied).word,
+                         {"results": {k: a.result for k, a in applied.items()}})]
+    await io(cstore.save_run, store, run, list(applied), audit)
     if cursors:
         await io(cstore.save_log_cursors, store, cursors, now)
     return run
