@@ -179,7 +179,8 @@ def _run(args: argparse.Namespace, config) -> int:
                 render(runner.view(checklist, run, run.period), out)
             finished = interview(config, store, checklist, by, out)
             if not finished:
-                out.print("\ninput ended: answers so far are saved; run again today to resume")
+                when = "today" if args.kind == "daily" else "this week"
+                out.print(f"\ninput ended: answers so far are saved; run again {when} to resume")
         views = asyncio.run(runner.current_views(config, store, time.time()))
     finally:
         store.close()
