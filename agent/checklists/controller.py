@@ -127,12 +127,22 @@ class ChecklistController:
         status = due.status
         self.state, evs = transition(self.state, status, float(len(due.open_items)),
                                      self.rule, now)
-        settings = self.settings
-        what = (f"daily checklist not completed by {settings.deadline}: "
-                f"{len(due.open_items)} item(s) open ({', '.join(due.open_items[:5])}"
-                f"{', ...' if len(due.open_items) > 5 else ''})") if due.overdue \
-            else "daily checklist completed"
+        what = self._describe(due, detail=True)
         self._events.extend(replace(e, summary=f"{what} [{e.kind.value}]") for e in evs)
+
+    def _describe(self, due: Overdue | None, detail: bool = False) -> str:
+        deadline = self.settings.deadline
+        if not self.enabled:
+            return "daily checklist no longer watched (no checklists: section in the config)"
+        if due is None or not due.open_items:
+            return "daily checklist completed"
+        if not due.overdue:  # a new day (or the agent disabled): not due yet
+            return f"daily checklist no longer overdue: today's is due by {deadline}"
+        text = f"daily checklist not completed by {deadline}: {len(due.open_items)} item(s) open"
+        if detail:
+            text += (f" ({', '.join(due.open_items[:5])}"
+                     f"{', ...' if len(due.open_items) > 5 else ''})")
+        return text
 
     def events(self) -> list[AlertEvent]:
         """Alert events since the last call (the runtime plans and commits them)."""
@@ -192,10 +202,7 @@ class ChecklistController:
         state = self.state
         if state is None or state.phase.value not in ("firing", "pending", "resolved"):
             return ()
-        due = self.last_overdue
-        summary = (f"daily checklist not completed by {self.settings.deadline}: "
-                   f"{len(due.open_items)} item(s) open") if due and due.overdue \
-            else "daily checklist completed"
+        summary = self._describe(self.last_overdue)
         return (AlertView(name=OVERDUE, fingerprint=self.rule.fingerprint,
                           labels=dict(self.rule.labels), phase=state.phase.value,
                           severity=state.severity, started_at=state.active_since,
