@@ -6,6 +6,7 @@ deadline passed, resolved once every item is answered."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime
 
@@ -104,6 +105,10 @@ async def test_agent_runs_the_checklist_and_raises_overdue(tmp_path, monkeypatch
             while not notices(hook.requests, "checklist_overdue", "resolved"):
                 assert time.monotonic() < deadline, "no resolved notice"
                 await asyncio.sleep(0.1)
+            fired = notices(hook.requests, "checklist_overdue", "firing")[0]["annotations"]
+            assert "not completed by 00:01" in json.dumps(fired)
+            resolved = notices(hook.requests, "checklist_overdue", "resolved")[0]
+            assert "daily checklist completed" in json.dumps(resolved["annotations"])
             assert SIM_KEY not in agent.output_text() and TOKEN not in agent.output_text()
         finally:
             if agent is not None:
