@@ -158,3 +158,13 @@ def test_weekly_runs_its_automatic_items(sim, tmp_path, capsys):
     assert got["backup_age"]["result"] == "pass" and got["capacity"]["result"] == "pass"
     assert got["rotate_keys"]["result"] is None
     assert code == 0
+
+
+def test_demo_runs_against_the_builtin_simulator(capsys):
+    code, out = run(capsys, "checklist", "daily", "--demo", "--scenario", "gateway-down",
+                    "--non-interactive", "--json")
+    doc = json.loads(out.out)
+    assert items(doc)["services_green"]["result"] == "fail" and code == 2
+    assert "gateway critical" in items(doc)["services_green"]["evidence"]
+    code, out = run(capsys, "checklist", "daily", "--demo", "--scenario", "nope")
+    assert code == 3 and "unknown scenario 'nope'" in out.err
