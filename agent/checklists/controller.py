@@ -7,6 +7,8 @@ local time) and `tick()` every `TICK_S`: the tick re-reads today's and this week
 (started after `daily_at`; once every probe has reported), and moves the `checklist_overdue` alert (warning) with
 `rules.checklists.overdue`. Its events go through the agent's normal lifecycle,
 outbox and notifiers: the runtime collects them with `events()` on its next job.
+The alert's state and notification record are kept in state.db's alert_states, so a
+restart neither loses nor re-announces it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class ChecklistController:
         self._events: list[AlertEvent] = []
         self._running = False
         self._caught_up: str | None = None
+        self._restored = False
+        self._saved: tuple | None = None
         self.rule = AlertRule(name=OVERDUE, labels={"component": "checklists",
                                                     "checklist": "daily", "service": "alice"},
                               success_threshold=1, flap_window_s=0)
@@ -95,9 +99,12 @@ class ChecklistController:
         """Re-read the runs, catch up a missed morning run (once a day, so a run that
         keeps failing is not retried every tick), move the overdue alert."""
         now = self._rt._clock()
+        if not self._restored:
+            await self._restore(now)
         if not self.enabled:  # not configured (or removed by a reload): nothing shown
             if self.state is not None and self.state.phase.value in ("pending", "firing"):
                 self._move_alert(now, Overdue(False, (), now))
+                await self._save(now)
             if self.views or self._events:
                 self.views = {}
                 self._rt._publish(now)
@@ -117,6 +124,7 @@ class ChecklistController:
         self.last_overdue = overdue(now, settings.deadline, self.tz, daily, self.runs["daily"])
         if self.last_overdue.overdue or self.state is not None:
             self._move_alert(now, self.last_overdue)
+        await self._save(now)
         views = {kind: runner.view(self.lists[kind], self.runs[kind],
                                    period_of(kind, now, self.tz)) for kind in KINDS}
         if views != self.views or self._events:
@@ -129,6 +137,44 @@ class ChecklistController:
                                      self.rule, now)
         what = self._describe(due, detail=True)
         self._events.extend(replace(e, summary=f"{what} [{e.kind.value}]") for e in evs)
+
+    async def _restore(self, now: float) -> None:
+        """The alert as it was before a restart (firing keeps its start), and whether it
+        was notified (so it is not announced twice and its resolution is)."""
+        from alerts.codec import state_from_dict
+        from alerts.dispatch import Tracked
+        from alerts.lifecycle import restore
+
+        self._restored = True
+        store = self._rt._store
+        rows = await self._rt.db(store.load_alert_states)
+        row = rows.get(self.rule.fingerprint)
+        if row is None or not isinstance(row.state, dict) or "state" not in row.state:
+            return
+        last_seen = await self._rt.db(store.last_seen)
+        self.state = restore(state_from_dict(row.state["state"]), now, last_seen=last_seen,
+                             downtime_tolerance_s=self.config.agent.outage_tolerance_s)
+        if row.state.get("tracked"):
+            self._rt.ledger[self.rule.fingerprint] = Tracked.from_dict(row.state["tracked"])
+        self._saved = self._row()
+
+    def _row(self) -> tuple | None:
+        from alerts.codec import state_to_dict
+
+        if self.state is None:
+            return None
+        tracked = self._rt.ledger.get(self.rule.fingerprint)
+        return (self.rule.fingerprint, OVERDUE, dict(self.rule.labels),
+                {"state": state_to_dict(self.state),
+                 "tracked": tracked.to_dict() if tracked is not None else None})
+
+    async def _save(self, now: float) -> None:
+        """Keep the alert's state and notification record in state.db when they change
+        (checked every tick: a notice planned since shows up in the runtime's ledger)."""
+        row = self._row()
+        if row is not None and row != self._saved:
+            await self._rt.db(cstore.save_alert_state, self._rt._store, row, now)
+            self._saved = row
 
     def _describe(self, due: Overdue | None, detail: bool = False) -> str:
         deadline = self.settings.deadline

@@ -137,3 +137,64 @@ async def test_without_a_checklists_section_the_agent_stays_out_of_it(tmp_path, 
         finally:
             if agent is not None:
                 agent.close()
+
+
+async def test_overdue_survives_a_restart_without_a_second_announcement(tmp_path, monkeypatch):
+    """Like every other alert: firing is restored with its start, not announced again,
+    and closed with a resolved notice after the restart."""
+    import signal
+
+    from simulator.server import run_in_thread
+
+    monkeypatch.setenv(SIM_KEY_ENV, SIM_KEY)
+    monkeypatch.setenv("ALICE_TEST_TOKEN", TOKEN)
+    receivers = Receivers()
+    hook = await receivers()
+    agents: list[AgentProcess] = []
+    with run_in_thread(api_key=SIM_KEY) as sim:
+        path = agent_config(tmp_path / "alice-ops.yaml", sim.urls, data_path=tmp_path / "s.db",
+                            components=("openai",), agent={"token": "${ALICE_TEST_TOKEN}"},
+                            notifiers={"webhooks": [{"name": "hook", "url": hook.url}]})
+        doc = yaml.safe_load(path.read_text())
+        doc["checklists"] = {"daily_at": "00:00", "deadline": "00:01",
+                             "timezone": midday_zone()}
+        path.write_text(yaml.safe_dump(doc))
+        try:
+            agents.append(await AgentProcess(path, tmp_path, token=TOKEN).start())
+            first = await agents[0].wait_for(
+                lambda s: (alert(s, "checklist_overdue") or {}).get("state") == "firing",
+                "checklist_overdue firing")
+            deadline = time.monotonic() + 10
+            while not notices(hook.requests, "checklist_overdue", "firing"):
+                assert time.monotonic() < deadline, "never announced"
+                await asyncio.sleep(0.1)
+            # an answer runs a tick: the notification record is saved with the state
+            r = await post(agents[0], "/api/v1/checklists/daily/items/hud_display",
+                           {"result": "pass"})
+            assert r.status_code == 200
+            agents[0].signal(signal.SIGTERM)
+            assert await agents[0].wait_exit() == 0
+
+            agents.append(await AgentProcess(path, tmp_path, token=TOKEN, run=1).start())
+            again = await agents[1].wait_for(
+                lambda s: (alert(s, "checklist_overdue") or {}).get("state") == "firing",
+                "checklist_overdue restored")
+            was, now = alert(first, "checklist_overdue"), alert(again, "checklist_overdue")
+            assert now["fired_at"] == was["fired_at"]
+            await agents[1].wait_for(lambda s: s["agent"]["cycles_total"].get("openai", 0) >= 3,
+                                     "a few cycles after the restart")
+            assert len(notices(hook.requests, "checklist_overdue", "firing")) == 1
+
+            state = (await agents[1].get("/api/v1/checklists")).json()
+            for item_id in state["daily"]["open"]:
+                r = await post(agents[1], f"/api/v1/checklists/daily/items/{item_id}",
+                               {"result": "skip"})
+                assert r.status_code == 200, r.text
+            deadline = time.monotonic() + 10
+            while not notices(hook.requests, "checklist_overdue", "resolved"):
+                assert time.monotonic() < deadline, "the restored alert was never closed"
+                await asyncio.sleep(0.1)
+        finally:
+            for agent in agents:
+                agent.close()
+            await receivers.close()
