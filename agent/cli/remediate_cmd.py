@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -17,13 +18,9 @@ from pathlib import Path
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("remediate", help="remediation playbooks: list, plan, run, history, "
                                          "resume")
-    p.add_argument("--data", metavar="FILE", help="state file (default: agent.data_path, XDG)")
-    p.add_argument("--read-only", action="store_true",
-                   help="refuse every mutating action (as config read_only: true)")
-    p.add_argument("--demo", action="store_true",
-                   help="against the built-in simulator, with a throw-away state file and "
-                        ".env (compose steps still call the real docker)")
-    acts = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    _options(p, top=True)
+    acts = p.add_subparsers(dest="action", metavar="ACTION", required=True,
+                            parser_class=_with_options(type(p)))
     acts.add_parser("list", help="playbooks, their trigger, mode and state").set_defaults(
         func=_demo(cmd_list))
     plan = acts.add_parser("plan", help="dry-run: every step exactly as it would run")
@@ -40,6 +37,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     res = acts.add_parser("resume", help="end a playbook's suspension and reset its counters")
     res.add_argument("name")
     res.set_defaults(func=_demo(cmd_resume))
+
+
+def _options(p: argparse.ArgumentParser, top: bool) -> None:
+    """Options accepted before or after the action (`remediate --demo plan X` and
+    `remediate plan X --demo`); only the `remediate` level sets their defaults."""
+    kw = {} if top else {"default": argparse.SUPPRESS}
+    p.add_argument("--data", metavar="FILE", **kw,
+                   help="state file (default: agent.data_path, XDG)")
+    p.add_argument("--read-only", action="store_true", **kw,
+                   help="refuse every mutating action (as config read_only: true)")
+    p.add_argument("--demo", action="store_true", **kw,
+                   help="against the built-in simulator, with a throw-away state file and "
+                        ".env (compose steps still call the real docker)")
+
+
+def _with_options(base: type[argparse.ArgumentParser]) -> type[argparse.ArgumentParser]:
+    class Action(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            _options(self, top=False)
+    return Action
 
 
 def _demo(fn):
@@ -146,14 +164,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     from rich import box
     from rich.table import Table
 
-    table = Table(title="Remediation playbooks", title_justify="left", box=box.SIMPLE_HEAD)
-    for col in ("playbook", "mode", "trigger", "steps", "state"):
-        table.add_column(col, overflow="fold")
+    table = Table(title="Remediation playbooks", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, caption="steps 5+2r: 5 steps, 2 revert steps",
+                  caption_justify="left")
+    table.add_column("playbook", no_wrap=True)
+    table.add_column("mode", no_wrap=True)
+    table.add_column("trigger (alerts)", overflow="fold", min_width=20)
+    table.add_column("steps", no_wrap=True)
+    table.add_column("state", overflow="fold")
     for r in rows:
         state = "SUSPENDED" if r["suspended"] else (
             f"cooldown {r['cooldown_left_s']:.0f} s" if r["cooldown_left_s"] else "ready")
-        table.add_row(r["name"], r["mode"], ", ".join(r["trigger"]) or "(by hand)",
-                      f"{r['steps']} (+{r['revert_steps']} revert)", state)
+        table.add_row(r["name"], r["mode"], "\n".join(r["trigger"]) or "(by hand)",
+                      f"{r['steps']}+{r['revert_steps']}r", state)
     console().print(table)
     return 0
 
@@ -173,14 +196,15 @@ def _print_steps(out, steps, heading: str) -> None:
             if s["body"] is not None:
                 out.print(f"      body: {json.dumps(s['body'])}", markup=False)
         elif s["type"] in ("compose", "command"):
-            out.print(f"      argv: {s['argv']}", markup=False)
+            # shell-quoted for reading only: it is run as this argv, never through a shell
+            out.print(f"      argv: {shlex.join(s['argv'])}", markup=False, soft_wrap=True)
         elif s["type"] == "env":
             out.print(f"      file: {s['file']}", markup=False)
             for c in s.get("diff", [{"key": k, "before": "?", "after": v}
                                     for k, v in s["set"].items()]):
                 before = "(unset)" if c["before"] is None else c["before"]
                 out.print(f"      {c['key']}: {before} -> {c['after']}", markup=False)
-            if not s.get("diff") and "diff_error" not in s:
+            if "diff" in s and not s["diff"] and "diff_error" not in s:
                 out.print("      (no change)", markup=False)
         elif s["type"] == "wait_healthy":
             out.print(f"      poll {s['component']} every {s['interval_s']:g} s", markup=False)
