@@ -191,11 +191,12 @@ class DashboardApp(App[int]):
 
         Re-armed (bounded) when the frame is not there yet, e.g. tiles still mounting.
         """
+        from tui.screens.overview import tile_components
         from tui.widgets.component_tile import ComponentTile
 
         if snapshot is not self.snapshot or self.current_mode != "overview":
             return  # a newer snapshot arrived (its own check runs), or another screen
-        components = snapshot.get("components") or []
+        components = tile_components(snapshot)
         screen = self.screen
         tiles = {t.name_: t for t in screen.query(ComponentTile)}
         try:
@@ -215,7 +216,8 @@ class DashboardApp(App[int]):
             self._bench_pending.discard("first_paint")
             marks.mark("first_paint")
         expected = marks.expected_components()
-        if len(components) >= expected and all(c.get("last_probe_at") for c in components):
+        probed = snapshot.get("components") or []  # the cost component too (spend gauge)
+        if len(probed) >= expected and all(c.get("last_probe_at") for c in probed):
             self._bench_pending.discard("first_full_paint")
             marks.mark("first_full_paint")
 
@@ -330,6 +332,7 @@ class DashboardApp(App[int]):
                             self.action_filter)
         yield SystemCommand("Alert history", "every fired / resolved / flapping transition, "
                             "newest first, paged", self.action_alert_history)
+        yield from self._capability_commands()
         if not self.read_only:
             yield SystemCommand("Silence alert", "silence the selected (or newest firing) "
                                 "alert, with a reason and a duration", self.action_silence)
@@ -341,6 +344,43 @@ class DashboardApp(App[int]):
         for command in super().get_system_commands(screen):
             if command.title != "Quit":
                 yield command
+
+
+    def _capability_commands(self) -> Iterable[SystemCommand]:
+        """A command per playbook (dry-run; run and resume unless read-only) and per open
+        checklist item (tick, unless read-only), from the snapshot."""
+        snap = self.snapshot or {}
+        for p in (snap.get("remediation") or {}).get("playbooks") or []:
+            name = p.get("name", "")
+            yield SystemCommand(f"Dry-run playbook {name}", f"{p.get('title', '')}: every "
+                                "step exactly as it would run, nothing done",
+                                lambda n=name: self._on_screen(
+                                    "remediation", lambda s: s.plan_playbook(n)))
+            if not self.read_only:
+                yield SystemCommand(f"Run playbook {name}", f"{p.get('title', '')} "
+                                    "(type its name to confirm)",
+                                    lambda n=name: self._on_screen(
+                                        "remediation", lambda s: s.confirm_run(n)))
+                if p.get("suspended"):
+                    yield SystemCommand(f"Resume playbook {name}", "the agent gave up on it",
+                                        lambda n=name: self._on_screen(
+                                            "remediation", lambda s: s.resume_playbook(n)))
+        if self.read_only:
+            return
+        lists = snap.get("checklists") or {}
+        for kind in ("daily", "weekly"):
+            for item in (lists.get(kind) or {}).get("items") or []:
+                if item.get("result") is None:
+                    yield SystemCommand(f"Tick {kind} item: {item.get('text', '')}",
+                                        f"answer {item.get('id')} of the {kind} checklist",
+                                        lambda k=kind, i=item.get("id"): self._on_screen(
+                                            "checklists", lambda s: s.tick_item(k, i)))
+
+    def _on_screen(self, mode: str, call: Callable[[Screen], Any]) -> None:
+        """Show screen `mode`, then `call(screen)` once it is up."""
+        self.action_show_screen(mode)
+        self.call_after_refresh(lambda: call(self.screen) if self.current_mode == mode
+                                and not isinstance(self.screen, ModalScreen) else None)
 
 
 def freeze_long_lived() -> None:

@@ -38,12 +38,23 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("expire", "x", "end the silence on the selected alert", "alerts", mutating=True),
     KeyAction("history", "h", "alert history: every fired / resolved / flapping transition, "
               "newest first, 500 a page (r reloads)", "alerts"),
+    KeyAction("plan", "p", "dry-run the selected playbook: every step exactly as it would run",
+              "remediation"),
+    KeyAction("run", "r", "run the selected playbook (type its name to confirm)", "remediation",
+              mutating=True),
+    KeyAction("resume", "u", "resume a playbook the agent suspended", "remediation",
+              mutating=True),
+    KeyAction("tick", "t", "tick the selected checklist item (result + note)", "checklists",
+              mutating=True),
+    KeyAction("weekly", "w", "switch between today's daily and this week's weekly checklist",
+              "checklists"),
     KeyAction("back", "escape", "close a dialog / clear the filter / back to Overview"),
 )
 FIXED_KEYS: tuple[tuple[str, str, str], ...] = (
     ("ctrl+p", "command palette: every action by name", "everywhere"),
     ("tab / shift+tab", "move focus to the next / previous tile or table", "everywhere"),
-    ("enter", "details of the focused tile or selected alert", "overview, alerts"),
+    ("enter", "details of the focused tile or selected alert; dry-run the playbook; tick "
+              "the item", "most screens"),
     ("up / down", "move the selection", "alerts"),
     ("pgup / pgdn", "scroll a page; past the last row, the next 500 alerts", "alerts, history"),
     ("r", "reload the alert history", "alert history"),

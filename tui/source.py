@@ -16,6 +16,7 @@ import json
 import logging
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, runtime_checkable
+from urllib.parse import quote
 
 log = logging.getLogger("alice_ops.tui")
 
@@ -64,6 +65,18 @@ class Source(Protocol):
         "next_before": id or None} (agent `Runtime.alert_history`); CommandError when
         it cannot be read."""
 
+    async def remediation_plan(self, name: str, by: str) -> dict:
+        """The dry-run of a playbook: every step exactly as it would run (audited)."""
+
+    async def remediation_run(self, name: str, confirm: str, by: str) -> dict:
+        """Run a playbook; `confirm` must be its name (the typed confirmation)."""
+
+    async def remediation_resume(self, name: str, by: str) -> dict: ...
+
+    async def checklist_answer(self, kind: str, item_id: str, result: str, note: str,
+                               by: str) -> dict:
+        """Tick (answer) one item of today's daily / this week's weekly run."""
+
 
 def _why(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -71,6 +84,23 @@ def _why(exc: BaseException) -> str:
 
 
 # -- in-process --------------------------------------------------------------------------
+
+
+def demo_dashboard_config(config: Any, data_path: Path) -> Any:
+    """The --demo config as the dashboard runs it: state in `data_path`, spend tracking
+    (`cost: {}`) and the operations checklists (`checklists: {}`) on, every default, so
+    the overview's routing split and spend gauge, the Costs and Checklists screens show
+    the simulator's traffic, spend and today's runs."""
+    from agent.config import ChecklistSettings, CostSettings
+
+    update: dict[str, Any] = {"agent": config.agent.model_copy(
+        update={"data_path": str(data_path)})}
+    if config.cost is None:
+        update["cost"] = CostSettings()
+    if config.checklists is None:
+        update["checklists"] = ChecklistSettings()
+    return config.model_copy(update=update)
+
 
 
 class InProcessSource:
@@ -127,8 +157,7 @@ class InProcessSource:
                 import tempfile
 
                 tmp = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="alice-tui-"))
-                config = config.model_copy(update={"agent": config.agent.model_copy(
-                    update={"data_path": str(Path(tmp) / "state.db")})})
+                config = demo_dashboard_config(config, Path(tmp) / "state.db")
                 self.expected_interval_s = config.agent.intervals.fast_s
             from agent.service import AgentService
 
@@ -203,8 +232,36 @@ class InProcessSource:
         except ValueError as exc:
             raise CommandError(_why(exc)) from None
 
+    async def _call(self, method: str, *args: Any) -> dict:
+        """A runtime command; its refusals (unknown name, read-only, bad input) become
+        one-line CommandErrors, as the agent API turns them into 404/403/400."""
+        try:
+            return await getattr(self._runtime(), method)(*args)
+        except KeyError as exc:
+            raise CommandError(str(exc.args[0]) if exc.args else _why(exc)) from None
+        except (PermissionError, ValueError) as exc:
+            raise CommandError(_why(exc)) from None
+
+    async def remediation_plan(self, name: str, by: str) -> dict:
+        return await self._call("remediation_plan", name, by)
+
+    async def remediation_run(self, name: str, confirm: str, by: str) -> dict:
+        return await self._call("remediation_run", name, confirm, by)
+
+    async def remediation_resume(self, name: str, by: str) -> dict:
+        return await self._call("remediation_resume", name, by)
+
+    async def checklist_answer(self, kind: str, item_id: str, result: str, note: str,
+                               by: str) -> dict:
+        return await self._call("checklist_answer", kind, item_id, result, note, by)
+
 
 # -- attach over HTTP --------------------------------------------------------------------
+
+
+RUN_TIMEOUT_S = 1800.0
+"""A playbook run answers when it is over; full-recovery alone may wait ~10 minutes for
+health checks."""
 
 
 class AttachSource:
@@ -372,7 +429,8 @@ class AttachSource:
             self._latest = snap
         return self._latest
 
-    async def _send(self, method: str, path: str, body: dict | None = None):
+    async def _send(self, method: str, path: str, body: dict | None = None,
+                    timeout: float = 10.0):
         import httpx
 
         if not self._token:
@@ -380,7 +438,7 @@ class AttachSource:
                                "(start alice-tui with --token-file)")
         client = self._client or self._make_client()
         try:
-            resp = await client.request(method, f"{self.url}{path}", json=body, timeout=10.0)
+            resp = await client.request(method, f"{self.url}{path}", json=body, timeout=timeout)
         except httpx.HTTPError as exc:
             raise CommandError(f"agent unreachable: {_describe(exc)}") from None
         finally:
@@ -412,6 +470,31 @@ class AttachSource:
         if resp.status_code != 201:
             raise CommandError(f"agent refused the acknowledgement: {_error_text(resp)}")
         return resp.json()
+
+    async def _post(self, path: str, body: dict, what: str, timeout: float = 10.0) -> dict:
+        resp = await self._send("POST", path, body, timeout)
+        if resp.status_code not in (200, 201):
+            raise CommandError(f"agent refused {what}: {_error_text(resp)}")
+        return resp.json()
+
+    async def remediation_plan(self, name: str, by: str) -> dict:
+        return await self._post(f"/api/v1/remediation/{quote(name, safe='')}/plan",
+                                {"by": by}, "the dry-run")
+
+    async def remediation_run(self, name: str, confirm: str, by: str) -> dict:
+        return await self._post(f"/api/v1/remediation/{quote(name, safe='')}/run",
+                                {"confirm": confirm, "by": by}, "the run",
+                                timeout=RUN_TIMEOUT_S)
+
+    async def remediation_resume(self, name: str, by: str) -> dict:
+        return await self._post(f"/api/v1/remediation/{quote(name, safe='')}/resume",
+                                {"by": by}, "the resume")
+
+    async def checklist_answer(self, kind: str, item_id: str, result: str, note: str,
+                               by: str) -> dict:
+        return await self._post(f"/api/v1/checklists/{quote(kind, safe='')}/items/"
+                                f"{quote(item_id, safe='')}",
+                                {"result": result, "note": note, "by": by}, "the answer")
 
     async def alert_history(self, limit: int, before: int | None = None) -> dict:
         """GET /api/v1/alerts/history (a read: no token needed on loopback)."""

@@ -12,7 +12,7 @@ from tui.widgets.component_tile import tile_lines
 from tui.widgets.firing_alerts import firing_lines
 from tui.widgets.header import header_text
 from tui.widgets.routing_bar import MISSING, routing_text
-from tui.widgets.spend_gauge import spend_text
+from tui.widgets.spend_gauge import projection_bar, spend_text
 
 
 @pytest.mark.parametrize("values, width, ascii_only, expected", [
@@ -140,22 +140,54 @@ def test_routing_bar_marks_the_band():
     assert fmt.in_band(65) and not fmt.in_band(59.9)
 
 
-def test_routing_line_without_the_metric_says_so(ok_snapshot):
-    assert routing_text(ok_snapshot, 80).plain == MISSING == "routing split: needs the cost issue"
+def test_routing_and_spend_lines_without_a_cost_section_say_so(ok_snapshot):
+    ok_snapshot["cost"] = {}
+    assert routing_text(ok_snapshot, 80).plain == MISSING
+    assert "cost: {}" in MISSING
+    assert spend_text(ok_snapshot, 80).plain == ""  # no gauge that reads as zero spend
 
 
-def test_routing_line_with_the_metric(ok_snapshot):
-    ok_snapshot["metrics"].append({"component": "backend", "name": "fast_path_share",
-                                   "value": 55.0, "unit": "percent"})
+def test_routing_line_from_the_cost_section(ok_snapshot, outage_snapshot):
     text = routing_text(ok_snapshot, 80, ascii_only=True).plain
-    assert "fast  55%" in text and "think  45%" in text and "OUT OF BAND 60-70%" in text
-    assert len(text) <= 80
+    assert "fast  65%" in text and "think  35%" in text and "in band 60-70%" in text
+    assert len(text) <= 80 and "[" in text and "]" in text
+    out = routing_text(outage_snapshot, 80).plain  # openai down: traffic goes local
+    assert "fast   5%" in out and "BELOW BAND 60-70%" in out
 
 
-def test_spend_line_is_plain_about_the_cost_issue(ok_snapshot):
-    line = spend_text(ok_snapshot, 200).plain
-    assert "not built yet" in line and "cost issue" in line
-    assert "—" not in spend_text(ok_snapshot, 200, ascii_only=True).plain
+def test_routing_line_without_traffic(ok_snapshot):
+    ok_snapshot["cost"]["routing"].update(fast_share_percent=None, verdict="no traffic")
+    assert routing_text(ok_snapshot, 80).plain.startswith("routing split: no traffic")
+
+
+@pytest.mark.parametrize("spent, projected, level, marks", [
+    (1.0, 2.0, "ok", ("OK", "1.00/10.00 USD", "10%", "2.00 by midnight")),
+    (8.5, 12.0, "warning", ("WARNING", "8.50/10.00 USD", "85%", "12.00 by midnight")),
+    (9.7, 14.0, "critical", ("CRITICAL", "97%",)),
+])
+def test_spend_gauge_level_word_bar_and_projection(ok_snapshot, spent, projected, level,
+                                                   marks):
+    daily = next(b for b in ok_snapshot["cost"]["budgets"] if b["window"] == "daily")
+    daily.update(spent_usd=spent, projected_usd=projected, level=level, limit_usd=10.0,
+                 percent=spent * 10)
+    line = spend_text(ok_snapshot, 80, ascii_only=True).plain
+    assert all(m in line for m in marks), line
+    assert len(line) <= 80 and "->" in line
+    assert line.count("#") == round(spent / 10 * len(line.split("USD ")[1].split(" ")[0]))
+
+
+def test_projection_bar():
+    assert projection_bar(2, 6, 10, 10, ascii_only=True) == "##====----"
+    assert projection_bar(2, 20, 10, 10, ascii_only=True) == "##=======>"
+    assert projection_bar(0, None, 10, 4, ascii_only=True) == "----"
+
+
+def test_spend_gauge_unknown_spend(ok_snapshot):
+    for b in ok_snapshot["cost"]["budgets"]:
+        b.update(spent_usd=None, level="unknown")
+    ok_snapshot["cost"]["reason"] = "no spend source answered"
+    line = spend_text(ok_snapshot, 100).plain
+    assert "UNKNOWN" in line and "no spend source answered" in line
 
 
 def test_tile_lines_fit_and_show_value_target_alert(outage_snapshot):

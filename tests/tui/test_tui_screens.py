@@ -8,6 +8,7 @@ import copy
 import pytest
 from tui_helpers import FakeSource, make_app, screen_text, wait_for
 
+from tui import format as fmt
 from tui.keys import ACTIONS, effective_key, key_display
 from tui.messages import SnapshotArrived
 from tui.screens.ack_form import AckForm
@@ -26,12 +27,14 @@ async def started(pilot, app):
 
 
 @pytest.mark.parametrize("key, mode, words", [
-    ("1", "overview", ["openai", "CRITICAL", "routing split: needs the cost issue",
-                       "not built yet", "Firing alerts (3)"]),
+    ("1", "overview", ["openai", "CRITICAL", "routing fast   5%", "BELOW BAND",
+                       "spend  OK ", "by midnight", "Firing alerts (3)"]),
     ("2", "alerts", ["FIRING", "openai_error_rate", "Silences (1 active)"]),
-    ("3", "remediation", ["not built yet — lands with the remediation issue"]),
-    ("4", "costs", ["not built yet — lands with the cost issue"]),
-    ("5", "checklists", ["not built yet — lands with the checklist issue"]),
+    ("3", "remediation", ["9 playbooks", "openai-outage", "READY", "PLANNED",
+                          "ops@example"]),
+    ("4", "costs", ["hourly", "daily", "weekly", "burn rate", "prometheus", "BELOW BAND"]),
+    ("5", "checklists", ["daily 20", "1 of 17 answered", "WARN", "OPEN",
+                         "Verify HUD displays correctly"]),
     ("6", "capacity", ["CPU use", "Memory use", "Disk use", "GPU: no GPU",
                        "Think path queue depth"]),
 ])
@@ -56,14 +59,16 @@ async def test_overview_tiles_show_word_value_target_alert_and_age(outage_snapsh
             assert name in text
         assert "openai  CRITICAL" in text and "backend  OK" in text
         assert "t<300ms a>500ms" in text  # the headline metric against target and alert
-        assert "good 9s ago" in text  # last good probe of openai, on the frozen clock
+        openai = next(c for c in outage_snapshot["components"] if c["name"] == "openai")
+        ago = fmt.age(openai["last_good_at"], outage_snapshot["taken_at_unix"] + 2)
+        assert f"good {ago}" in text  # last good probe of openai, on the frozen clock
         assert "data 2s ago" in text.splitlines()[0]
         assert "STALE" not in text
 
 
 async def test_help_lists_every_key_and_closes(outage_snapshot):
     app = make_app(FakeSource(outage_snapshot), outage_snapshot, keys={"silence": "S"})
-    async with app.run_test(size=(120, 50)) as pilot:
+    async with app.run_test(size=(160, 60)) as pilot:
         await started(pilot, app)
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
@@ -148,6 +153,7 @@ async def test_enter_on_an_alert_shows_its_details(outage_snapshot):
         await pilot.press("2")
         await wait_for(pilot, lambda: app.screen.query(AlertTable)
                        and app.screen.query_one(AlertTable).row_count == 3)
+        await select_alert(pilot, app, "openai_response_latency_p95")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, AlertDetail))
         text = screen_text(app)
@@ -161,9 +167,18 @@ async def open_alerts(pilot, app, row_name: str | None = None):
     table = await wait_for(pilot, lambda: app.current_mode == "alerts"
                            and (t := app.screen.query_one(AlertTable)).row_count and t)
     if row_name is not None:
-        while app.screen.selected_alert()["name"] != row_name:
-            await pilot.press("down")
+        await select_alert(pilot, app, row_name)
     return table
+
+
+async def select_alert(pilot, app, name: str) -> None:
+    """Down (wrapping to the top once) until the alert `name` is selected."""
+    table = app.screen.query_one(AlertTable)
+    for _ in range(2 * table.row_count + 1):
+        if app.screen.selected_alert()["name"] == name:
+            return
+        await pilot.press("down" if table.cursor_row < table.row_count - 1 else "ctrl+home")
+    raise AssertionError(f"no alert {name} in the table")
 
 
 async def test_silence_form_sends_the_silence(outage_snapshot):
@@ -216,12 +231,10 @@ async def test_ack_and_expire(outage_snapshot):
         await pilot.press("x")  # not silenced: a warning, no command
         await pilot.pause(0.1)
         assert len(source.commands) == 1
-        await pilot.press("up")
-        while app.screen.selected_alert()["name"] != "openai_response_latency_p95":
-            await pilot.press("up")
+        await select_alert(pilot, app, "openai_response_latency_p95")
         await pilot.press("x")
         await wait_for(pilot, lambda: len(source.commands) == 2)
-        assert source.commands[-1] == ("expire", "48a0ba6a4f64")
+        assert source.commands[-1] == ("expire", outage_snapshot["silences"][0]["id"])
 
 
 async def test_a_refused_command_is_reported(outage_snapshot):

@@ -116,13 +116,15 @@ async def wait_for(pilot, condition, timeout: float = 10.0, step: float = 0.05):
 
 @contextlib.asynccontextmanager
 async def demo_agent(tmp_path, scenario: str = "normal"):
-    """The simulator plus an in-process agent probing every 0.5 s, in this event loop."""
+    """The simulator plus an in-process agent probing every 0.5 s, in this event loop,
+    configured as `alice-tui --demo` runs it (spend tracking on)."""
     from agent.demo import demo_stack
     from agent.service import AgentService
+    from tui.source import demo_dashboard_config
 
     async with demo_stack(scenario, warmup_s=1.2) as (sim, config):
+        config = demo_dashboard_config(config, tmp_path / "state.db")
         agent = config.agent.model_copy(update={
-            "data_path": str(tmp_path / "state.db"),
             "intervals": config.agent.intervals.model_copy(update={"fast_s": 0.5})})
         service = await AgentService.start(config.model_copy(update={"agent": agent}),
                                            serve_api=False)

@@ -1,10 +1,13 @@
 """Screen 1, Overview: everything that matters on one 80x24 screen.
 
-A tile per component, the routing split, the spend line, firing alerts newest first;
+A tile per component (the spend line stands for the cost component), the routing split,
+the spend gauge with its projection, firing alerts newest first;
 the header carries the overall status and the data's age (STALE when updates stop).
 """
 
 from __future__ import annotations
+
+from typing import Any, Mapping
 
 from textual import on
 from textual.app import ComposeResult
@@ -14,7 +17,19 @@ from tui.screens.base import DashboardScreen
 from tui.widgets.component_tile import ComponentTile
 from tui.widgets.firing_alerts import FiringAlerts
 from tui.widgets.routing_bar import RoutingBar
-from tui.widgets.spend_gauge import SpendGauge
+from tui.widgets.spend_gauge import SpendGauge, budget_of
+
+COST_COMPONENT = "cost"
+
+
+def tile_components(snapshot: Mapping[str, Any]) -> list[dict]:
+    """Pure: the components that get a tile. The `cost` component's status is the
+    spend gauge's (level word, bar, projection) when the snapshot has a cost section:
+    no tile for it, so six Alice components still fit 80x24."""
+    components = snapshot.get("components") or []
+    if budget_of(snapshot) is None:
+        return list(components)
+    return [c for c in components if c.get("name") != COST_COMPONENT]
 
 
 class OverviewScreen(DashboardScreen):
@@ -32,7 +47,7 @@ class OverviewScreen(DashboardScreen):
         yield FiringAlerts(id="firing")
 
     def show(self, snapshot: dict) -> None:
-        components = {c["name"]: c for c in snapshot.get("components") or []}
+        components = {c["name"]: c for c in tile_components(snapshot)}
         if list(self._tiles) != list(components):  # first snapshots, or the config changed
             self._arrange(components)
         else:

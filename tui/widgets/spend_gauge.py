@@ -1,7 +1,10 @@
-"""Spend against the daily budget with a burn-rate projection: lands with the cost issue.
+"""Spend against the daily budget with the burn-rate projection, from the snapshot's
+`cost` section (agent.cost: spend from Prometheus / the costs API / an estimate).
 
-Until a cost metric exists in the snapshot this widget says so in one plain line,
-rather than drawing an empty gauge that could be mistaken for zero spend.
+One line: the level as a word and colour, a bar of today's spend with a mark where the
+current burn rate takes it by midnight, and the figures. Without a `cost:` section
+nothing is drawn here (the routing line above says how to turn it on): an empty gauge
+could be mistaken for zero spend.
 """
 
 from __future__ import annotations
@@ -14,26 +17,69 @@ from textual.widget import Widget
 
 from tui import format as fmt
 
-MISSING = "spend vs budget, burn rate: not built yet — lands with the cost issue"
-MISSING_ASCII = MISSING.replace("—", "-")
+LEVEL_STYLES = {"ok": "green", "warning": "yellow", "critical": "bold red",
+                "exceeded": "bold red reverse", "unknown": "bold magenta"}
 
 
-def spend_text(snapshot: Mapping[str, Any] | None, width: int, ascii_only: bool = False) -> Text:
-    """Pure: the gauge line when `cost_today_usd` and `daily_budget_usd` exist, else the
-    not-built line."""
-    spent = fmt.metric(snapshot, "cost_today_usd")
-    budget = fmt.metric(snapshot, "daily_budget_usd")
-    if not spent or not budget or spent.get("value") is None or not budget.get("value"):
-        return Text(fmt.fit(MISSING_ASCII if ascii_only else MISSING, width, ascii_only),
-                    style="dim")
-    share = spent["value"] / budget["value"]
-    head = f"spend ${spent['value']:.2f} of ${budget['value']:.2f} "
-    tail = f" {share * 100:3.0f}%"
-    text = Text(head)
-    text.append(fmt.bar(share, max(10, width - len(head) - len(tail)), ascii_only),
-                style="bold red" if share >= 0.95 else "yellow" if share >= 0.8 else "green")
-    text.append(tail)
-    return text
+def budget_of(snapshot: Mapping[str, Any] | None, window: str = "daily"
+              ) -> Mapping[str, Any] | None:
+    cost = (snapshot or {}).get("cost") or {}
+    for b in cost.get("budgets") or []:
+        if b.get("window") == window:
+            return b
+    return None
+
+
+def projection_bar(spent: float, projected: float | None, limit: float, width: int,
+                   ascii_only: bool = False) -> str:
+    """Pure: `width` cells, filled for spent/limit, shaded up to the projection, a '|'
+    where the budget would be hit within the bar, '>' at the end when the projection
+    goes past the budget."""
+    width = max(4, width)
+    full, proj, empty = ("#", "=", "-") if ascii_only else ("█", "▒", "░")
+    filled = round(max(0.0, min(1.0, spent / limit)) * width) if limit > 0 else width
+    ahead = filled
+    if projected is not None and limit > 0:
+        ahead = max(filled, round(max(0.0, min(1.0, projected / limit)) * width))
+    cells = [full] * filled + [proj] * (ahead - filled) + [empty] * (width - ahead)
+    if projected is not None and limit > 0 and projected > limit:
+        cells[-1] = ">"
+    return "".join(cells)
+
+
+def spend_text(snapshot: Mapping[str, Any] | None, width: int,
+               ascii_only: bool = False) -> Text:
+    """Pure: 'spend OK  0.42/10.00 USD [bar]  4%  -> 1.41 by midnight, 0.29/h'."""
+    b = budget_of(snapshot)
+    if b is None:
+        return Text("")
+    level = str(b.get("level") or "unknown")
+    spent, limit = b.get("spent_usd"), b.get("limit_usd") or 0.0
+    word = Text(f" {level.upper()} ", style=LEVEL_STYLES.get(level, "bold"))
+    if spent is None:
+        reason = ((snapshot or {}).get("cost") or {}).get("reason") or "no spend figure"
+        out = Text("spend ")
+        out.append_text(word)
+        out.append(fmt.fit(f" today's spend unknown: {reason}", max(0, width - 14),
+                           ascii_only), style="dim")
+        return out
+    burn = ((snapshot or {}).get("cost") or {}).get("burn_rate_usd_per_hour")
+    projected = b.get("projected_usd")
+    head = f" {spent:.2f}/{limit:.2f} USD "
+    tail = f" {b.get('percent') or 0:3.0f}%"
+    if projected is not None:
+        arrow = "->" if ascii_only else "→"
+        tail += f" {arrow} {projected:.2f} by midnight"
+    if burn is not None and width >= 100:
+        tail += f", {burn:.2f}/h"
+    out = Text("spend ")
+    out.append_text(word)
+    out.append(head)
+    bar_w = max(8, width - len("spend ") - len(word.plain) - len(head) - len(tail))
+    out.append(projection_bar(float(spent), projected, float(limit), bar_w, ascii_only),
+               style=LEVEL_STYLES.get(level, ""))
+    out.append(tail)
+    return out
 
 
 class SpendGauge(Widget):
@@ -42,7 +88,10 @@ class SpendGauge(Widget):
     @staticmethod
     def view_of(snapshot: Mapping[str, Any] | None) -> Any:
         """The part of a snapshot this widget draws (unchanged: no need to redraw)."""
-        return fmt.metric(snapshot, "cost_today_usd"), fmt.metric(snapshot, "daily_budget_usd")
+        b = budget_of(snapshot)
+        burn = ((snapshot or {}).get("cost") or {}).get("burn_rate_usd_per_hour")
+        return None if b is None else (b.get("spent_usd"), b.get("limit_usd"),
+                                       b.get("level"), b.get("projected_usd"), burn)
 
     def render(self) -> Text:
         text = spend_text(self.snapshot, self.content_size.width, self.app.ascii_only)

@@ -2,8 +2,11 @@
 
     .venv/bin/python tests/tui/data/record_fixtures.py
 
-ok.json: the demo stack in its normal scenario after ~20 probe rounds;
-outage.json: the same after `openai-outage`, with one alert silenced and one acked.
+ok.json: the demo stack in its normal scenario after ~20 probe rounds (configured as
+alice-tui --demo runs it: spend tracking and checklists on; the checklist deadline moved
+to 23:59 so no overdue alert fires whenever this runs);
+outage.json: the same after `openai-outage`, with one alert silenced and one acked, a
+dry-run of the openai-outage playbook and one checklist item answered.
 """
 
 import asyncio
@@ -20,16 +23,22 @@ sys.path.insert(0, str(HERE.parents[2]))
 async def main() -> None:
     from agent.demo import demo_stack
     from agent.service import AgentService
+    from tui.source import demo_dashboard_config
 
     async with demo_stack("normal", warmup_s=1.2) as (sim, config):
         with tempfile.TemporaryDirectory() as tmp:
+            config = demo_dashboard_config(config, Path(tmp) / "state.db")
+            # a deadline that has not passed whenever this runs: no checklist_overdue alert
+            config = config.model_copy(update={"checklists": config.checklists.model_copy(
+                update={"daily_at": "23:58", "deadline": "23:59"})})
             agent = config.agent.model_copy(update={
-                "data_path": f"{tmp}/state.db",
                 "intervals": config.agent.intervals.model_copy(update={"fast_s": 0.5})})
             service = await AgentService.start(config.model_copy(update={"agent": agent}),
                                                serve_api=False)
             try:
                 await asyncio.sleep(12)
+                await service.runtime.checklists.tick()
+                await asyncio.sleep(0.5)
                 write("ok.json", service.runtime.snapshot.to_json())
                 sim.set_scenario("openai-outage")
                 deadline = time.monotonic() + 30
@@ -44,6 +53,9 @@ async def main() -> None:
                                      "provider incident, tracked in INC-42", "ops@example")
                 await rt.add_ack("openai_health", "on it: failing over to local", 3600,
                                  "ops@example")
+                await rt.remediation_plan("openai-outage", "ops@example")
+                await rt.checklist_answer("daily", "hud_display", "warn",
+                                          "HUD shows the offline banner", "ops@example")
                 await asyncio.sleep(1.5)
                 write("outage.json", rt.snapshot.to_json())
             finally:
