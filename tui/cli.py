@@ -35,8 +35,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Terminal dashboard for the Alice hybrid AI stack: "
-                "component health against the threshold table, alerts (silence, ack), "
-                "host capacity. Keys: ? in the dashboard.")
+                "component health against the threshold table, alerts (silence, ack, "
+                "history), remediation playbooks (dry-run, run), spend and routing, the "
+                "operations checklists, host capacity. Keys: ? in the dashboard.")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--demo", action="store_true",
                       help="start the built-in simulator and an agent in this process")

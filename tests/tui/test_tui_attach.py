@@ -133,3 +133,30 @@ async def test_attach_commands_need_the_right_token(agents):
     async with httpx.AsyncClient() as client:
         snap = (await client.get(f"{url}/api/v1/snapshot")).json()
     assert snap["silences"] == []
+
+
+async def test_attach_reads_history_and_drives_remediation_and_checklists(agents):
+    """The alert history, a playbook's dry-run and a checklist answer over the agent's
+    HTTP API, as the Remediation/Checklists/History screens send them in attach mode."""
+    _proc, port = agents("agent")
+    url = f"http://127.0.0.1:{port}"
+    none, right = AttachSource(url), AttachSource(url, TOKEN)
+    page = await none.alert_history(5)  # a read: no token on loopback
+    assert set(page) == {"records", "total", "next_before"}
+    with pytest.raises(CommandError, match="read-only"):
+        await none.remediation_plan("intent-accuracy-drop", "me")
+    plan = await right.remediation_plan("intent-accuracy-drop", "me")
+    assert plan["playbook"] == "intent-accuracy-drop"
+    assert any(s.get("url", "").endswith("/api/admin/config") for s in plan["steps"])
+    with pytest.raises(CommandError, match="no playbook named 'nope'"):
+        await right.remediation_plan("nope", "me")
+    with pytest.raises(CommandError, match="confirmation must be the playbook's name"):
+        await right.remediation_run("intent-accuracy-drop", "wrong", "me")
+    # `alice-agent --demo` has no checklists: section: the agent says so in one line
+    with pytest.raises(CommandError, match="agent refused the answer: checklists are not "
+                       "configured"):
+        await right.checklist_answer("daily", "hud_display", "pass", "", "me")
+    async with httpx.AsyncClient() as client:
+        state = (await client.get(f"{url}/api/v1/remediation")).json()
+    kinds = [r["kind"] for r in state["history"]]
+    assert "plan" in kinds  # the dry-run is in the audit history

@@ -16,10 +16,9 @@ class CapacityScreen(DashboardScreen):
 
     def compose_body(self) -> ComposeResult:
         yield HostPanel(id="host")
-        dash = "-" if self.app.ascii_only else "—"
-        yield Static(Text(f"scaling recommendations by user load (the guide's capacity table): "
-                          f"not built yet {dash} lands with the capacity issue", style="dim"),
-                     id="capacity-note")
+        yield Static(Text("scaling recommendations by user load (the guide's Capacity "
+                          "Planning table): `alice-ops capacity` (the agent's snapshot does "
+                          "not carry them)", style="dim"), id="capacity-note")
 
     def show(self, snapshot: dict) -> None:
         self.query_one(HostPanel).snapshot = snapshot
