@@ -188,8 +188,8 @@ async def rotate(config: Config, env_file: Path, variable: str, new_key: str, *,
                  verify_timeout_s: float = 60.0, now: Callable[[], float] = time.time
                  ) -> Outcome:
     """Validate, then (with `execute`) write, roll, verify and roll back on failure."""
-    from agent.remediation.envfile import EnvFileError, apply_env, read_env
-    from agent.remediation.steps import compose_argv, run_argv
+    from agent.remediation.envfile import EnvFileError, read_env
+    from agent.remediation.steps import compose_argv
 
     if config.targets.openai is None:
         raise RotationError("no targets.openai in the config: nothing to validate the key "
@@ -222,6 +222,32 @@ async def rotate(config: Config, env_file: Path, variable: str, new_key: str, *,
     if not execute:
         out.reason = "dry run: nothing written (add --execute to rotate)"
         return out
+    if config.read_only:
+        raise RotationError("read-only mode (config read_only: true): nothing written")
+    # one remediation at a time: a playbook restarting the same services meanwhile
+    # would race the rolling restart and the rollback
+    from agent.remediation.lock import LockBusy, RemediationLock, lock_path
+
+    lock = RemediationLock(lock_path(config))
+    try:
+        lock.acquire()
+    except LockBusy as exc:
+        raise RotationError(f"{exc}; nothing written") from None
+    try:
+        return await _rotate_locked(out, config, env_file, variable, new_key, old_key,
+                                    secrets, verify_timeout_s, now, argv_for, cwd)
+    finally:
+        lock.release()
+
+
+async def _rotate_locked(out: Outcome, config: Config, env_file: Path, variable: str,
+                         new_key: str, old_key: str | None, secrets: list[str],
+                         verify_timeout_s: float, now: Callable[[], float], argv_for,
+                         cwd: str) -> Outcome:
+    from agent.remediation.envfile import EnvFileError, apply_env
+    from agent.remediation.steps import run_argv
+
+    rem = config.remediation
 
     async def write(key: str, label: str) -> bool:
         try:

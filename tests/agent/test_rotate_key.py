@@ -185,6 +185,23 @@ def test_bad_input_is_one_line(setup, capsys, monkeypatch):
     assert capsys.readouterr().err.startswith("alice-ops: rotate-key --key-file: ")
 
 
+def test_a_running_remediation_or_read_only_mode_refuses_before_any_write(
+        setup, capsys, monkeypatch):
+    from agent.config import load_config
+    from agent.remediation.lock import RemediationLock, lock_path
+
+    with RemediationLock(lock_path(load_config(setup["config"]))):  # a playbook is running
+        code, doc, err = rotate(setup, capsys, monkeypatch, NEW_KEY, "--execute")
+    assert code == 2 and doc is None
+    assert err.startswith("alice-ops: rotate-key: another remediation is running (pid ")
+    assert err.rstrip().endswith("nothing written")
+    setup["config"].write_text(setup["config"].read_text() + "read_only: true\n")
+    code, doc, err = rotate(setup, capsys, monkeypatch, NEW_KEY, "--execute")
+    assert code == 2 and "read-only mode" in err
+    assert setup["env"].read_text() == ENV_TEXT
+    assert backups(setup) == [] and docker_calls(setup) == []
+
+
 def _spawn(setup, *extra: str) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent.cli.main", "rotate-key", "--config",
