@@ -7,15 +7,18 @@ startup: seconds from spawning `alice-tui` to its first full overview paint, med
          on a new 80x24 pseudo-terminal with ALICE_TUI_BENCH_FILE set, so it appends timing
          marks (tui/marks.py, CLOCK_MONOTONIC) that are compared with the spawn time.
          "First full overview paint": the first frame composed and written to the terminal
-         in which the overview has a tile for every one of the configured components
-         (ALICE_TUI_BENCH_COMPONENTS = 6) and every tile in view was rendered from a
-         snapshot in which each of them has a probe result (`last_probe_at`): a status
-         word from a real probe. The agent lists a component only once probed, so this is
-         also "all six tiles present". Checked in a `call_after_refresh` callback (these
+         in which the overview has a tile for every component of the snapshot and every
+         tile in view was rendered from a snapshot in which all the configured components
+         (ALICE_TUI_BENCH_COMPONENTS: 7 for `alice-tui --demo`, the six Alice components
+         and `cost`, whose status the spend gauge shows; 6 for `alice-agent --demo`) have
+         a probe result (`last_probe_at`): a status word from a real probe. The agent
+         lists a component only once probed. Checked in a `call_after_refresh` callback (these
          run only once the screen has nothing left to lay out or paint) after the
          snapshot is applied; the tiles record what they last rendered.
-         --demo: the simulator's start-up (its server start and its 1.2 s traffic warm-up)
-         is subtracted, measured in a process of its own with the bytecode cache in the
+         --demo: the dashboard is built and painted while the simulator warms up (the
+         agent starts after the warm-up: its first probes need the traffic); the
+         simulator's start-up (its server start and its 1.2 s traffic warm-up) is
+         subtracted, measured in a process of its own with the bytecode cache in the
          same state (so work alice-tui overlaps with the warm-up still counts if it slows
          the simulator); the figure with the in-launch simulator time subtracted and the
          raw total are printed too, and the target is judged on the larger.
@@ -78,7 +81,8 @@ STARTUP_COLD_TARGET_S, STARTUP_WARM_TARGET_S = 1.0, 0.5
 STEADY_CPU_TARGET = 10.0
 KEY_TARGET_MS = 50.0
 ALICE_COMPONENTS = ("openai", "ollama", "gateway", "backend", "prometheus", "host")
-DEMO_COMPONENTS = len(ALICE_COMPONENTS)  # what --demo configures
+AGENT_DEMO_COMPONENTS = len(ALICE_COMPONENTS)  # what `alice-agent --demo` configures
+TUI_DEMO_COMPONENTS = AGENT_DEMO_COMPONENTS + 1  # `alice-tui --demo`: and `cost` (cost: {})
 
 
 def _met(ok: bool) -> str:
@@ -218,13 +222,13 @@ def drop_page_cache() -> bool:
         return False
 
 
-def _startup_runs(what: str, argv: list[str], runs: int, tmp: Path,
+def _startup_runs(what: str, argv: list[str], runs: int, tmp: Path, components: int,
                   extra_env: dict[str, str] | None = None) -> tuple[dict[str, list[Launch]],
                                                                     bool]:
     """`runs` cold launches (installed bytecode, page cache dropped), `runs` with no
     bytecode at all (each with a new empty bytecode prefix), then one priming launch and
     `runs` warm ones. Returns the launches by kind and whether the cache could be dropped."""
-    env = {**_base_env(), "ALICE_TUI_BENCH_COMPONENTS": str(DEMO_COMPONENTS),
+    env = {**_base_env(), "ALICE_TUI_BENCH_COMPONENTS": str(components),
            **(extra_env or {})}
     out: dict[str, list[Launch]] = {kind: [] for kind in COLD_KINDS}
     dropped = True
@@ -342,7 +346,8 @@ def bench_startup(runs: int, modes: list[str]) -> None:
         kinds = (("cold", STARTUP_COLD_TARGET_S), ("nobytecode", None),
                  ("warm", STARTUP_WARM_TARGET_S))
         if "demo" in modes:
-            got, dropped = _startup_runs("demo", [exe, "--demo"], runs, tmp)
+            got, dropped = _startup_runs("demo", [exe, "--demo"], runs, tmp,
+                                         TUI_DEMO_COMPONENTS)
             for kind, target in kinds:
                 launches = got[kind]
                 alone = [launch.marks["first_full_paint"] - launch.sim_alone_s
@@ -374,8 +379,9 @@ def bench_startup(runs: int, modes: list[str]) -> None:
             try:
                 assert agent.match is not None
                 api = agent.match.group(1)
-                _wait_complete_snapshot(api, DEMO_COMPONENTS)
-                got, dropped_here = _startup_runs("attach", [exe, "--attach", api], runs, tmp)
+                _wait_complete_snapshot(api, AGENT_DEMO_COMPONENTS)
+                got, dropped_here = _startup_runs("attach", [exe, "--attach", api], runs, tmp,
+                                                  AGENT_DEMO_COMPONENTS)
                 dropped = dropped and dropped_here
             finally:
                 agent.stop()

@@ -200,11 +200,14 @@ def preload(names: list[str]) -> threading.Thread:
 
 
 async def run(p: Plan) -> int:
+    from tui.marks import mark
     from tui.source import AttachSource
 
     source = make_source(p)
+    starting: asyncio.Task | None = None
     if isinstance(source, AttachSource):
         await source.check()
+        await source.start()
     else:
         print(f"{PROG}: starting the {'simulator and ' if p.kind == 'demo' else ''}agent...",
               file=sys.stderr, flush=True)
@@ -212,23 +215,61 @@ async def run(p: Plan) -> int:
         agent = source.modules_to_preload()
         names = [*(n for n in agent if n.startswith("agent.")), *UI_MODULES,
                  *(n for n in agent if not n.startswith("agent."))]
-        if p.kind == "demo":  # once the simulator is up: not competing with its start
-            source.during_warmup = lambda: preload(names)
+        if p.kind == "demo":
+            starting = await start_during_warmup(source, names)
         else:
             preload(names)
-    await source.start()
-    try:
-        from tui.marks import mark
-
+            await source.start()
+    if starting is None:
         mark("source_ready")
+    try:
         from tui.app import DashboardApp
 
         app = DashboardApp(source=source, read_only=p.read_only, ascii_only=p.ascii_only,
                            keys=p.keys)
+        if starting is not None:
+            # the app is up while the simulator warms up; a failed start ends it
+            starting.add_done_callback(lambda task: app.exit(2) if not task.cancelled()
+                                       and task.exception() is not None else None)
         await app.run_async()
+        if starting is not None and starting.done() and not starting.cancelled() \
+                and starting.exception() is not None:
+            raise starting.exception()  # SourceError: one line, exit 2
         return app.return_code or 0
     finally:
+        if starting is not None and not starting.done():
+            starting.cancel()  # quit during the start-up
+            await asyncio.gather(starting, return_exceptions=True)
         await source.close()
+
+
+async def start_during_warmup(source, names: list[str]) -> asyncio.Task:
+    """--demo: start the simulator and the agent in a task and return once the simulator
+    is up and its traffic warm-up (an idle `warmup_s` sleep, a second or more) begins, so
+    the dashboard is built and painted meanwhile instead of after it. The modules the
+    agent and the dashboard need are imported on a thread from then on too (not before:
+    not competing with the simulator's own start). Raises SourceError if the start
+    fails before the warm-up."""
+    from tui.marks import mark
+
+    warming = asyncio.Event()
+
+    def warmup_begins() -> None:
+        preload(names)
+        warming.set()
+
+    async def start() -> None:
+        await source.start()
+        mark("source_ready")
+
+    source.during_warmup = warmup_begins
+    task = asyncio.create_task(start(), name="alice-tui-start")
+    waiter = asyncio.create_task(warming.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if task.done():
+        task.result()  # raises what the start raised
+    return task
 
 
 def main(argv: list[str] | None = None) -> int:

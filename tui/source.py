@@ -121,6 +121,8 @@ class InProcessSource:
         """--demo: called when the simulator is up and its traffic warm-up (an idle
         `warmup_s` sleep) begins; the CLI preloads modules meanwhile."""
         self.service = service
+        self.starting = False
+        self._started: asyncio.Event | None = None
         self.sim: Any = None
         self._stack = contextlib.AsyncExitStack()
         self.label = label or ("demo" if demo else "in-process agent")
@@ -130,7 +132,9 @@ class InProcessSource:
 
     @property
     def connected(self) -> bool:
-        return self.service is not None and self.service.runtime is not None
+        """True while running, and while starting (the dashboard may be up first: it
+        waits for the first snapshot then, it is not cut off from the agent)."""
+        return self.starting or (self.service is not None and self.service.runtime is not None)
 
     @property
     def problem(self) -> str | None:
@@ -139,6 +143,13 @@ class InProcessSource:
     async def start(self) -> None:
         if self.service is not None:
             return
+        self.starting = True
+        try:
+            await self._start()
+        finally:
+            self.starting = False
+
+    async def _start(self) -> None:
         config = self._config
         try:
             if self._demo:
@@ -163,10 +174,16 @@ class InProcessSource:
 
             self.service = await AgentService.start(config, serve_api=False)
             self._stack.push_async_callback(self._stop_service)
+            self._started_event().set()
         except Exception as exc:
             await self._stack.aclose()
             what = "demo" if self._demo else "agent"
             raise SourceError(f"{what}: cannot start: {_why(exc)}") from None
+
+    def _started_event(self) -> asyncio.Event:
+        if self._started is None:  # made in the running loop, on first use
+            self._started = asyncio.Event()
+        return self._started
 
     def modules_to_preload(self) -> list[str]:
         """Modules the agent will import as it starts and on its first probes, heaviest
@@ -197,7 +214,9 @@ class InProcessSource:
     async def next_snapshot(self, after_seq: int, timeout: float) -> dict | None:
         runtime = self.service.runtime if self.service is not None else None
         if runtime is None:
-            await asyncio.sleep(timeout)
+            # not started yet (the dashboard may be up first): wake when it is
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._started_event().wait(), timeout)
             return None
         snap = await runtime.wait_for_change(after_seq, timeout)
         if snap is None or snap.seq == after_seq:
