@@ -42,8 +42,10 @@ from agent.remediation import ledger as ops
 from agent.remediation.render import playbooks_for, spec_of
 from agent.remediation.runner import Runner, RunOutcome
 from agent.snapshot import iso
-from agent.store import AuditRecord
+from agent.store import AuditRecord, OutboxItem
 from alerts.lifecycle import AlertEvent, AlertState, transition
+from alerts.notifiers import outbox_entries
+from alerts.notifiers.notice import Notice, dedupe_key
 from alerts.rule import AlertRule
 from rules.remediation import Kind, Ledger, Signal, finish, plan, resume
 
@@ -88,9 +90,25 @@ class RemediationController:
                                          success_threshold=1, flap_window_s=0)
                        for p in self.playbooks}
 
-    def _notice(self, severity: str, message: str) -> None:
-        self.notices.appendleft({"at": iso(self._rt._clock()), "severity": severity,
-                                 "message": message})
+    async def _notice(self, severity: str, message: str, playbook: str = "") -> None:
+        """A `notify` step: shown in the snapshot, and queued to every receiver (webhooks,
+        Alertmanager) as a one-off `remediation_notice` alert through the outbox, so it
+        is delivered (and retried) like any alert notification."""
+        now = self._rt._clock()
+        self.notices.appendleft({"at": iso(now), "severity": severity, "message": message,
+                                 "playbook": playbook})
+        receivers = [n.name for n in self._rt._notifiers]
+        if not receivers:
+            return
+        notice = remediation_notice(playbook, severity, message, now)
+        items = [OutboxItem(**e) for e in outbox_entries([notice], receivers)]
+        try:
+            await self._rt.db(self._rt._store.commit_cycle, now, (), (), items, ())
+        except Exception as exc:  # the step itself succeeded; say why nobody was told
+            log.error("remediation notice not queued: %s", exc)
+            return
+        self._rt.dispatcher.wake()
+
 
     async def start(self) -> None:
         await self.runner.recover()
@@ -316,3 +334,20 @@ class RemediationController:
                         f"resume {name}`" if state.phase.value != "resolved"
                 else f"playbook {name} resumed"))
         return tuple(views)
+
+
+NOTICE = "remediation_notice"
+
+
+def remediation_notice(playbook: str, severity: str, message: str, now: float) -> Notice:
+    """A `notify` step as a firing notice of its own episode (no resolve follows: the
+    Alertmanager notifier gives it endsAt = now + 4 min, webhooks get it once)."""
+    from alerts.silence import fingerprint
+
+    labels = {"component": "remediation", "playbook": playbook or "-", "service": "alice"}
+    fp = fingerprint(NOTICE, labels)
+    return Notice(fingerprint=fp, alertname=NOTICE, labels={**labels, "severity": severity},
+                  annotations={"summary": message,
+                               "description": f"remediation playbook {playbook}: {message}"},
+                  status="firing", starts_at=now, ends_at=None,
+                  dedupe_key=dedupe_key(fp, now, "firing", 0))

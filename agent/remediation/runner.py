@@ -13,6 +13,7 @@ trail with the actor (a user name, "agent", "tui", "api").
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -197,7 +198,7 @@ class Runner:
         for i, (step, view) in enumerate(zip(steps, shown)):
             started = time.monotonic()
             try:
-                ok, detail = await self._one(step)
+                ok, detail = await self._one(step, name)
             except Exception as exc:  # a step's bug is that step's failure, not a crash
                 ok, detail = False, {"error": f"{exc.__class__.__name__}: {exc}"}
             detail = self._scrub(detail)
@@ -212,7 +213,7 @@ class Runner:
                 return f"step {i + 1} ({view['title']}): {detail.get('error', 'failed')}"
         return None
 
-    async def _one(self, step: dict) -> tuple[bool, dict]:
+    async def _one(self, step: dict, playbook: str = "") -> tuple[bool, dict]:
         timeout = float(step["timeout_s"])
         kind = step["type"]
         if kind in ("compose", "command"):
@@ -243,7 +244,9 @@ class Runner:
         if kind == "notify":
             log.warning("remediation notice (%s): %s", step["severity"], step["message"])
             if self._notify is not None:
-                self._notify(step["severity"], step["message"])
+                delivered = self._notify(step["severity"], step["message"], playbook)
+                if inspect.isawaitable(delivered):
+                    await delivered
             return True, {}
         return False, {"error": f"unknown step type {kind!r}"}
 
