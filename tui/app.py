@@ -32,6 +32,7 @@ from tui.source import CommandError, Source
 log = logging.getLogger("alice_ops.tui")
 REFRESH_MIN_S = 0.25  # at most ~4 redraws a second, whatever the agent publishes
 FREEZE_AFTER_S = 2.0  # after the first snapshot: see freeze_long_lived
+SETTLE_S = 1.0  # unthrottled this long after the list of components changed (see _feed)
 SCREEN_NUMBERS = {name: i for i, (name, _) in enumerate(SCREENS, start=1)}
 SCREEN_TITLES = dict(SCREENS)
 
@@ -132,14 +133,17 @@ class DashboardApp(App[int]):
 
     @work(exclusive=True, group="feed", exit_on_error=False)
     async def _feed(self) -> None:
-        """Read snapshots forever; never more often than `refresh_min_s`, except that a
-        snapshot with a different list of components is followed at once by the next.
+        """Read snapshots forever; never more often than `refresh_min_s`, except while
+        the list of components is changing: for SETTLE_S after a change every snapshot
+        is shown as it comes (start-up: the agent lists each component once probed, a
+        few at a time; the last one must not wait out a refresh interval).
 
         A failed read is not fatal: no snapshot arrives, so the header goes STALE, and
         the next read is tried a second later.
         """
         seq = -1
         names: list | None = None
+        changed_at = float("-inf")
         while True:
             try:
                 snap = await self.source.next_snapshot(seq, timeout=1.0)
@@ -153,9 +157,10 @@ class DashboardApp(App[int]):
             self.post_message(SnapshotArrived(snap, self.clock()))
             shown = [c.get("name") for c in snap.get("components") or []]
             if shown != names:
+                names, changed_at = shown, time.monotonic()
+            if time.monotonic() - changed_at < SETTLE_S:
                 # New components (start-up: the agent lists each once it is probed):
                 # show them without waiting; only updates of known ones are throttled.
-                names = shown
                 await asyncio.sleep(0)
                 continue
             await asyncio.sleep(self._refresh_min_s)

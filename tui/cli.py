@@ -184,14 +184,19 @@ def preload(names: list[str]) -> threading.Thread:
     """Import `names` on a daemon thread while the in-process agent starts: the --demo
     simulator spends over a second in a warm-up sleep, time the imports of Textual and
     of the agent's probe client libraries can use instead of following it (nothing is
-    run: the agent and the dashboard import the same modules a moment later anyway)."""
+    run: the agent and the dashboard import the same modules a moment later anyway).
+    A `module:function` name also calls that (cached, argument-free) function: the
+    shipped tables the agent parses once at start."""
     import importlib
 
     def work() -> None:
         for name in names:
+            module, _, function = name.partition(":")
             try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - the real import reports it
+                loaded = importlib.import_module(module)
+                if function:
+                    getattr(loaded, function)()
+            except Exception:  # noqa: BLE001 - the real import or call reports it
                 pass
 
     thread = threading.Thread(target=work, name="alice-tui-preload", daemon=True)
@@ -213,8 +218,9 @@ async def run(p: Plan) -> int:
               file=sys.stderr, flush=True)
         # in the order needed: the agent's own, the dashboard's, the probes' SDKs
         agent = source.modules_to_preload()
-        names = [*(n for n in agent if n.startswith("agent.")), *UI_MODULES,
-                 *(n for n in agent if not n.startswith("agent."))]
+        own = ("agent.", "alerts.", "rules.")
+        names = [*(n for n in agent if n.startswith(own)), *UI_MODULES,
+                 *(n for n in agent if not n.startswith(own))]
         if p.kind == "demo":
             starting = await start_during_warmup(source, names)
         else:

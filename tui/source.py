@@ -186,12 +186,22 @@ class InProcessSource:
         return self._started
 
     def modules_to_preload(self) -> list[str]:
-        """Modules the agent will import as it starts and on its first probes, heaviest
-        last: the client SDKs of the configured OpenAI / Ollama targets, imported by
-        their probes on the first run (~0.3 s for openai, on the path to the first
-        complete snapshot). Only names: the CLI imports them ahead on a thread."""
-        names = ["agent.service"]
-        targets = getattr(self._config, "targets", None)
+        """What the agent will import (and load) as it starts and on its first probes,
+        heaviest last: its own modules (AgentService.start imports them lazily), the
+        shipped tables it parses once (`module:function`, cached functions called with
+        no arguments), and the client SDKs of the configured OpenAI / Ollama /
+        Prometheus targets, imported by their probes on the first run (~0.3 s for
+        openai, on the path to the first complete snapshot). Only names: the CLI
+        imports them ahead on a thread."""
+        config = self._config
+        targets = getattr(config, "targets", None)
+        names = ["agent.service", "agent.store", "agent.runtime", "agent.scheduler",
+                 "alerts.notifiers", "agent.remediation.controller",
+                 "rules.thresholds:default_rows", "rules.playbooks:default_playbooks"]
+        if self._demo or getattr(config, "checklists", None) is not None:
+            names += ["agent.checklists.controller", "rules.checklists:default_checklists"]
+        if self._demo or getattr(config, "cost", None) is not None:
+            names += ["agent.cost.component", "agent.cost", "rules.cost_table:default_table"]
         if self._demo or getattr(targets, "openai", None) is not None:
             names.append("openai")
         if self._demo or getattr(targets, "ollama", None) is not None:

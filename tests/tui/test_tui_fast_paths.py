@@ -251,3 +251,28 @@ def test_filter_haystack_matches_alert_matches(query, hits):
               if all(w in fmt.alert_haystack(a) for w in fmt.query_words(query))]
     assert by_hay == [a for a in alerts if fmt.alert_matches(a, query)]
     assert len(by_hay) == hits
+
+
+async def test_feed_unthrottled_while_components_settle(ok_snapshot, monkeypatch):
+    """Right after the list of components changed (start-up), every snapshot is shown as
+    it comes, e.g. the one that brings a component's first probe result; once the list
+    has settled, updates wait for the refresh interval again."""
+    import tui.app
+
+    monkeypatch.setattr(tui.app, "SETTLE_S", 0.5)
+    first = copy.deepcopy(ok_snapshot)
+    second = copy.deepcopy(ok_snapshot)
+    second["seq"] = first["seq"] + 1
+    second["components"][0]["summary"] = "second"
+    third, fourth = copy.deepcopy(second), copy.deepcopy(second)
+    third["seq"], fourth["seq"] = second["seq"] + 1, second["seq"] + 2
+    source = FakeSource(first, second)
+    app = make_app(source, ok_snapshot, refresh_min_s=30.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshots_shown == 2, timeout=2)  # no 30 s wait
+        await pilot.pause(0.7)  # the list settled
+        source.push(third)
+        await wait_for(pilot, lambda: app.snapshots_shown == 3, timeout=2)
+        source.push(fourth)
+        await pilot.pause(0.5)
+        assert app.snapshots_shown == 3  # throttled again: refresh_min_s is 30 s
