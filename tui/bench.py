@@ -40,7 +40,12 @@ steady:  CPU of the alice-tui process (% of one core, psutil cpu_times over the 
          80x24 on the overview. Target <= 10 % of one core.
 alerts:  in-process (`App.run_test(size=(80, 24))`): the Alerts screen with a fake source
          serving 10,000 alerts; latency of each key for down/pgdn/end/home/up and the
-         filter (/, characters, enter, escape): from posting the key event until the app
+         filter (/, characters, enter, escape), and of the alert history (h opens it on a
+         source serving 10,000 transitions, 200 a page: down, ctrl+end, pgdn/pgup turning
+         the page, each page key until the page is loaded and painted; the screen is built
+         on the first h and kept, the first h is a screen build like the first switch to
+         Alerts): from posting the
+         key event until the app
          has handled it and everything it caused is painted and the screen is idle (see
          `settle`), p50/p95/max per key class, with the time to the first frame, CPU and
          GC time alongside; plus the cost of applying a new snapshot of 10,000 alerts in
@@ -648,6 +653,29 @@ class BenchSource:
     async def add_ack(self, *args: Any) -> dict:
         return {"alert": args[0]}
 
+    history: list[dict] = []
+
+    async def alert_history(self, limit: int, before: int | None = None) -> dict:
+        """Pages of `history` (newest first), as the agent's store serves them."""
+        rows = [r for r in self.history if before is None or r["id"] < before][:limit]
+        return {"records": rows, "total": len(self.history),
+                "next_before": rows[-1]["id"] if len(rows) == limit else None}
+
+
+def history_records(count: int, now: float, seed: int = 11) -> list[dict]:
+    """`count` alert transitions (audit records), newest first, over the last week."""
+    rng = random.Random(seed)
+    events = ("firing", "resolved", "flapping")
+    out = []
+    for i in range(count, 0, -1):
+        component = COMPONENT_NAMES[i % len(COMPONENT_NAMES)]
+        out.append({"id": i, "ts": now - (count - i) * 60.0, "actor": "agent",
+                    "event": events[i % 3], "alert": f"{component}_metric_{i:05d}",
+                    "severity": "critical" if i % 3 == 0 else "warning",
+                    "detail": {"summary": f"{component} metric {i}: "
+                               f"{rng.uniform(0, 3000):.0f} ms"}})
+    return out
+
 
 async def settle(pilot) -> None:
     """Until the app has handled everything queued (and what that queued in turn) and the
@@ -766,11 +794,19 @@ async def _alerts_run(count: int, rounds: int, profile: Path | None) -> dict[str
     base = many_alerts(json.loads(FIXTURE.read_text(encoding="utf-8")), count)
     at = float(base["taken_at_unix"]) + 2
     source = BenchSource(base)
+    source.history = history_records(count, at)
     app = DashboardApp(source=source, clock=lambda: at, user="bench@alice-tui")
     out: dict[str, list[float]] = {}
 
     async def key(kind: str, name: str) -> None:
         await timed_key(pilot, name, kind, out)
+
+    async def page_key(kind: str, name: str) -> None:
+        """A key that loads a page of the history (a worker): until it is shown."""
+        async with timed(kind, out):
+            pilot.app.post_message(_key_event(name))
+            await settle(pilot)
+            await _history_loaded(pilot)
 
     async def snapshot(kind: str, snap: dict) -> None:
         async with timed(kind, out):
@@ -812,6 +848,14 @@ async def _alerts_run(count: int, rounds: int, profile: Path | None) -> dict[str
             for _ in range(5):
                 await key("down (filtered)", "down")
             await key("filter: escape (clear)", "escape")
+            await page_key("history: h (opens, first page)", "h")
+            await key("history: ctrl+home", "ctrl+home")  # where the last round left it
+            for _ in range(10):
+                await key("history: down", "down")
+            await key("history: ctrl+end", "ctrl+end")
+            await page_key("history: pgdn (next page)", "pagedown")
+            await page_key("history: pgup (previous page)", "pageup")
+            await key("history: escape", "escape")
         snap = base
         for step in range(5 * rounds):
             snap = next_alert_snapshot(snap, step)
@@ -839,9 +883,20 @@ async def _alerts_run(count: int, rounds: int, profile: Path | None) -> dict[str
     return out
 
 
+async def _history_loaded(pilot) -> None:
+    """Until the history screen's page load (a worker) is done and painted."""
+    for worker in list(pilot.app.workers):
+        if worker.group == "history":
+            await worker.wait()
+    await settle(pilot)
+
+
 KEY_CLASSES = ("down", "up", "pgdn", "end", "pgdn (next page)", "pgup (previous page)", "home",
                "filter: /", "filter: typing", "filter: enter", "down (filtered)",
-               "filter: escape (clear)")
+               "filter: escape (clear)", "history: h (opens, first page)",
+               "history: ctrl+home", "history: down",
+               "history: ctrl+end", "history: pgdn (next page)",
+               "history: pgup (previous page)", "history: escape")
 SWITCHES = ("switch to Alerts (2)", "switch to Overview (1)", "switch to Alerts again (2)")
 
 

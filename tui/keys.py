@@ -37,7 +37,7 @@ ACTIONS: tuple[KeyAction, ...] = (
               mutating=True),
     KeyAction("expire", "x", "end the silence on the selected alert", "alerts", mutating=True),
     KeyAction("history", "h", "alert history: every fired / resolved / flapping transition, "
-              "newest first, 500 a page (r reloads)", "alerts"),
+              "newest first, 200 a page (r reloads)", "alerts"),
     KeyAction("plan", "p", "dry-run the selected playbook: every step exactly as it would run",
               "remediation"),
     KeyAction("run", "r", "run the selected playbook (type its name to confirm)", "remediation",
@@ -56,7 +56,8 @@ FIXED_KEYS: tuple[tuple[str, str, str], ...] = (
     ("enter", "details of the focused tile or selected alert; dry-run the playbook; tick "
               "the item", "most screens"),
     ("up / down", "move the selection", "alerts"),
-    ("pgup / pgdn", "scroll a page; past the last row, the next 500 alerts", "alerts, history"),
+    ("pgup / pgdn", "scroll a page; past the last row, the next 500 alerts (200 history "
+                    "records)", "alerts, history"),
     ("r", "reload the alert history", "alert history"),
 )
 BY_ID = {a.id: a for a in ACTIONS}

@@ -45,7 +45,8 @@ def test_history_row_and_page_info():
     assert [getattr(c, "plain", c) for c in row[1:]] == ["FIRING", "CRITICAL",
                                                         "openai_error_rate", "5xx 40 %"]
     assert "red" in str(row[1].style)
-    assert page_info(1, 500, 10_000).startswith("records 501-1000 of 10,000, page 2/20")
+    assert page_info(1, 500, 10_000, 500).startswith("records 501-1000 of 10,000, page 2/20")
+    assert page_info(1, 200, 10_000).startswith("records 201-400 of 10,000, page 2/50")
     assert page_info(0, 0, 0) == "no alert transitions recorded yet"
 
 
@@ -61,22 +62,27 @@ async def test_history_screen_pages_ten_thousand_records(ok_snapshot):
         screen = await wait_for(pilot, lambda: isinstance(app.screen, AlertHistoryScreen)
                                 and app.screen)
         table = screen.query_one(AlertTable)
-        await wait_for(pilot, lambda: table.row_count == 500)
-        assert "records 1-500 of 10,000, page 1/20" in screen_text(app)
+        await wait_for(pilot, lambda: table.row_count == 200)
+        assert "records 1-200 of 10,000, page 1/50" in screen_text(app)
         assert table.selected_key() == "10000"
-        assert source.commands[-1] == ("history", 500, None)
+        assert source.commands[-1] == ("history", 200, None)
         await pilot.press("ctrl+end", "pagedown")  # past the last row: the next page
-        await wait_for(pilot, lambda: screen.page == 1 and table.selected_key() == "9500")
-        assert source.commands[-1] == ("history", 500, 9501)
-        assert "records 501-1000 of 10,000, page 2/20" in screen_text(app)
+        await wait_for(pilot, lambda: screen.page == 1 and table.selected_key() == "9800")
+        assert source.commands[-1] == ("history", 200, 9801)
+        assert "records 201-400 of 10,000, page 2/50" in screen_text(app)
         await pilot.press("pageup")  # on the first row: the previous page, its last row
-        await wait_for(pilot, lambda: table.selected_key() == "9501")
+        await wait_for(pilot, lambda: table.selected_key() == "9801")
         loads = screen.loads
         await pilot.press("r")
         await wait_for(pilot, lambda: screen.loads == loads + 1)
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.current_mode == "alerts"
                        and not isinstance(app.screen, AlertHistoryScreen))
+        loads = screen.loads
+        await pilot.press("h")  # kept: the same screen, its page not older than 5 s
+        await wait_for(pilot, lambda: app.screen is screen)
+        await pilot.pause(0.2)
+        assert screen.loads == loads and table.row_count == 200
 
 
 async def test_history_from_the_command_palette_and_an_error_shown(ok_snapshot):

@@ -185,9 +185,13 @@ class AlertsScreen(DashboardScreen):
     # -- filter and paging ---------------------------------------------------------------
 
     def action_history(self) -> None:
+        """Show the alert history; built once and kept (installed), so opening it again
+        only reloads the page shown."""
         from tui.screens.history import AlertHistoryScreen
 
-        self.app.push_screen(AlertHistoryScreen())
+        if not self.app.is_screen_installed(AlertHistoryScreen.NAME):
+            self.app.install_screen(AlertHistoryScreen(), AlertHistoryScreen.NAME)
+        self.app.push_screen(AlertHistoryScreen.NAME)
 
     def open_filter(self) -> None:
         self.query_one("#filter", Input).focus()

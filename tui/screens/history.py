@@ -15,12 +15,15 @@ from textual.widgets import Static
 from tui import format as fmt
 from tui.screens.base import DashboardScreen
 from tui.source import CommandError
-from tui.widgets.alert_table import PAGE_SIZE, AlertTable
+from tui.widgets.alert_table import AlertTable
 
 COLUMNS = (("when", "when"), ("event", "event"), ("severity", "severity"),
            ("alert", "alert"), ("summary", "summary"))
 EVENT_STYLES = {"firing": "bold red", "resolved": "green", "flapping": "yellow"}
 RELOAD_EVERY_S = 5.0  # on the first page, new transitions appear within this
+PAGE_SIZE = 200
+"""Records a page. Each page is fetched (over HTTP when attached) and replaces the
+table's rows: 500-row pages took ~65 ms a page turn, 200 stay under the 50 ms a key."""
 
 
 def history_row(record: Mapping[str, Any], now: float) -> tuple:
@@ -48,7 +51,7 @@ def page_info(page: int, shown: int, total: int, size: int = PAGE_SIZE) -> str:
 
 
 class AlertHistoryScreen(DashboardScreen):
-    NAME, TITLE, NUMBER = "history", "Alert history", 2
+    NAME, TITLE, NUMBER = "alert-history", "Alert history", 2
     BINDINGS = [Binding("r", "reload", "reload", id="history.reload"),
                 Binding("escape", "close", "back", id="history.back", show=False)]
 
@@ -71,6 +74,14 @@ class AlertHistoryScreen(DashboardScreen):
         super().on_mount()
         self.query_one(AlertTable).focus()
         self._load(0)
+
+    def on_screen_resume(self) -> None:
+        """Shown again: the page is reloaded if it is older than RELOAD_EVERY_S (as the
+        first page is reloaded that often while shown)."""
+        super().on_screen_resume()
+        if self.loaded_at is not None and self.app.now - self.loaded_at >= RELOAD_EVERY_S:
+            self.loaded_at = self.app.now  # one reload at a time
+            self._load(self.page)
 
     def show(self, snapshot: dict) -> None:
         """A new snapshot: on the first page, reload now and then (new transitions)."""
