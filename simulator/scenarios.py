@@ -74,7 +74,7 @@ PROFILES: dict[str, Profile] = {
                              queue_depth=(0, 0)),
     # Degraded, not down: every backend metric lands in the WARNING band of the table.
     "backend-degraded": replace(NORMAL, routing_ms=(55.0, 85.0), tool_fail=0.07,
-                                tool_ms=(1100.0, 2400.0)),
+                                tool_ms=(1100.0, 1900.0)),  # p95 well inside 1000..3000
     "gateway-down": replace(NORMAL, ws_error=0.85, ws_active=(0, 0), sessions=(0, 1)),
     "accuracy-drop": replace(NORMAL, accuracy=0.78),
     "budget-burn": replace(NORMAL, prompt_tokens=1200, completion_tokens=800,
