@@ -21,13 +21,6 @@ def sim():
         yield threaded
 
 
-@pytest.fixture(autouse=True)
-def _normal_afterwards(request):
-    yield
-    if "sim" in request.fixturenames:
-        request.getfixturevalue("sim").set_scenario("normal")
-
-
 def write_config(tmp_path, backend_url):
     path = tmp_path / "alice-ops.yaml"
     path.write_text(f'targets:\n  backend: {{url: "{backend_url}", timeout_ms: 1000}}\n')

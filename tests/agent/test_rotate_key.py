@@ -49,13 +49,6 @@ def sim():
         yield threaded
 
 
-@pytest.fixture(autouse=True)
-def _normal_afterwards(request):
-    yield
-    if "sim" in request.fixturenames:
-        request.getfixturevalue("sim").set_scenario("normal")
-
-
 @pytest.fixture
 def setup(tmp_path, monkeypatch, sim):
     """Config at the simulator, Alice's .env with the old key, fake docker on PATH."""

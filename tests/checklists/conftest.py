@@ -14,8 +14,3 @@ def sim():
         yield threaded
 
 
-@pytest.fixture(autouse=True)
-def _normal_afterwards(request):
-    yield
-    if "sim" in request.fixturenames:
-        request.getfixturevalue("sim").set_scenario("normal")
