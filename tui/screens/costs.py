@@ -33,7 +33,7 @@ def budgets_table(cost: Mapping[str, Any], now: float, width: int,
                   expand=True)
     for col in ("window", "spent / budget USD", "used", "level", "at end", "runs out",
                 "source"):
-        table.add_column(col, no_wrap=True)
+        table.add_column(col, no_wrap=True, overflow="crop" if ascii_only else "ellipsis")
     bar_w = max(0, min(24, width - 90))
     for b in cost.get("budgets") or []:
         level = str(b.get("level") or "unknown")
@@ -58,7 +58,8 @@ def sources_table(cost: Mapping[str, Any], ascii_only: bool = False) -> Table:
     table = Table(box=box.ASCII if ascii_only else box.SIMPLE_HEAD, show_edge=False,
                   expand=True)
     for col in ("source", "state", "today", "week", "USD/h", "note"):
-        table.add_column(col, no_wrap=col != "note")
+        table.add_column(col, no_wrap=col != "note",
+                         overflow="crop" if ascii_only else "ellipsis")
     for s in cost.get("sources") or []:
         ok = bool(s.get("available"))
         table.add_row(str(s.get("name", "")),

@@ -21,7 +21,8 @@ def component_table(c: Mapping[str, Any], now: float, ascii_only: bool) -> Table
     table = Table(box=box.ASCII if ascii_only else box.SIMPLE_HEAD, expand=True,
                   show_edge=False)
     for col in ("metric", "value", "target", "alert", "status"):
-        table.add_column(col, no_wrap=col != "metric")
+        table.add_column(col, no_wrap=col != "metric",
+                         overflow="crop" if ascii_only else "ellipsis")
     for m in c.get("metrics") or []:
         status = m.get("status")
         table.add_row(m.get("title") or m.get("name", ""),
