@@ -145,6 +145,7 @@ def test_routing_and_spend_lines_without_a_cost_section_say_so(ok_snapshot):
     assert routing_text(ok_snapshot, 80).plain == MISSING
     assert "cost: {}" in MISSING
     assert spend_text(ok_snapshot, 80).plain == ""  # no gauge that reads as zero spend
+    assert routing_text(None, 80).plain == ""  # before the first snapshot: nothing to say
 
 
 def test_routing_line_from_the_cost_section(ok_snapshot, outage_snapshot):

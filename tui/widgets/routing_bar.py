@@ -28,6 +28,8 @@ def routing_of(snapshot: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
 def routing_text(snapshot: Mapping[str, Any] | None, width: int,
                  ascii_only: bool = False) -> Text:
     """Pure: 'routing fast  65% [bar] think  35%  in band 60-70%', or why there is none."""
+    if not snapshot:
+        return Text("")  # waiting for the first snapshot (the header says so)
     routing = routing_of(snapshot)
     if routing is None:
         return Text(fmt.fit(MISSING, width, ascii_only), style="dim")
