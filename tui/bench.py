@@ -893,11 +893,13 @@ async def _history_loaded(pilot) -> None:
 
 KEY_CLASSES = ("down", "up", "pgdn", "end", "pgdn (next page)", "pgup (previous page)", "home",
                "filter: /", "filter: typing", "filter: enter", "down (filtered)",
-               "filter: escape (clear)", "history: h (opens, first page)",
+               "filter: escape (clear)",
                "history: ctrl+home", "history: down",
                "history: ctrl+end", "history: pgdn (next page)",
                "history: pgup (previous page)", "history: escape")
-SWITCHES = ("switch to Alerts (2)", "switch to Overview (1)", "switch to Alerts again (2)")
+# Opening a screen is not scrolling or filtering (the per-key target); shown apart.
+SWITCHES = ("switch to Alerts (2)", "switch to Overview (1)", "switch to Alerts again (2)",
+            "history: h (opens, first page)")
 
 
 def bench_alerts(count: int, rounds: int, profile: Path | None) -> None:
@@ -916,7 +918,8 @@ def bench_alerts(count: int, rounds: int, profile: Path | None) -> None:
     print(f"  every key above <= {KEY_TARGET_MS:g} ms: {_met(worst <= KEY_TARGET_MS)} "
           f"(worst {worst:.1f} ms; worst p95 {p95:.1f} ms)")
     print("screen switches (no target; the first one builds the screen: 500 rows, the "
-          "filter's index, a garbage collection):")
+          "filter's index, a garbage collection; h builds the history screen and loads its "
+          "first page of 200 records):")
     for kind in SWITCHES:
         if kind in got:
             print(_ms_line(kind, got[kind], None))

@@ -192,13 +192,15 @@ async def test_footer_not_rebuilt_when_focus_moves_between_tiles(outage_snapshot
 
 
 def shown_keys(footer: DashboardFooter) -> list[str]:
-    return [k.key for k in footer.children if getattr(k, "key", None) and k.display]
+    return [k.key for k in footer.children if getattr(k, "key", None) and k.display
+            and k.styles.visibility != "hidden"]
 
 
 async def test_filter_focus_hides_printable_keys_in_place(outage_snapshot):
     """`/` on the Alerts screen: the filter box (always in the layout) takes the focus, the
-    footer hides the keys that would be typed into it without rebuilding, and escape
-    shows them again: the same FooterKey widgets throughout, the table's height the same."""
+    footer hides the keys that would be typed into it without rebuilding or moving any,
+    and escape shows them again: the same FooterKey widgets in the same places
+    throughout, the table's height the same."""
     app = make_app(FakeSource(outage_snapshot), outage_snapshot)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
@@ -207,10 +209,13 @@ async def test_filter_focus_hides_printable_keys_in_place(outage_snapshot):
         footer = app.screen.query_one(DashboardFooter)
         await wait_for(pilot, lambda: "s" in shown_keys(footer))
         widgets, full, height = list(footer.children), shown_keys(footer), table.size.height
+        regions = [w.region for w in widgets]
         await pilot.press("slash")
         await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "filter")
         await wait_for(pilot, lambda: "s" not in shown_keys(footer))
         assert list(footer.children) == widgets
+        still = [(w, r) for w, r in zip(widgets, regions) if w.styles.visibility != "hidden"]
+        assert still and all(w.region == r for w, r in still)  # hidden in place: no reflow
         assert not {"s", "a", "x", "q"} & set(shown_keys(footer))
         assert table.size.height == height
         await pilot.press("escape")
@@ -276,3 +281,20 @@ async def test_feed_unthrottled_while_components_settle(ok_snapshot, monkeypatch
         source.push(fourth)
         await pilot.pause(0.5)
         assert app.snapshots_shown == 3  # throttled again: refresh_min_s is 30 s
+
+
+async def test_collection_runs_between_keys_and_is_given_back_on_exit(ok_snapshot):
+    """Once the dashboard is up the automatic collector is off and a 1 s timer collects
+    (never inside a key's frame); when the app ends, automatic collection is back."""
+    import gc
+
+    app = make_app(FakeSource(ok_snapshot), ok_snapshot)
+    assert gc.isenabled()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: not gc.isenabled(), timeout=10)
+        garbage = []
+        garbage.append(garbage)  # a reference cycle only a collection frees
+        del garbage
+        young = gc.get_count()[0]
+        await wait_for(pilot, lambda: gc.get_count()[0] < young, timeout=5)
+    assert gc.isenabled()
