@@ -23,6 +23,23 @@ targets:
     return parse_config(text, "<demo>", {"ALICE_DEMO_KEY": api_key})
 
 
+def with_demo_capabilities(config: Config, data_path: str | None = None) -> Config:
+    """The demo as an agent runs it (`alice-agent --demo`, `alice-tui --demo`): spend
+    tracking (`cost: {}`) and the operations checklists (`checklists: {}`) on with every
+    default, so the routing split, spend, budgets and today's checklist runs show the
+    simulator's traffic; state in `data_path` when given."""
+    from agent.config import ChecklistSettings, CostSettings
+
+    update: dict = {}
+    if data_path is not None:
+        update["agent"] = config.agent.model_copy(update={"data_path": data_path})
+    if config.cost is None:
+        update["cost"] = CostSettings()
+    if config.checklists is None:
+        update["checklists"] = ChecklistSettings()
+    return config.model_copy(update=update)
+
+
 @contextlib.asynccontextmanager
 async def demo_stack(scenario: str = "normal", warmup_s: float = 0.0
                      ) -> AsyncIterator[tuple[object, Config]]:

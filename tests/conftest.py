@@ -12,7 +12,9 @@ def _isolated_xdg(tmp_path, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _normal_afterwards(request):
-    """A test that used a shared simulator (a fixture named `sim`) leaves it in `normal`."""
+    """A test that used a shared simulator (a fixture named `sim`) leaves it in `normal`.
+    The simulator is asked for here, at set-up, so it is torn down after this reset."""
+    sim = request.getfixturevalue("sim") if "sim" in request.fixturenames else None
     yield
-    if "sim" in request.fixturenames:
-        request.getfixturevalue("sim").set_scenario("normal")
+    if sim is not None and hasattr(sim, "set_scenario"):
+        sim.set_scenario("normal")

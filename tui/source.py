@@ -86,23 +86,6 @@ def _why(exc: BaseException) -> str:
 # -- in-process --------------------------------------------------------------------------
 
 
-def demo_dashboard_config(config: Any, data_path: Path) -> Any:
-    """The --demo config as the dashboard runs it: state in `data_path`, spend tracking
-    (`cost: {}`) and the operations checklists (`checklists: {}`) on, every default, so
-    the overview's routing split and spend gauge, the Costs and Checklists screens show
-    the simulator's traffic, spend and today's runs."""
-    from agent.config import ChecklistSettings, CostSettings
-
-    update: dict[str, Any] = {"agent": config.agent.model_copy(
-        update={"data_path": str(data_path)})}
-    if config.cost is None:
-        update["cost"] = CostSettings()
-    if config.checklists is None:
-        update["checklists"] = ChecklistSettings()
-    return config.model_copy(update=update)
-
-
-
 class InProcessSource:
     """The agent in this event loop: `--demo` (simulator + agent) or `--config`.
 
@@ -153,7 +136,7 @@ class InProcessSource:
         config = self._config
         try:
             if self._demo:
-                from agent.demo import demo_stack
+                from agent.demo import demo_stack, with_demo_capabilities
                 from tui.marks import mark
 
                 mark("sim_start")
@@ -168,7 +151,7 @@ class InProcessSource:
                 import tempfile
 
                 tmp = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="alice-tui-"))
-                config = demo_dashboard_config(config, Path(tmp) / "state.db")
+                config = with_demo_capabilities(config, str(Path(tmp) / "state.db"))
                 self.expected_interval_s = config.agent.intervals.fast_s
             from agent.service import AgentService
 

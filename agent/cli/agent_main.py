@@ -124,11 +124,12 @@ async def run_agent(config: Config, config_path: Path | None, args: argparse.Nam
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from agent.demo import demo_stack
+    from agent.demo import demo_stack, with_demo_capabilities
 
     async with demo_stack(args.scenario, warmup_s=1.2) as (sim, config):
         log.info("demo: simulator on %s (switch scenarios with POST /_sim/scenario)",
                  sim.urls["backend"])
+        config = with_demo_capabilities(config)
         return await run_agent(_with_overrides(config, args), None, args)
 
 

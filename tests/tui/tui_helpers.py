@@ -120,10 +120,10 @@ async def demo_agent(tmp_path, scenario: str = "normal"):
     configured as `alice-tui --demo` runs it (spend tracking on)."""
     from agent.demo import demo_stack
     from agent.service import AgentService
-    from tui.source import demo_dashboard_config
+    from agent.demo import with_demo_capabilities
 
     async with demo_stack(scenario, warmup_s=1.2) as (sim, config):
-        config = demo_dashboard_config(config, tmp_path / "state.db")
+        config = with_demo_capabilities(config, str(tmp_path / "state.db"))
         agent = config.agent.model_copy(update={
             "intervals": config.agent.intervals.model_copy(update={"fast_s": 0.5})})
         service = await AgentService.start(config.model_copy(update={"agent": agent}),

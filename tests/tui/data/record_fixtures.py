@@ -23,11 +23,11 @@ sys.path.insert(0, str(HERE.parents[2]))
 async def main() -> None:
     from agent.demo import demo_stack
     from agent.service import AgentService
-    from tui.source import demo_dashboard_config
+    from agent.demo import with_demo_capabilities
 
     async with demo_stack("normal", warmup_s=1.2) as (sim, config):
         with tempfile.TemporaryDirectory() as tmp:
-            config = demo_dashboard_config(config, Path(tmp) / "state.db")
+            config = with_demo_capabilities(config, str(Path(tmp) / "state.db"))
             # a deadline that has not passed whenever this runs: no checklist_overdue alert
             config = config.model_copy(update={"checklists": config.checklists.model_copy(
                 update={"daily_at": "23:58", "deadline": "23:59"})})
