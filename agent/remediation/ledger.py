@@ -14,10 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.store import AuditRecord, Store
-from agent.store.schema import MIGRATIONS
 from rules.remediation import Ledger, interrupted
-
-_TABLES = MIGRATIONS[1]  # slot 2: created by the migration; repeated here (IF NOT EXISTS)
 
 
 def _json(value: Any) -> str:
@@ -47,12 +44,6 @@ class RunRow:
 
 def _audit(store: Store, conn, records: Iterable[AuditRecord]) -> None:
     store._insert_audit(conn, [store._audit_params(r) for r in records])
-
-
-def ensure(store: Store) -> None:
-    with store._write("remediation tables") as conn:
-        for statement in _TABLES:
-            conn.execute(statement)
 
 
 def start_run(store: Store, playbook: str, kind: str, actor: str, now: float, reason: str,
@@ -96,7 +87,6 @@ def add_audit(store: Store, records: Iterable[AuditRecord]) -> None:
 def recover(store: Store, now: float) -> list[RunRow]:
     """Mark runs a crash left `started` as `interrupted`, clear `running` in the ledgers;
     return the runs marked."""
-    ensure(store)
     with store._write("recover remediation runs") as conn:
         rows = conn.execute(
             "SELECT id, playbook, kind, actor, started_at, finished_at, outcome, reason, detail "

@@ -17,7 +17,6 @@ A rendered step is a dict: `type`, `title`, `timeout_s`, `optional`, and by type
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +182,3 @@ def _default_title(step) -> str:
     if step.type == "wait_healthy":
         return f"wait until {step.component} is healthy"
     return f"notify: {step.message}"
-
-
-def env_path(file: str) -> str:
-    return os.path.abspath(os.path.expanduser(file))

@@ -39,10 +39,6 @@ OUTPUT_KEEP = 2000
 Db = Callable[..., Awaitable[Any]]
 
 
-class Refused(Exception):
-    """The run was not started (read-only, lock busy, unknown playbook...)."""
-
-
 @dataclass
 class RunOutcome:
     run_id: int | None
@@ -138,8 +134,8 @@ class Runner:
     async def run(self, playbook: Playbook, *, actor: str, reason: str = "",
                   revert_only: bool = False) -> RunOutcome:
         """Execute the playbook (or, with `revert_only`, its revert steps: the agent's
-        revert-on-resolve). Never raises for what a step does; `Refused` is returned as
-        an outcome "refused"."""
+        revert-on-resolve). Never raises for what a step does; a run that cannot start
+        (read-only, a render error, the lock busy) is returned as an outcome "refused"."""
         kind = "revert" if revert_only else "run"
         if self.read_only:
             return await self.refuse(playbook.name, actor, "read-only mode: no mutating action")
@@ -231,14 +227,14 @@ class Runner:
             except EnvFileError as exc:
                 return False, {"error": str(exc)}
             return True, {"diff": [c.to_json() for c in done.diff], "backup": done.backup}
+        progress: dict[str, str] = {}
         try:
             if kind == "http":
                 return await asyncio.wait_for(self._http(step, timeout), timeout)
             if kind == "wait_healthy":
-                progress: dict[str, str] = {}
                 return await asyncio.wait_for(self._wait_healthy(step, progress), timeout)
         except TimeoutError:
-            last = locals().get("progress", {}).get("last")
+            last = progress.get("last")
             return False, {"error": f"timed out after {timeout:g} s"
                            + (f"; last: {last}" if last else "")}
         if kind == "notify":
