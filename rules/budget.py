@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -207,9 +207,3 @@ def alert_text(b: BudgetStatus, tz: ZoneInfo, now: float) -> str:
     if b.rate_usd_per_h is not None:
         return text + f", lasts the {WINDOW_WORD[b.window]} at the current rate"
     return text
-
-
-def utc_iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")

@@ -86,10 +86,10 @@ def run(args: argparse.Namespace) -> int:
         write_report(report, out, fmt)
     except OSError as exc:
         raise UsageError(f"report weekly --out: cannot write {out}: {exc.strerror}") from None
-    from rules.budget import utc_iso
+    from agent.snapshot import iso
 
-    summary = {"written": str(out), "format": fmt, "from": utc_iso(report.start),
-               "to": utc_iso(report.end),
+    summary = {"written": str(out), "format": fmt, "from": iso(report.start),
+               "to": iso(report.end),
                "week_spend_usd": report.week_spend, "weekly_budget_usd": report.weekly_budget,
                "fast_share_percent": report.fast_share,
                "alerts_fired": sum(w + c for _, w, c in report.alert_counts)}

@@ -72,7 +72,7 @@ def capacity_json(p: CapacityPlan, load: Load, now: float) -> dict[str, Any]:
     """
     from dataclasses import asdict
 
-    from rules.budget import utc_iso
+    from agent.snapshot import iso
 
     measured = {k: (None if v is None else round(v, 3)) for k, v in asdict(load).items()}
-    return {**plan_json(p), "checked_at": utc_iso(now), "measured": measured}
+    return {**plan_json(p), "checked_at": iso(now), "measured": measured}

@@ -13,7 +13,8 @@ from typing import Any, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from agent.model import Status
-from rules.budget import WINDOWS, BudgetStatus, alert_text, judge_budget, projected_spend, utc_iso
+from agent.snapshot import iso
+from rules.budget import WINDOWS, BudgetStatus, alert_text, judge_budget, projected_spend
 from rules.cost_table import CostTable
 from rules.routing import Advice, RoutingSplit, advise, per_session
 
@@ -120,14 +121,14 @@ class CostReport:
                 "percent": None if pct is None or not math.isfinite(pct) else round(pct, 2),
                 "level": b.level.word if b.level is not None else "unknown",
                 "status": b.status.word, "source": self.primary.get(b.window),
-                "window_start": utc_iso(b.start), "window_end": utc_iso(b.end),
-                "exhausted_at": utc_iso(b.exhausted_at),
+                "window_start": iso(b.start), "window_end": iso(b.end),
+                "exhausted_at": iso(b.exhausted_at),
                 "projected_usd": _round(None if b.spent_usd is None else projected_spend(
                     b.spent_usd, self.burn_usd_per_h, self.now, b.end)),
                 "measured": b.window in self.measured, "text": self.texts[b.window]})
         spent_today = self.budget("daily").spent_usd
         return {
-            "status": self.status.word, "checked_at": utc_iso(self.now),
+            "status": self.status.word, "checked_at": iso(self.now),
             "timezone": self.timezone, "currency": "USD", "reason": self.reason,
             "levels_percent": dict(self.levels_percent), "budgets": budgets,
             "burn_rate_usd_per_hour": _round(self.burn_usd_per_h),
