@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import glob
 import os
-from datetime import tzinfo
 
 from agent.checklists import store as cstore
 from agent.config import Config
@@ -127,15 +126,10 @@ async def spend_facts(config: Config, now: float) -> dict:
 
 
 async def gather(config: Config, store: Store | None, checklist: Checklist, now: float,
-                 tz: tzinfo, report: Report | None, period: str, run_io=None) -> tuple[Facts, dict]:
+                 report: Report | None, period: str, io: cstore.IO = cstore.inline
+                 ) -> tuple[Facts, dict]:
     """Facts for `checklist`'s automatic items, and the new log cursors to save with the
-    run. `run_io(fn, *args)` runs store calls on the store's thread (default: inline)."""
-
-    async def io(fn, *args):
-        if run_io is None:
-            return fn(*args)
-        return await run_io(fn, *args)
-
+    run. `io(fn, *args)` runs store calls on the store's thread (default: inline)."""
     if report is None:
         from agent.check import check
 
@@ -144,7 +138,6 @@ async def gather(config: Config, store: Store | None, checklist: Checklist, now:
     fields: dict = {"report": report, "configured": configured,
                     "endpoints": tuple(e.name for e in config.targets.endpoints),
                     "backups": backup_facts(config)}
-    cursors: dict = {}
     if store is not None:
         previous = await io(cstore.last_auto_run_at, store, "daily", period)
         since = previous if previous is not None and now - previous < OVERNIGHT_MAX_S \

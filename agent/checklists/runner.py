@@ -7,13 +7,13 @@ the agent (`Runtime.db`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
 from agent.checklists import store as cstore
 from agent.checklists.facts import gather
+from agent.checklists.store import IO, inline
 from agent.config import ChecklistSettings, Config
 from agent.redact import redact
 from agent.store import AuditRecord, Store
@@ -34,12 +34,6 @@ from rules.checklists import (
     status_of,
 )
 from rules.evaluate import Report
-
-IO = Callable[..., Awaitable[Any]]
-
-
-async def inline(fn, *args):
-    return fn(*args)
 
 
 def settings_of(config: Config) -> ChecklistSettings:
@@ -80,8 +74,7 @@ async def run_automatic(config: Config, store: Store, checklist: Checklist, now:
     answers given earlier in the period are kept)."""
     tz = time_zone(config)
     period = period_of(checklist.kind, now, tz)
-    facts, cursors = await gather(config, store, checklist, now, tz, report, period,
-                                  run_io=None if io is inline else io)
+    facts, cursors = await gather(config, store, checklist, now, report, period, io)
     secrets = _secrets(config)
     answers = {k: Answer(a.result, redact(a.evidence, secrets), a.by if by == "agent" else by,
                          a.at, a.source) for k, a in judge_automatic(checklist, facts).items()}

@@ -8,10 +8,19 @@ owns the store (the agent's store worker, or the CLI's main thread).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from agent.store import AuditRecord, Store
 from rules.checklists import Answer, Run
+
+IO = Callable[..., Awaitable[Any]]
+"""How a caller runs a store call: `await io(fn, *args)` (the agent's `Runtime.db`)."""
+
+
+async def inline(fn, *args):
+    """Run the store call on this thread (the CLI)."""
+    return fn(*args)
 
 
 def load_run(store: Store, kind: str, period: str) -> Run | None:
