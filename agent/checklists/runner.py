@@ -18,7 +18,6 @@ from agent.config import ChecklistSettings, Config
 from agent.redact import redact
 from agent.store import AuditRecord, Store
 from rules.checklists import (
-    KINDS,
     Answer,
     Checklist,
     ChecklistError,
@@ -148,14 +147,3 @@ def view(checklist: Checklist, run: Run | None, period: str) -> dict[str, Any]:
             "open": [i.id for i in open_items(checklist, answers, manual_only=False)],
             "counts": counts, "items": items}
 
-
-async def current_views(config: Config, store: Store, now: float, io: IO = inline
-                        ) -> dict[str, Any]:
-    """Today's daily and this week's weekly run (the snapshot's `checklists` section)."""
-    tz = time_zone(config)
-    lists = checklists_of(config)
-    out: dict[str, Any] = {}
-    for kind in KINDS:
-        period = period_of(kind, now, tz)
-        out[kind] = view(lists[kind], await io(cstore.load_run, store, kind, period), period)
-    return out

@@ -181,10 +181,9 @@ def _run(args: argparse.Namespace, config) -> int:
             if not finished:
                 when = "today" if args.kind == "daily" else "this week"
                 out.print(f"\ninput ended: answers so far are saved; run again {when} to resume")
-        views = asyncio.run(runner.current_views(config, store, time.time()))
+        doc = _current_view(config, store, checklist)
     finally:
         store.close()
-    doc = views[args.kind]
     if args.json:
         print_json(doc)
     else:
@@ -194,6 +193,16 @@ def _run(args: argparse.Namespace, config) -> int:
     if args.non_interactive:
         return auto_status.exit_code
     return Status.parse(doc["status"]).exit_code
+
+
+def _current_view(config, store, checklist) -> dict:
+    """This period's run of `checklist` as recorded now (answers given meanwhile included)."""
+    from agent.checklists import store as cstore
+    from agent.checklists.runner import time_zone, view
+    from rules.checklists import period_of
+
+    period = period_of(checklist.kind, time.time(), time_zone(config))
+    return view(checklist, cstore.load_run(store, checklist.kind, period), period)
 
 
 def run_history(args: argparse.Namespace) -> int:
