@@ -237,10 +237,11 @@ class Runner:
             last = progress.get("last")
             return False, {"error": f"timed out after {timeout:g} s"
                            + (f"; last: {last}" if last else "")}
-        if kind == "notify":
-            log.warning("remediation notice (%s): %s", step["severity"], step["message"])
+        if kind == "notify":  # rendered with secrets revealed: the notice must not carry them
+            message = redact(step["message"], self._secrets)
+            log.warning("remediation notice (%s): %s", step["severity"], message)
             if self._notify is not None:
-                delivered = self._notify(step["severity"], step["message"], playbook)
+                delivered = self._notify(step["severity"], message, playbook)
                 if inspect.isawaitable(delivered):
                     await delivered
             return True, {}

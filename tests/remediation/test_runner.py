@@ -246,3 +246,26 @@ def test_cli_run_is_refused_while_another_process_holds_the_lock(threaded_simula
     doc = json.loads(busy.stdout)
     assert doc["outcome"] == "refused" and "another remediation is running" in doc["error"]
     assert fake_docker.calls() == []
+
+
+async def test_a_notify_message_never_carries_a_secret(tmp_path, caplog):
+    (tmp_path / "playbooks.yaml").write_text("""
+playbooks:
+  - name: tell
+    title: a notice that names a secret
+    target: host
+    steps:
+      - {type: notify, message: "rotated to {secret.ADMIN}"}
+""")
+    config = parse_config(f"""
+agent: {{data_path: "{tmp_path / 'state.db'}"}}
+remediation:
+  playbooks_file: "{tmp_path / 'playbooks.yaml'}"
+  secrets: {{ADMIN: "{ADMIN}"}}
+""", "<test>")
+    told = []
+    with Store.open(tmp_path / "state.db") as store:
+        out = await Runner(config, store, notify=lambda *a: told.append(a)).run(
+            pb(config, "tell"), actor="alice")
+    assert out.ok and told == [("warning", "rotated to <secret>", "tell")]
+    assert ADMIN not in caplog.text
