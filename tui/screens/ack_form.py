@@ -6,11 +6,10 @@ from typing import Any, Mapping
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from tui import format as fmt
-from tui.screens.dialog import Dialog
+from tui.screens.dialog import FormDialog
 
 DEFAULT_DURATION = "24h"
 
@@ -23,41 +22,29 @@ def check_ack(alert: str, reason: str, duration: str) -> dict:
     return {"alert": alert, "comment": reason.strip(), "duration_s": seconds}
 
 
-class AckForm(Dialog):
+class AckForm(FormDialog):
     """Dismisses with {alert, comment, duration_s} or None (esc / cancel)."""
+
+    SUBMIT, FOCUS = "Acknowledge", "reason"
 
     def __init__(self, alert: Mapping[str, Any]) -> None:
         super().__init__()
         self.alert = alert
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog form") as box:
-            box.border_title = f"acknowledge {self.alert.get('name')}"
-            yield Static(str(self.alert.get("summary", "")), classes="form-note")
-            yield Label("reason")
-            yield Input(id="reason", placeholder="who is on it, and why (required)")
-            yield Label("for (e.g. 2h; empty: 24h)")
-            yield Input(DEFAULT_DURATION, id="duration")
-            yield Static("", id="form-error")
-            with Horizontal(classes="buttons"):
-                yield Button("Acknowledge", id="submit", variant="primary", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+    def form_title(self) -> str:
+        return f"acknowledge {self.alert.get('name')}"
 
-    def on_mount(self) -> None:
-        self.query_one("#reason", Input).focus()
+    def compose_fields(self) -> ComposeResult:
+        yield Static(str(self.alert.get("summary", "")), classes="form-note")
+        yield Label("reason")
+        yield Input(id="reason", placeholder="who is on it, and why (required)")
+        yield Label("for (e.g. 2h; empty: 24h)")
+        yield Input(DEFAULT_DURATION, id="duration")
+
+    def check(self) -> dict:
+        return check_ack(str(self.alert.get("name", "")), self.value("reason"),
+                         self.value("duration"))
 
     @on(Input.Submitted)
-    @on(Button.Pressed, "#submit")
-    def _submit(self) -> None:
-        try:
-            request = check_ack(str(self.alert.get("name", "")),
-                                self.query_one("#reason", Input).value,
-                                self.query_one("#duration", Input).value)
-        except ValueError as exc:
-            self.query_one("#form-error", Static).update(str(exc))
-            return
-        self.dismiss(request)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
+    def _enter(self) -> None:
+        self.submit()

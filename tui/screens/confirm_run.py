@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
-from tui.screens.dialog import Dialog
+from tui.screens.dialog import FormDialog
 
 
 def check_confirmation(name: str, typed: str) -> str:
@@ -17,39 +16,28 @@ def check_confirmation(name: str, typed: str) -> str:
     return typed.strip()
 
 
-class ConfirmRun(Dialog):
+class ConfirmRun(FormDialog):
     """Dismisses with the typed name (it matched) or None."""
+
+    SUBMIT, SUBMIT_VARIANT, FOCUS = "Run", "error", "confirm"
 
     def __init__(self, name: str, title: str, steps: int, mode: str) -> None:
         super().__init__()
         self.playbook, self.title_, self.steps, self.mode = name, title, steps, mode
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog form") as box:
-            box.border_title = f"run playbook {self.playbook}"
-            yield Static(f"{self.title_}: {self.steps} step(s) will run now, on the real "
-                         f"system (its mode is {self.mode}). Dry-run it first with p.",
-                         classes="form-note")
-            yield Label(f"type {self.playbook} to confirm")
-            yield Input(id="confirm", placeholder=self.playbook)
-            yield Static("", id="form-error")
-            with Horizontal(classes="buttons"):
-                yield Button("Run", id="submit", variant="error", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+    def form_title(self) -> str:
+        return f"run playbook {self.playbook}"
 
-    def on_mount(self) -> None:
-        self.query_one("#confirm", Input).focus()
+    def compose_fields(self) -> ComposeResult:
+        yield Static(f"{self.title_}: {self.steps} step(s) will run now, on the real "
+                     f"system (its mode is {self.mode}). Dry-run it first with p.",
+                     classes="form-note")
+        yield Label(f"type {self.playbook} to confirm")
+        yield Input(id="confirm", placeholder=self.playbook)
+
+    def check(self) -> str:
+        return check_confirmation(self.playbook, self.value("confirm"))
 
     @on(Input.Submitted)
-    @on(Button.Pressed, "#submit")
-    def _submit(self) -> None:
-        try:
-            typed = check_confirmation(self.playbook, self.query_one("#confirm", Input).value)
-        except ValueError as exc:
-            self.query_one("#form-error", Static).update(str(exc))
-            return
-        self.dismiss(typed)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
+    def _enter(self) -> None:
+        self.submit()

@@ -6,11 +6,10 @@ from typing import Any, Mapping
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from tui import format as fmt
-from tui.screens.dialog import Dialog
+from tui.screens.dialog import FormDialog
 
 DEFAULT_DURATION = "1h"
 
@@ -26,55 +25,40 @@ def check_silence(matchers: str, duration: str, reason: str) -> dict:
     return {"matchers": matchers.strip(), "duration_s": seconds, "comment": reason.strip()}
 
 
-class SilenceForm(Dialog):
+class SilenceForm(FormDialog):
     """Dismisses with {matchers, duration_s, comment} or None (esc / cancel)."""
+
+    SUBMIT = "Silence"
 
     def __init__(self, matchers: str, alert: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         self.matchers, self.alert = matchers, alert
+        self.FOCUS = "reason" if matchers else "matchers"  # prefilled: on to the reason
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog form") as box:
-            box.border_title = "silence notifications"
-            if self.alert:
-                yield Static(f"alert {self.alert.get('name')}: {self.alert.get('summary', '')}",
-                             classes="form-note")
-            yield Label("matchers")
-            yield Input(self.matchers, id="matchers",
-                        placeholder='alertname="..." or component="openai"')
-            yield Label("duration (30m, 2h, 1d)")
-            yield Input(DEFAULT_DURATION, id="duration")
-            yield Label("reason")
-            yield Input(id="reason", placeholder="why (required)")
-            yield Static("", id="form-error")
-            with Horizontal(classes="buttons"):
-                yield Button("Silence", id="submit", variant="primary", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+    def form_title(self) -> str:
+        return "silence notifications"
 
-    def on_mount(self) -> None:
-        self.query_one("#reason" if self.matchers else "#matchers", Input).focus()
+    def compose_fields(self) -> ComposeResult:
+        if self.alert:
+            yield Static(f"alert {self.alert.get('name')}: {self.alert.get('summary', '')}",
+                         classes="form-note")
+        yield Label("matchers")
+        yield Input(self.matchers, id="matchers",
+                    placeholder='alertname="..." or component="openai"')
+        yield Label("duration (30m, 2h, 1d)")
+        yield Input(DEFAULT_DURATION, id="duration")
+        yield Label("reason")
+        yield Input(id="reason", placeholder="why (required)")
+
+    def check(self) -> dict:
+        return check_silence(self.value("matchers"), self.value("duration"),
+                             self.value("reason"))
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
         order = ["matchers", "duration", "reason"]
         i = order.index(event.input.id)
-        if i == len(order) - 1 or all(self.query_one(f"#{k}", Input).value.strip()
-                                      for k in order):
-            self._submit()
+        if i == len(order) - 1 or all(self.value(k).strip() for k in order):
+            self.submit()
         else:
             self.query_one(f"#{order[i + 1]}", Input).focus()
-
-    @on(Button.Pressed, "#submit")
-    def _submit(self) -> None:
-        try:
-            request = check_silence(self.query_one("#matchers", Input).value,
-                                    self.query_one("#duration", Input).value,
-                                    self.query_one("#reason", Input).value)
-        except ValueError as exc:
-            self.query_one("#form-error", Static).update(str(exc))
-            return
-        self.dismiss(request)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
