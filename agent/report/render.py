@@ -86,8 +86,7 @@ def to_html(r: WeeklyReport) -> str:
                    f"<td>{_num(d.spend_usd, '{:.2f}')}</td><td>{d.budget_usd:.2f}</td>"
                    f'<td class="{_spend_class(d.percent)}">{_num(d.percent)} %</td>'
                    f"<td>{_num(d.fast_share)} %</td><td>{d.warnings} / {d.criticals}</td></tr>")
-    week = r.week_spend
-    pct = None if week is None or r.weekly_budget <= 0 else 100 * week / r.weekly_budget
+    week, pct = r.week_spend, r.week_percent
     out.append(f'<tr><td><b>week</b></td><td><b>{_num(week, "{:.2f}")}</b></td>'
                f"<td>{r.weekly_budget:.2f}</td>"
                f'<td class="{_spend_class(pct)}"><b>{_num(pct)} %</b></td><td>{_num(share)} %</td>'
@@ -139,8 +138,7 @@ def to_markdown(r: WeeklyReport) -> str:
         lines.append(f"| {d.day.isoformat()} {d.day.strftime('%a')} | "
                      f"{_num(d.spend_usd, '{:.2f}')} | {d.budget_usd:.2f} | {_num(d.percent)} % | "
                      f"{_num(d.fast_share)} % | {d.warnings} / {d.criticals} |")
-    week = r.week_spend
-    pct = None if week is None or r.weekly_budget <= 0 else 100 * week / r.weekly_budget
+    week, pct = r.week_spend, r.week_percent
     lines.append(f"| **week** | **{_num(week, '{:.2f}')}** | {r.weekly_budget:.2f} | "
                  f"**{_num(pct)} %** | {_num(share)} % | {sum(d.warnings for d in r.days)} / "
                  f"{sum(d.criticals for d in r.days)} |")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from html import escape
-from typing import Sequence
+from typing import Callable, Sequence
 from zoneinfo import ZoneInfo
 
 COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2")
@@ -45,6 +45,23 @@ def _frame(title: str, y_max: float, unit: str) -> list[str]:
     return parts
 
 
+def _y_scale(y_max: float) -> Callable[[float], float]:
+    """Value -> y pixel in the plot area (values above `y_max` drawn at the top)."""
+    plot_h = H - TOP - BOTTOM
+    return lambda v: TOP + plot_h * (1 - min(v, y_max) / y_max)
+
+
+def _hlines(hlines: Sequence[tuple[str, float]], y: Callable[[float], float]) -> list[str]:
+    """Labelled dashed horizontal lines (targets, budgets)."""
+    parts = []
+    for label, value in hlines:
+        parts.append(f'<line x1="{LEFT}" y1="{y(value):.1f}" x2="{W - RIGHT}" y2="{y(value):.1f}" '
+                     'stroke="#f59e0b" stroke-width="1.5" stroke-dasharray="6 4"/>')
+        parts.append(f'<text x="{W - RIGHT - 4}" y="{y(value) - 4:.1f}" text-anchor="end" '
+                     f'font-size="11" fill="#b45309">{escape(label)}</text>')
+    return parts
+
+
 def _legend(names: Sequence[str]) -> list[str]:
     parts, x = [], LEFT
     for i, name in enumerate(names):
@@ -67,13 +84,11 @@ def line_chart(title: str, series: Sequence[tuple[str, Sequence[tuple[float, flo
         values += list(band)
     y_max = _nice_max(max(values, default=1.0) * 1.05)
     span = max(end - start, 1.0)
-    plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
+    plot_w = W - LEFT - RIGHT
+    y = _y_scale(y_max)
 
     def x(ts: float) -> float:
         return LEFT + plot_w * (ts - start) / span
-
-    def y(v: float) -> float:
-        return TOP + plot_h * (1 - min(v, y_max) / y_max)
 
     parts = _frame(title, y_max, unit)
     if band:
@@ -90,11 +105,7 @@ def line_chart(title: str, series: Sequence[tuple[str, Sequence[tuple[float, flo
                          f'fill="#374151">{day.strftime("%a %d")}</text>')
         day = datetime.fromtimestamp(ts + 26 * 3600, tz).replace(hour=0, minute=0, second=0,
                                                                 microsecond=0)
-    for label, value in hlines:
-        parts.append(f'<line x1="{LEFT}" y1="{y(value):.1f}" x2="{W - RIGHT}" y2="{y(value):.1f}" '
-                     'stroke="#f59e0b" stroke-width="1.5" stroke-dasharray="6 4"/>')
-        parts.append(f'<text x="{W - RIGHT - 4}" y="{y(value) - 4:.1f}" text-anchor="end" '
-                     f'font-size="11" fill="#b45309">{escape(label)}</text>')
+    parts += _hlines(hlines, y)
     for i, (name, pts) in enumerate(series):
         if not pts:
             continue
@@ -112,12 +123,9 @@ def bar_chart(title: str, labels: Sequence[str], stacks: Sequence[tuple[str, Seq
     """One bar per label, stacked from `stacks` (name, value per label)."""
     totals = [sum(values[i] for _, values in stacks) for i in range(len(labels))]
     y_max = _nice_max(max(totals + [v for _, v in hlines], default=1.0) * 1.05)
-    plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
-    slot = plot_w / max(1, len(labels))
+    slot = (W - LEFT - RIGHT) / max(1, len(labels))
     bar_w = slot * 0.6
-
-    def y(v: float) -> float:
-        return TOP + plot_h * (1 - min(v, y_max) / y_max)
+    y = _y_scale(y_max)
 
     parts = _frame(title, y_max, unit)
     for i, label in enumerate(labels):
@@ -134,11 +142,7 @@ def bar_chart(title: str, labels: Sequence[str], stacks: Sequence[tuple[str, Seq
             base += v
         parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{H - BOTTOM + 14}" text-anchor="middle" '
                      f'font-size="11" fill="#374151">{escape(label)}</text>')
-    for label, value in hlines:
-        parts.append(f'<line x1="{LEFT}" y1="{y(value):.1f}" x2="{W - RIGHT}" y2="{y(value):.1f}" '
-                     'stroke="#f59e0b" stroke-width="1.5" stroke-dasharray="6 4"/>')
-        parts.append(f'<text x="{W - RIGHT - 4}" y="{y(value) - 4:.1f}" text-anchor="end" '
-                     f'font-size="11" fill="#b45309">{escape(label)}</text>')
+    parts += _hlines(hlines, y)
     parts += _legend([name for name, _ in stacks])
     parts.append("</svg>")
     return "\n".join(parts)

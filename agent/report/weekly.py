@@ -88,6 +88,12 @@ class WeeklyReport:
         return sum(known) if known else None
 
     @property
+    def week_percent(self) -> float | None:
+        """The week's spend as a percent of the weekly budget."""
+        week = self.week_spend
+        return None if week is None or self.weekly_budget <= 0 else 100 * week / self.weekly_budget
+
+    @property
     def fast_share(self) -> float | None:
         values = [v for _, v in self.share_series.points]
         return sum(values) / len(values) if values else None
