@@ -215,7 +215,8 @@ async def rotate(config: Config, env_file: Path, variable: str, new_key: str, *,
         return out
 
     status, why = await validate_key(config, new_key)
-    out.done.append({"step": "validate", "ok": status == "ok", "detail": redact(why, secrets)})
+    why = redact(why, secrets)  # the reason goes to output and the audit record too
+    out.done.append({"step": "validate", "ok": status == "ok", "detail": why})
     if status != "ok":
         out.outcome, out.reason = ("rejected" if status == "rejected" else "failed"), why
         return out
@@ -279,19 +280,20 @@ async def _rotate_locked(out: Outcome, config: Config, env_file: Path, variable:
     rolled = await roll("restart")
     ok, why = (await verify(config, new_key, verify_timeout_s)) if rolled \
         else (False, "a restart failed")
-    out.done.append({"step": "verify", "ok": ok, "detail": redact(why, secrets)})
+    why = redact(why, secrets)
+    out.done.append({"step": "verify", "ok": ok, "detail": why})
     if ok:
         out.outcome, out.reason = "rotated", why
         return out
     # roll back: the old key (or the variable's absence is not restorable: keep the backup)
     if old_key is None:
         out.outcome = "failed"
-        out.reason = (f"verification failed ({redact(why, secrets)}); there was no old "
+        out.reason = (f"verification failed ({why}); there was no old "
                       f"{variable} to restore, the backup is {out.backup}")
         return out
     restored = await write(old_key, "rollback_env") and await roll("rollback_restart")
     out.outcome = "rolled_back" if restored else "failed"
-    out.reason = (f"verification failed ({redact(why, secrets)}); "
+    out.reason = (f"verification failed ({why}); "
                   + ("the old key is back in place" if restored else
                      f"ROLLBACK INCOMPLETE: restore {out.backup} by hand"))
     return out

@@ -106,6 +106,18 @@ def test_a_bad_key_is_rejected_before_env_changes(setup, capsys, monkeypatch):
     assert backups(setup) == [] and docker_calls(setup) == []
 
 
+def test_a_validation_reason_that_echoes_the_key_is_redacted(setup, capsys, monkeypatch):
+    async def echoing(config, key):  # e.g. an error text quoting the request
+        return "unreachable", f"cannot validate the new key: bad header {key!r}"
+
+    monkeypatch.setattr("agent.security.rotate.validate_key", echoing)
+    code, doc, _ = rotate(setup, capsys, monkeypatch, NEW_KEY, "--execute")  # asserts no key
+    assert code == 2 and doc["outcome"] == "failed"
+    assert "bad header" in doc["reason"]
+    with Store.open(setup["tmp"] / "state.db") as store:
+        assert NEW_KEY not in json.dumps([r.detail for r in store.audit_log()])
+
+
 def test_dry_run_validates_and_shows_the_plan_only(setup, capsys, monkeypatch):
     code, doc, _ = rotate(setup, capsys, monkeypatch, NEW_KEY)
     assert code == 0 and doc["outcome"] == "planned" and doc["dry_run"] is True
