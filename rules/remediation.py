@@ -74,6 +74,13 @@ class Ledger:
     running: str | None = None
     """"run" or "revert" while one is in flight."""
 
+    def runs_in_window(self, now: float, window_s: float) -> int:
+        """How many of `runs` started less than `window_s` before `now`."""
+        return sum(1 for t in self.runs if now - t < window_s)
+
+    def cooldown_left_s(self, now: float) -> float:
+        return max(0.0, self.next_allowed_at - now)
+
     def to_json(self) -> dict:
         return {"runs": list(self.runs), "backoff_s": self.backoff_s,
                 "next_allowed_at": self.next_allowed_at, "suspended": self.suspended,
@@ -167,10 +174,9 @@ def plan(signals: Sequence[Signal], specs: Sequence[Spec], ledgers: Mapping[str,
             out[spec.name] = led
             continue
         if active:
-            used = sum(len(tuple(t for t in out.get(s.name, Ledger()).runs
-                                 if now - t < spec.policy.window_s))
-                       for s in specs if s.target == spec.target and s.name != spec.name)
-            used += len(led.runs)
+            used = len(led.runs) + sum(
+                out.get(s.name, Ledger()).runs_in_window(now, spec.policy.window_s)
+                for s in specs if s.target == spec.target and s.name != spec.name)
             if led.suspended:
                 decisions.append(Decision(spec.name, Kind.HOLD, "suspended", fired))
             elif led.running or busy:

@@ -140,6 +140,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from agent.cli.output import console, print_json
     from agent.remediation import ledger as ops
     from agent.remediation.render import spec_of
+    from rules.remediation import Ledger
 
     config, playbooks, store = _context(args)
     with store:
@@ -147,17 +148,15 @@ def cmd_list(args: argparse.Namespace) -> int:
     now = time.time()
     rows = []
     for pb in playbooks:
-        spec, led = spec_of(pb, config), ledgers.get(pb.name)
+        spec, led = spec_of(pb, config), ledgers.get(pb.name, Ledger())
         rows.append({"name": pb.name, "title": pb.title, "target": pb.target,
                      "trigger": list(pb.trigger.alerts), "severity": list(pb.trigger.severity),
                      "mode": spec.mode, "steps": len(pb.steps), "revert_steps": len(pb.revert),
                      "revert_on_resolve": pb.revert_on_resolve, "limit": spec.policy.limit,
                      "cooldown_s": spec.policy.cooldown_s,
-                     "suspended": bool(led and led.suspended),
-                     "cooldown_left_s": max(0.0, round(led.next_allowed_at - now, 1))
-                     if led else 0.0,
-                     "runs_in_window": len([t for t in (led.runs if led else ())
-                                            if now - t < spec.policy.window_s])})
+                     "suspended": led.suspended,
+                     "cooldown_left_s": round(led.cooldown_left_s(now), 1),
+                     "runs_in_window": led.runs_in_window(now, spec.policy.window_s)})
     if args.json:
         print_json({"playbooks": rows, "read_only": config.read_only or args.read_only})
         return 0

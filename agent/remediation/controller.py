@@ -297,7 +297,7 @@ class RemediationController:
         playbooks = []
         for pb, spec in zip(self.playbooks, self.specs):
             led = self.ledgers.get(pb.name, Ledger())
-            left = max(0.0, led.next_allowed_at - now)
+            left = led.cooldown_left_s(now)
             state = ("running" if led.running or self.running == pb.name else
                      "suspended" if led.suspended else "cooldown" if left > 0 and
                      led.trigger_active else "applied" if led.applied else
@@ -309,7 +309,7 @@ class RemediationController:
                 "trigger_active": led.trigger_active, "suspended": led.suspended,
                 "suspended_at": iso(led.suspended_at), "cooldown_left_s": round(left, 1),
                 "backoff_s": led.backoff_s,
-                "runs_in_window": len([t for t in led.runs if now - t < spec.policy.window_s]),
+                "runs_in_window": led.runs_in_window(now, spec.policy.window_s),
                 "limit": spec.policy.limit, "window_s": spec.policy.window_s,
                 "steps": len(pb.steps), "revert_steps": len(pb.revert),
                 "revert_on_resolve": pb.revert_on_resolve, "last_run": last.get(pb.name)})
