@@ -161,16 +161,22 @@ def _round(value: float | None, digits: int = 6) -> float | None:
     return round(value, digits)
 
 
+def _preferred(figures: Sequence[SourceFigures], order: Sequence[str], primary: str
+               ) -> list[SourceFigures]:
+    """The available sources a figure may come from, best first: the fixed primary
+    source alone, or (auto) every source in `order`."""
+    by_name = {f.name: f for f in figures}
+    names = [primary] if primary != "auto" else order
+    return [by_name[n] for n in names if n in by_name and by_name[n].available]
+
+
 def pick(figures: Sequence[SourceFigures], window: str, order: Sequence[str],
          primary: str = "auto") -> tuple[float | None, str | None]:
     """The figure budgets are judged on: the fixed primary source, or (auto) the first
     source in `order` that has one."""
-    by_name = {f.name: f for f in figures}
-    names = [primary] if primary != "auto" else list(order)
-    for name in names:
-        f = by_name.get(name)
-        if f is not None and f.available and f.spent.get(window) is not None:
-            return f.spent[window], name
+    for f in _preferred(figures, order, primary):
+        if f.spent.get(window) is not None:
+            return f.spent[window], f.name
     return None, None
 
 
@@ -198,12 +204,9 @@ def build_report(figures: Sequence[SourceFigures], traffic: Traffic, table: Cost
                  primary: str = "auto", week_start: int = 0,
                  tolerance_percent: float = 20.0) -> CostReport:
     order = [s for s in order if s in SOURCES]
-    burn, burn_source = None, None
-    for name in [primary] if primary != "auto" else order:
-        f = next((x for x in figures if x.name == name), None)
-        if f is not None and f.available and f.burn_usd_per_h is not None:
-            burn, burn_source = f.burn_usd_per_h, name
-            break
+    burner = next((f for f in _preferred(figures, order, primary)
+                   if f.burn_usd_per_h is not None), None)
+    burn, burn_source = (burner.burn_usd_per_h, burner.name) if burner else (None, None)
     budgets, texts, chosen = [], {}, {}
     for window in WINDOWS:
         spent, source = pick(figures, window, order, primary)
@@ -227,7 +230,6 @@ def build_report(figures: Sequence[SourceFigures], traffic: Traffic, table: Cost
                                "the configured sources")
     status = (Status.worst(b.status for b in budgets if b.window in measured)
               if measured else Status.UNKNOWN)
-    lv = table.levels
     return CostReport(
         now=now, timezone=str(tz.key), status=status, budgets=tuple(budgets), texts=texts,
         primary=chosen, burn_usd_per_h=burn, burn_source=burn_source,
@@ -236,6 +238,6 @@ def build_report(figures: Sequence[SourceFigures], traffic: Traffic, table: Cost
         sources=tuple(figures), disagreements=disagreements(figures, tolerance_percent),
         routing=routing, sessions=traffic.sessions, advice=advice,
         reason="; ".join(reasons) if all(b.spent_usd is None for b in budgets) else "",
-        measured=measured, levels_percent={"warning": round(lv.warning * 100, 4),
-                        "critical": round(lv.critical * 100, 4),
-                        "exceeded": round(lv.exceeded * 100, 4)})
+        measured=measured,
+        levels_percent={k: round(getattr(table.levels, k) * 100, 4)
+                        for k in ("warning", "critical", "exceeded")})
