@@ -443,8 +443,7 @@ def judge_item(item: Item, facts: Facts) -> Verdict:
     args = item.args
     if item.check == "services":
         names = args.get("components")
-        result, evidence = _components(facts, set(names) if names else None)
-        return result, evidence
+        return _components(facts, set(names) if names else None)
     if item.check == "metrics":
         result, evidence = _metrics(facts, args.get("metrics", ()))
         if args.get("components") and result != "unknown":
@@ -508,9 +507,9 @@ def next_run_at(now: float, daily_at: str, tz: tzinfo) -> float:
     raise AssertionError("unreachable: a day later is always later")
 
 
-def deadline_of(now: float, deadline: str, tz: tzinfo) -> float:
-    """Today's deadline (local day of `now`)."""
-    return at_local(datetime.fromtimestamp(now, tz).date(), clock(deadline), tz)
+def today_at(now: float, hhmm: str, tz: tzinfo) -> float:
+    """Unix time of the wall-clock time `hhmm` on the local day of `now`."""
+    return at_local(datetime.fromtimestamp(now, tz).date(), clock(hhmm), tz)
 
 
 @dataclass(frozen=True)
@@ -530,7 +529,7 @@ def overdue(now: float, deadline: str, tz: tzinfo, checklist: Checklist,
             run: Run | None) -> Overdue:
     """Past today's deadline with a manual item unanswered (or no run at all) is
     overdue; before the deadline, or once every item is answered, it is not."""
-    due = deadline_of(now, deadline, tz)
+    due = today_at(now, deadline, tz)
     answers = run.answers if run is not None and run.period == period_of(
         "daily", now, tz) else {}
     missing = tuple(i.id for i in open_items(checklist, answers, manual_only=False))
@@ -541,7 +540,7 @@ def needs_auto_run(now: float, daily_at: str, tz: tzinfo, run: Run | None,
                    checklist: Checklist) -> bool:
     """After today's run time with no automatic answers yet for today (an agent started
     after 08:00 catches up once)."""
-    if now < at_local(datetime.fromtimestamp(now, tz).date(), clock(daily_at), tz):
+    if now < today_at(now, daily_at, tz):
         return False
     if run is None or run.period != period_of("daily", now, tz):
         return True
