@@ -126,7 +126,7 @@ def _user() -> str:
 
     try:
         return getpass.getuser()
-    except Exception:  # no passwd entry (containers)
+    except (KeyError, OSError):  # no passwd entry (containers)
         return "unknown"
 
 

@@ -42,6 +42,13 @@ class RunRow:
                 "reason": self.reason, "detail": dict(self.detail)}
 
 
+_RUN_COLUMNS = "id, playbook, kind, actor, started_at, finished_at, outcome, reason, detail"
+
+
+def _run_row(row: tuple) -> RunRow:
+    return RunRow(*row[:8], json.loads(row[8]))
+
+
 def _audit(store: Store, conn, records: Iterable[AuditRecord]) -> None:
     store._insert_audit(conn, [store._audit_params(r) for r in records])
 
@@ -88,10 +95,8 @@ def recover(store: Store, now: float) -> list[RunRow]:
     """Mark runs a crash left `started` as `interrupted`, clear `running` in the ledgers;
     return the runs marked."""
     with store._write("recover remediation runs") as conn:
-        rows = conn.execute(
-            "SELECT id, playbook, kind, actor, started_at, finished_at, outcome, reason, detail "
-            "FROM remediation_runs WHERE outcome = 'started'").fetchall()
-        runs = [RunRow(*r[:8], json.loads(r[8])) for r in rows]
+        runs = [_run_row(r) for r in conn.execute(
+            f"SELECT {_RUN_COLUMNS} FROM remediation_runs WHERE outcome = 'started'")]
         for run in runs:
             conn.execute("UPDATE remediation_runs SET outcome = 'interrupted', finished_at = ? "
                          "WHERE id = ?", (now, run.id))
@@ -131,11 +136,11 @@ def runs(store: Store, limit: int = 50, playbook: str | None = None) -> list[Run
     """Latest runs (of one playbook, if given), newest first."""
     with store._read("read remediation runs") as conn:
         rows = conn.execute(
-            """SELECT id, playbook, kind, actor, started_at, finished_at, outcome, reason, detail
-               FROM remediation_runs WHERE (:pb IS NULL OR playbook = :pb)
-               ORDER BY started_at DESC, id DESC LIMIT :limit""",
+            f"""SELECT {_RUN_COLUMNS} FROM remediation_runs
+                WHERE (:pb IS NULL OR playbook = :pb)
+                ORDER BY started_at DESC, id DESC LIMIT :limit""",
             {"pb": playbook, "limit": limit}).fetchall()
-    return [RunRow(*r[:8], json.loads(r[8])) for r in rows]
+    return [_run_row(r) for r in rows]
 
 
 def audit_trail(store: Store, limit: int = 200) -> list:

@@ -94,8 +94,7 @@ class Runner:
 
     def plan(self, playbook: Playbook) -> dict[str, Any]:
         """Every step as it would run, nothing done (RenderError for a bad step)."""
-        steps = render(playbook, self.config)
-        revealed = render(playbook, self.config, reveal=True)
+        revealed, steps = self._render(playbook, revert=False)
         for shown, real in zip(steps, revealed):
             if shown["type"] == "env":
                 try:
@@ -140,11 +139,8 @@ class Runner:
         if self.read_only:
             return await self.refuse(playbook.name, actor, "read-only mode: no mutating action")
         try:
-            steps = render(playbook, self.config, reveal=True, revert=revert_only)
-            shown = render(playbook, self.config, revert=revert_only)
-            reverts = [] if revert_only else render(playbook, self.config, reveal=True,
-                                                    revert=True)
-            reverts_shown = [] if revert_only else render(playbook, self.config, revert=True)
+            steps, shown = self._render(playbook, revert_only)
+            reverts, reverts_shown = ([], []) if revert_only else self._render(playbook, True)
         except RenderError as exc:
             return await self.refuse(playbook.name, actor, str(exc))
         try:
@@ -156,6 +152,11 @@ class Runner:
                                           reverts, reverts_shown)
         finally:
             self.lock.release()
+
+    def _render(self, playbook: Playbook, revert: bool) -> tuple[list[dict], list[dict]]:
+        """The steps (or revert steps) as they run, and as they are shown and audited."""
+        return (render(playbook, self.config, reveal=True, revert=revert),
+                render(playbook, self.config, revert=revert))
 
     async def _run_locked(self, playbook: Playbook, kind: str, actor: str, reason: str,
                           steps, shown, reverts, reverts_shown) -> RunOutcome:
