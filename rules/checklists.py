@@ -299,6 +299,8 @@ class Facts:
     path_requests: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     path_reason: str = "routing counters not read"
     error_lines: tuple[tuple[str, int], ...] | None = None
+    log_globs: tuple[str, ...] = ()
+    """security.log_globs; none configured: the error_logs item is skipped."""
     log_reason: str = "no log files configured (security.log_globs)"
     backups: tuple[BackupFact, ...] = ()
     endpoints: tuple[str, ...] = ()
@@ -393,8 +395,7 @@ def _path_ratio(facts: Facts, args: Mapping[str, Any]) -> Verdict:
 
 def _error_logs(facts: Facts) -> Verdict:
     if facts.error_lines is None:
-        return "skipped" if "not set" in facts.log_reason or "configured" in facts.log_reason \
-            else "unknown", facts.log_reason
+        return ("unknown" if facts.log_globs else "skipped"), facts.log_reason
     total = sum(n for _, n in facts.error_lines)
     if total == 0:
         return "pass", f"no ERROR lines in {len(facts.error_lines)} file(s) since the last run"

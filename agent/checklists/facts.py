@@ -154,7 +154,7 @@ async def gather(config: Config, store: Store | None, checklist: Checklist, now:
     else:
         old_cursors = {}
     lines, reason, cursors = scan_logs(config.security.log_globs, old_cursors)
-    fields["error_lines"] = lines
+    fields["error_lines"], fields["log_globs"] = lines, tuple(config.security.log_globs)
     if reason:
         fields["log_reason"] = reason
     fields.update(await path_facts(config, path_windows(checklist)))

@@ -246,6 +246,9 @@ def test_fast_think_ratio(fast, think, result):
 
 def test_error_logs_and_backups():
     assert judge_item(item("error_logs"), Facts(at=0))[0] == "skipped"
+    unreadable = Facts(at=0, log_globs=("/srv/*/app.log",), log_reason="cannot read the "
+                       "logs: /srv/unconfigured/app.log: Permission denied")
+    assert judge_item(item("error_logs"), unreadable)[0] == "unknown"  # not by its wording
     logs = Facts(at=0, error_lines=(("a.log", 0), ("b.log", 3)))
     assert judge_item(item("error_logs"), logs) == \
         ("warn", "3 ERROR line(s) since the last run in 1 file(s); most in b.log (3)")
