@@ -291,9 +291,10 @@ class RemediationController:
     # -- snapshot ---------------------------------------------------------------------------
 
     def section(self, now: float) -> dict[str, Any]:
+        history = [r.to_json() for r in self.history]
         last: dict[str, Any] = {}
-        for run in self.history:
-            last.setdefault(run.playbook, run.to_json())
+        for run in history:
+            last.setdefault(run["playbook"], run)
         playbooks = []
         for pb, spec in zip(self.playbooks, self.specs):
             led = self.ledgers.get(pb.name, Ledger())
@@ -315,7 +316,7 @@ class RemediationController:
                 "revert_on_resolve": pb.revert_on_resolve, "last_run": last.get(pb.name)})
         return {"read_only": self.runner.read_only, "running": self.running,
                 "error": self.error, "playbooks": playbooks,
-                "history": [r.to_json() for r in self.history], "notices": list(self.notices)}
+                "history": history, "notices": list(self.notices)}
 
     def alert_views(self) -> tuple:
         """The gave-up alerts as the snapshot shows alerts (firing, or recently resolved)."""

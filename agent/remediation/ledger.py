@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agent.store import AuditRecord, Store
+from agent.store import AuditRecord, AuditRow, Store
 from rules.remediation import Ledger, interrupted
 
 
@@ -143,15 +143,13 @@ def runs(store: Store, limit: int = 50, playbook: str | None = None) -> list[Run
     return [_run_row(r) for r in rows]
 
 
-def audit_trail(store: Store, limit: int = 200) -> list:
+def audit_trail(store: Store, limit: int = 200) -> list[AuditRow]:
     """Remediation audit records, newest first."""
     with store._read("read remediation audit") as conn:
         rows = conn.execute(
             """SELECT id, ts, actor, action, target, outcome, detail FROM audit
                WHERE action LIKE 'remediation.%' ORDER BY ts DESC, id DESC LIMIT ?""",
             (limit,)).fetchall()
-    from agent.store.rows import AuditRow
-
     return [AuditRow(*r[:6], json.loads(r[6])) for r in rows]
 
 
