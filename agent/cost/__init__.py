@@ -18,28 +18,22 @@ Prometheus x the price table). Nothing configured gives status UNKNOWN with a re
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:  # the package is imported with agent.runtime, with or without `cost:`;
+    # the sources, the reconciliation and the price table load on first use
+    import httpx
 
-from agent.config import Config
-from agent.cost.reconcile import CostReport, SourceFigures, Traffic, build_report
-from agent.cost.sources import (
-    COSTS_API_WINDOWS,
-    CostsApiError,
-    costs_api_figures,
-    fetch_daily_costs,
-    from_prometheus,
-    local_zone,
-    prometheus_queries,
-    query_prometheus,
-)
-from rules.budget import window_bounds
-from rules.cost_table import CostTable, table_for
+    from agent.config import Config
+    from agent.cost.reconcile import CostReport
+    from rules.cost_table import CostTable
 
-__all__ = ["CostReport", "cost_table", "spend_report", "week_start_of"]
+__all__ = ["cost_table", "spend_report", "week_start_of"]
 
 
 def cost_table(config: Config) -> CostTable:
+    from rules.cost_table import table_for
+
     return table_for(config.cost)
 
 
@@ -59,14 +53,27 @@ async def spend_report(config: Config, now: float | None = None,
     `costs_api_every_s` seconds (and again when the week changes).
     """
     import asyncio
+    from dataclasses import replace
 
     from agent.config import CostSettings
+    from agent.cost.reconcile import SourceFigures, Traffic, build_report
+    from agent.cost.sources import (
+        COSTS_API_WINDOWS,
+        CostsApiError,
+        costs_api_figures,
+        fetch_daily_costs,
+        from_prometheus,
+        local_zone,
+        prometheus_queries,
+        query_prometheus,
+    )
+    from rules.budget import window_bounds
 
     settings = config.cost or CostSettings()
     now = time.time() if now is None else now
     tz = local_zone(settings.timezone)
     week_start = week_start_of(config)
-    table = table_for(config.cost)
+    table = cost_table(config)
     t = config.targets
     wanted = settings.sources
     model = settings.model or (t.openai.model if t.openai else None)
@@ -112,8 +119,6 @@ async def spend_report(config: Config, now: float | None = None,
                           primary=settings.primary, week_start=week_start,
                           tolerance_percent=settings.reconcile_tolerance_percent)
     if not figures:
-        from dataclasses import replace
-
         report = replace(report, reason="no spend source: configure targets.prometheus "
                                         "(cost counter) or targets.openai.admin_key "
                                         "(organization costs API)")
