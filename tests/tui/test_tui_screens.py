@@ -414,3 +414,33 @@ async def test_ascii_mode_draws_ascii_only(outage_snapshot):
             text = screen_text(app)
             bad = sorted({ch for ch in text if not ch.isascii()})
             assert not bad, f"screen {key}: {bad}"
+
+
+@pytest.mark.parametrize("key, screen", [("2", "AlertsScreen"), ("3", "RemediationScreen"),
+                                         ("5", "ChecklistsScreen")])
+async def test_a_screen_draws_once_on_mount(outage_snapshot, monkeypatch, key, screen):
+    """Textual runs every class's on_mount along the MRO by itself: a screen that also
+    called super().on_mount() drew the snapshot twice on mount."""
+    import traceback
+
+    import tui.screens.alerts
+    import tui.screens.checklists
+    import tui.screens.remediation
+
+    cls = next(getattr(m, screen) for m in (tui.screens.alerts, tui.screens.checklists,
+                                            tui.screens.remediation) if hasattr(m, screen))
+    callers: list[str] = []
+    original = cls.show
+
+    def show(self, snapshot):
+        callers.append(traceback.extract_stack()[-2].name)
+        original(self, snapshot)
+
+    monkeypatch.setattr(cls, "show", show)
+    app = make_app(FakeSource(outage_snapshot), outage_snapshot)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press(key)
+        await wait_for(pilot, lambda: type(app.screen).__name__ == screen)
+        await pilot.pause()
+        assert callers.count("on_mount") == 1

@@ -73,7 +73,6 @@ class AlertsScreen(DashboardScreen):
         yield KeyedTable(SILENCE_COLUMNS, id="silences")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one(AlertTable).focus()
 
     # -- drawing -------------------------------------------------------------------------

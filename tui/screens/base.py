@@ -23,6 +23,8 @@ class DashboardScreen(Screen):
         yield from ()
 
     def on_mount(self) -> None:
+        # Textual runs the handler of every class along the MRO itself (subclass first):
+        # a screen's own on_mount / on_screen_resume must not call super() too.
         self.watch(self.app, "snapshot", self._snapshot_changed, init=False)
         if self.app.snapshot is not None:
             self.show(self.app.snapshot)

@@ -73,7 +73,6 @@ class ChecklistsScreen(DashboardScreen):
         yield KeyedTable(COLUMNS, id="checklist")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#checklist", KeyedTable).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

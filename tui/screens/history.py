@@ -71,14 +71,12 @@ class AlertHistoryScreen(DashboardScreen):
         yield Static(id="history-info")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one(AlertTable).focus()
         self._load(0)
 
     def on_screen_resume(self) -> None:
         """Shown again: the page is reloaded if it is older than RELOAD_EVERY_S (as the
         first page is reloaded that often while shown)."""
-        super().on_screen_resume()
         if self.loaded_at is not None and self.app.now - self.loaded_at >= RELOAD_EVERY_S:
             self.loaded_at = self.app.now  # one reload at a time
             self._load(self.page)

@@ -73,7 +73,6 @@ class RemediationScreen(DashboardScreen):
         yield KeyedTable(RUN_COLUMNS, id="runs")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#playbooks", KeyedTable).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
