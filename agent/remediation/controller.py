@@ -146,13 +146,11 @@ class RemediationController:
                 log.warning("remediation %s resumed", name)
 
     def signals(self) -> list[Signal]:
-        out = [Signal(name, state.phase.value, state.severity)
-               for name, state in self._rt.states.items()]
+        states = list(self._rt.states.items())
         extra = getattr(self._rt, "extra_alert_states", None)  # alerts of other capabilities
         if extra:
-            out += [Signal(name, state.phase.value, state.severity)
-                    for name, state in extra().items()]
-        return out
+            states += extra().items()
+        return [Signal(name, state.phase.value, state.severity) for name, state in states]
 
     async def evaluate(self, now: float) -> list[AlertEvent]:
         """Plan and start what the alerts call for; return the gave-up alert's events."""
