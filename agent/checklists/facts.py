@@ -143,8 +143,7 @@ async def gather(config: Config, store: Store | None, checklist: Checklist, now:
         since = previous if previous is not None and now - previous < OVERNIGHT_MAX_S \
             else now - 86400
         events = await io(cstore.alert_events, store, since)
-        seen = await io(cstore.agent_seen, store)
-        if events or seen:
+        if events or await io(store.last_seen) is not None:
             fields["alerts"] = tuple(AlertFact(*e) for e in events)
         else:
             fields["alerts_reason"] = (f"no alert history: alice-agent has not run with "

@@ -108,22 +108,6 @@ def alert_events(store: Store, since: float) -> list[tuple[float, str, str, str]
     return [(ts, rule, action.removeprefix("alert."), sev) for ts, rule, action, sev in rows]
 
 
-def agent_seen(store: Store) -> bool:
-    return store.last_seen() is not None
-
-
-__all__ = [
-    "agent_seen",
-    "alert_events",
-    "history",
-    "last_auto_run_at",
-    "load_run",
-    "log_cursors",
-    "save_log_cursors",
-    "save_run",
-]
-
-
 def save_alert_state(store: Store, row: tuple, now: float) -> None:
     """Upsert one saved alert state `(fingerprint, rule, labels, state)` (the agent's own
     alert_states table, so the checklist_overdue alert survives a restart)."""
@@ -137,3 +121,17 @@ def save_alert_state(store: Store, row: tuple, now: float) -> None:
                  updated_at = excluded.updated_at""",
             (fp, rule, json.dumps(labels, sort_keys=True), json.dumps(state, sort_keys=True),
              now))
+
+
+__all__ = [
+    "IO",
+    "alert_events",
+    "history",
+    "inline",
+    "last_auto_run_at",
+    "load_run",
+    "log_cursors",
+    "save_alert_state",
+    "save_log_cursors",
+    "save_run",
+]
