@@ -53,12 +53,15 @@ playbooks:
 """
 
 
-def make_config(sim, tmp_path, extra: str = ""):
+def config_text(sim, tmp_path, models: bool = True) -> str:
+    """Config YAML for the simulator (with `models`: its OpenAI and Ollama too); writes
+    playbooks.yaml beside it."""
     (tmp_path / "playbooks.yaml").write_text(PLAYBOOKS)
-    text = f"""
-targets:
+    model_targets = f"""
   openai: {{base_url: "{sim.urls['openai']}", api_key: "{SIM_KEY}"}}
-  ollama: {{url: "{sim.urls['ollama']}"}}
+  ollama: {{url: "{sim.urls['ollama']}"}}""" if models else ""
+    return f"""
+targets:{model_targets}
   backend: {{url: "{sim.urls['backend']}"}}
   gateway: {{url: "{sim.urls['gateway']}"}}
 agent: {{data_path: "{tmp_path / 'state.db'}"}}
@@ -67,9 +70,11 @@ remediation:
   playbooks_file: "{tmp_path / 'playbooks.yaml'}"
   secrets: {{ADMIN: "{ADMIN}"}}
   commands: {{sleep: ["{sys.executable}", "-c", "import time; time.sleep(60)"]}}
-{extra}
 """
-    return parse_config(text, "<test>")
+
+
+def make_config(sim, tmp_path):
+    return parse_config(config_text(sim, tmp_path), "<test>")
 
 
 def pb(config, name):
@@ -147,19 +152,8 @@ def _cli(config_path, *args, env=None, **kw):
 
 
 def _write_config(sim, tmp_path) -> Path:
-    make_config(sim, tmp_path)  # writes playbooks.yaml
     path = tmp_path / "alice-ops.yaml"
-    path.write_text(f"""
-targets:
-  backend: {{url: "{sim.urls['backend']}"}}
-  gateway: {{url: "{sim.urls['gateway']}"}}
-agent: {{data_path: "{tmp_path / 'state.db'}"}}
-remediation:
-  compose_dir: "{tmp_path}"
-  playbooks_file: "{tmp_path / 'playbooks.yaml'}"
-  secrets: {{ADMIN: "{ADMIN}"}}
-  commands: {{sleep: ["{sys.executable}", "-c", "import time; time.sleep(60)"]}}
-""")
+    path.write_text(config_text(sim, tmp_path, models=False))
     return path
 
 
