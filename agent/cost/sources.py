@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Mapping
@@ -64,11 +65,14 @@ def _run_queries(target: PrometheusTarget, queries: Mapping[str, str]
     pool = ThreadPoolExecutor(max_workers=len(queries), thread_name_prefix="costq")  # all at once
     try:
         futures = {name: pool.submit(conn.custom_query, query) for name, query in queries.items()}
+        # one deadline for all: they run at once, so waiting on each in turn must not
+        # give every query a fresh timeout
+        deadline = time.monotonic() + target.timeout_ms / 1000 + 1
         results: dict[str, list] = {}
         failures: list[str] = []
         for name, fut in futures.items():
             try:
-                results[name] = fut.result(timeout=target.timeout_ms / 1000 + 1)
+                results[name] = fut.result(timeout=max(0.0, deadline - time.monotonic()))
             except Exception as exc:  # each failed query is a missing figure
                 failures.append(_query_reason(exc, target.timeout_ms)
                                 if not isinstance(exc, TimeoutError)
@@ -76,10 +80,13 @@ def _run_queries(target: PrometheusTarget, queries: Mapping[str, str]
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         conn.close()
-    secrets = [target.bearer_token.get_secret_value()] if target.bearer_token else []
-    reason = redact(f"{len(failures)} queries failed ({failures[0]})", secrets) \
+    reason = redact(f"{len(failures)} queries failed ({failures[0]})", _secrets(target)) \
         if failures else ""
     return results, reason
+
+
+def _secrets(target: PrometheusTarget) -> list[str]:
+    return [target.bearer_token.get_secret_value()] if target.bearer_token else []
 
 
 def _scalar(result: list | None) -> float | None:
@@ -170,8 +177,7 @@ async def query_prometheus(target: PrometheusTarget, queries: Mapping[str, str]
     try:
         return await asyncio.to_thread(_run_queries, target, queries)
     except Exception as exc:  # connection set-up failures
-        secrets = [target.bearer_token.get_secret_value()] if target.bearer_token else []
-        return {}, redact(f"prometheus: {exc.__class__.__name__}: {exc}", secrets)[:200]
+        return {}, redact(f"prometheus: {exc.__class__.__name__}: {exc}", _secrets(target))[:200]
 
 
 # -- OpenAI organization costs API -------------------------------------------------------

@@ -150,3 +150,32 @@ async def test_no_source_configured_is_unknown_with_what_to_do():
     report = await spend_report(parse_config("cost: {}", "<t>", {}))
     assert report.status.word == "unknown"
     assert "configure targets.prometheus" in report.reason
+
+
+async def test_prometheus_queries_wait_on_one_deadline_not_one_each(monkeypatch):
+    import threading
+
+    from agent.config import PrometheusTarget
+    from agent.cost.sources import query_prometheus
+    from agent.probes import prometheus
+
+    release = threading.Event()
+
+    class Hung:
+        def custom_query(self, query):
+            release.wait(10)
+            return []
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(prometheus, "make_connection", lambda target: Hung())
+    target = PrometheusTarget(url="http://127.0.0.1:9", timeout_ms=100)
+    started = time.monotonic()
+    try:
+        results, reason = await query_prometheus(target, {f"q{i}": "up" for i in range(5)})
+    finally:
+        release.set()
+    assert results == {}
+    assert reason == "5 queries failed (no answer within 100 ms)"
+    assert time.monotonic() - started < 2.5  # one deadline (1.1 s), not 5 x 1.1 s
