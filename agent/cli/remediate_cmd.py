@@ -260,7 +260,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                     console().print(f"About to run [bold]{pb.name}[/bold]: {pb.title} "
                                     f"({len(pb.steps)} steps; `remediate plan {pb.name}` shows "
                                     "them).")
-                typed = input(f"Type the playbook's name ({pb.name}) to run it: ").strip()
+                try:
+                    typed = input(f"Type the playbook's name ({pb.name}) to run it: ").strip()
+                except EOFError:  # Ctrl-D: no answer confirms nothing
+                    typed = ""
                 if typed != pb.name:
                     ops.add_audit(store, [AuditRecord(time.time(), user, "remediation.confirm",
                                                       pb.name, "declined", {"typed": typed[:64]})])

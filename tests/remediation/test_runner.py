@@ -263,3 +263,24 @@ remediation:
             pb(config, "tell"), actor="alice")
     assert out.ok and told == [("warning", "rotated to <secret>", "tell")]
     assert ADMIN not in caplog.text
+
+
+def test_cli_end_of_input_at_the_confirmation_prompt_declines(tmp_path, monkeypatch, capsys):
+    from agent.cli.main import main
+
+    class Tty:
+        def isatty(self) -> bool:
+            return True
+
+    def end_of_input(prompt: str = "") -> str:
+        raise EOFError
+
+    path = tmp_path / "alice-ops.yaml"
+    path.write_text(f'agent: {{data_path: "{tmp_path / "state.db"}"}}\n')
+    monkeypatch.setattr(sys, "stdin", Tty())
+    monkeypatch.setattr("builtins.input", end_of_input)
+    assert main(["-c", str(path), "remediate", "run", "websocket-issues"]) == 2
+    err = capsys.readouterr().err
+    assert "confirmation did not match; nothing was done" in err and "EOFError" not in err
+    with Store.open(tmp_path / "state.db") as store:
+        assert [a.outcome for a in ops.audit_trail(store)] == ["declined"]
