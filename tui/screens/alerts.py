@@ -58,7 +58,6 @@ class AlertsScreen(DashboardScreen):
         self._warming = False
         self._rows: dict[int, tuple] = {}
         self._rows_day: date | None = None
-        self._texts: dict[str, str] = {}
 
     def compose_body(self) -> ComposeResult:
         # Always in the layout (one line): `/` only moves the focus here. Showing a hidden
@@ -152,17 +151,11 @@ class AlertsScreen(DashboardScreen):
         if self.query_text:
             back = key_display(effective_key("back", self.app.keys))
             info += f"; filter: {self.query_text!r} ({back} clears)"
-        self._set_text("#page-info", info)
+        self.set_text("#page-info", info)
         silences = snapshot.get("silences") or []
-        self._set_text("#silences-title", f"Silences ({len(silences)} active)")
+        self.set_text("#silences-title", f"Silences ({len(silences)} active)")
         self.query_one("#silences", KeyedTable).sync(
             [(s["id"], silence_row(s, now)) for s in silences])
-
-    def _set_text(self, selector: str, text: str) -> None:
-        """Static.update asks for a new layout every time; only when the text changed."""
-        if self._texts.get(selector) != text:
-            self._texts[selector] = text
-            self.query_one(selector, Static).update(text)
 
     def _redraw(self) -> None:
         if self.app.snapshot is not None:

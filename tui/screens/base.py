@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.screen import Screen
+from textual.widgets import Static
+
 from tui.widgets.footer import DashboardFooter
 from tui.widgets.header import StatusHeader
 
@@ -13,6 +15,10 @@ class DashboardScreen(Screen):
     NAME = ""
     TITLE = ""
     NUMBER = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._texts: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(self.TITLE, self.NUMBER)
@@ -42,3 +48,9 @@ class DashboardScreen(Screen):
 
     def show(self, snapshot: dict) -> None:
         """Draw `snapshot`; screens override."""
+
+    def set_text(self, selector: str, text: str) -> None:
+        """Static.update asks for a new layout every time; only when the text changed."""
+        if self._texts.get(selector) != text:
+            self._texts[selector] = text
+            self.query_one(selector, Static).update(text)

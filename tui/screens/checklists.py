@@ -65,7 +65,6 @@ class ChecklistsScreen(DashboardScreen):
         super().__init__()
         self.kind = "daily"
         self._items: dict[str, dict] = {}
-        self._texts: dict[str, str] = {}
         self.answered: dict | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -94,12 +93,7 @@ class ChecklistsScreen(DashboardScreen):
         keys = "w: " + other + ("" if self.app.read_only else ", t / enter: tick the item")
         if not section:
             info = "no checklists in this agent's snapshot"
-        self._set_text(f"{info}   {keys}")
-
-    def _set_text(self, text: str) -> None:
-        if self._texts.get("info") != text:
-            self._texts["info"] = text
-            self.query_one("#checklist-info", Static).update(text)
+        self.set_text("#checklist-info", f"{info}   {keys}")
 
     def selected_item(self) -> dict | None:
         key = self.query_one("#checklist", KeyedTable).selected_key()

@@ -63,7 +63,6 @@ class RemediationScreen(DashboardScreen):
     def __init__(self) -> None:
         super().__init__()
         self._playbooks: dict[str, dict] = {}
-        self._texts: dict[str, str] = {}
         self.last_result: dict | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -102,14 +101,9 @@ class RemediationScreen(DashboardScreen):
             info.append(f"last notice: {notices[-1].get('message', '')}")
         if not playbooks:
             info = ["no playbooks (remediation not set up in this agent)"]
-        self._set_text("#remediation-info", "; ".join(info) +
+        self.set_text("#remediation-info", "; ".join(info) +
                        ("" if not playbooks else "   p dry-run" +
                         ("" if self.app.read_only else ", r run, u resume")))
-
-    def _set_text(self, selector: str, text: str) -> None:
-        if self._texts.get(selector) != text:
-            self._texts[selector] = text
-            self.query_one(selector, Static).update(text)
 
     def selected_playbook(self) -> dict | None:
         key = self.query_one("#playbooks", KeyedTable).selected_key()
