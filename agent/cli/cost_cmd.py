@@ -8,7 +8,7 @@ import argparse
 import asyncio
 import contextlib
 import time
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from agent.cli.output import console, print_json, status_text
 from agent.model import Status
@@ -73,6 +73,16 @@ cost: {{}}
 """, "<demo>", {"K": DEMO_API_KEY, "A": admin})
     finally:
         await sim.stop()
+
+
+def _show(args: argparse.Namespace, doc: dict[str, Any],
+          render: Callable[[dict[str, Any]], None]) -> int:
+    """`--json` prints the document, else `render` draws it; the exit code is its status."""
+    if args.json:
+        print_json(doc)
+    else:
+        render(doc)
+    return Status.parse(doc["status"]).exit_code
 
 
 def _usd(value: float | None) -> str:
@@ -156,12 +166,7 @@ def run_cost(args: argparse.Namespace) -> int:
         async with _config(args) as config:
             return (await spend_report(config)).to_json()
 
-    doc = asyncio.run(main())
-    if args.json:
-        print_json(doc)
-    else:
-        render_cost(doc)
-    return Status.parse(doc["status"]).exit_code
+    return _show(args, asyncio.run(main()), render_cost)
 
 
 def render_capacity(doc: dict[str, Any]) -> None:
@@ -193,9 +198,4 @@ def run_capacity(args: argparse.Namespace) -> int:
             p, load, _spend = await capacity_report(config, now)
             return capacity_json(p, load, now)
 
-    doc = asyncio.run(main())
-    if args.json:
-        print_json(doc)
-    else:
-        render_capacity(doc)
-    return Status.parse(doc["status"]).exit_code
+    return _show(args, asyncio.run(main()), render_capacity)
