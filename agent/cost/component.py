@@ -90,7 +90,7 @@ class CostJob:
             history["burn_usd_per_hour"] = section["burn_rate_usd_per_hour"]
         known = any(b["spent_usd"] is not None for b in section["budgets"])
         status = Status.OK if known else Status.UNKNOWN
-        summary = section["budgets"][1]["text"] if known else (report.reason or "no spend figure")
+        summary = report.texts["daily"] if known else (report.reason or "no spend figure")
         if section["disagreements"]:
             summary += f"; sources disagree ({section['disagreements'][0]})"
         return ProbeResult(COMPONENT, status, summary, latency_ms=latency, readings=readings,
