@@ -77,16 +77,17 @@ class AlertHistoryScreen(DashboardScreen):
     def on_screen_resume(self) -> None:
         """Shown again: the page is reloaded if it is older than RELOAD_EVERY_S (as the
         first page is reloaded that often while shown)."""
-        if self.loaded_at is not None and self.app.now - self.loaded_at >= RELOAD_EVERY_S:
-            self.loaded_at = self.app.now  # one reload at a time
-            self._load(self.page)
+        self._reload_if_stale()
 
     def show(self, snapshot: dict) -> None:
         """A new snapshot: on the first page, reload now and then (new transitions)."""
-        if self.page == 0 and self.loaded_at is not None and \
-                self.app.now - self.loaded_at >= RELOAD_EVERY_S:
+        if self.page == 0:
+            self._reload_if_stale()
+
+    def _reload_if_stale(self) -> None:
+        if self.loaded_at is not None and self.app.now - self.loaded_at >= RELOAD_EVERY_S:
             self.loaded_at = self.app.now  # one reload at a time
-            self._load(0)
+            self._load(self.page)
 
     def action_reload(self) -> None:
         self._load(self.page)
