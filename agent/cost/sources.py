@@ -89,24 +89,24 @@ def _secrets(target: PrometheusTarget) -> list[str]:
     return [target.bearer_token.get_secret_value()] if target.bearer_token else []
 
 
-def _scalar(result: list | None) -> float | None:
-    if not result:
-        return None
+def _number(row: Any) -> float | None:
+    """The finite value of one instant-vector row, else None."""
     try:
-        value = float(result[0]["value"][1])
+        value = float(row["value"][1])
     except (KeyError, IndexError, TypeError, ValueError):
         return None
     return value if math.isfinite(value) else None
 
 
+def _scalar(result: list | None) -> float | None:
+    return _number(result[0]) if result else None
+
+
 def _by_label(result: list | None, label: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for row in result or []:
-        try:
-            value = float(row["value"][1])
-        except (KeyError, IndexError, TypeError, ValueError):
-            continue
-        if math.isfinite(value):
+        value = _number(row)
+        if value is not None:
             out[str(row.get("metric", {}).get(label, ""))] = value
     return out
 
