@@ -26,7 +26,7 @@ def write_config(tmp_path: Path, urls: dict[str, str], **checklists) -> Path:
                     "ollama": {"url": urls["ollama"]}, "gateway": {"url": urls["gateway"]},
                     "backend": {"url": urls["backend"]},
                     "prometheus": {"url": urls["prometheus"]}, "host": {"gpu": "off"}},
-        "thresholds": [{"component": "host", "metric": m, "target": 100, "alert": 100}
+        "thresholds": [{"component": "host", "metric": m, "target": 101, "alert": 101}
                        for m in ("cpu_percent", "memory_percent", "disk_percent")],
         "agent": {"data_path": str(tmp_path / "state.db")},
         "security": {"log_globs": [str(logs / "*.log")]},

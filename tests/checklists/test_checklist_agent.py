@@ -48,7 +48,7 @@ async def test_agent_runs_the_checklist_and_raises_overdue(tmp_path, monkeypatch
                             agent={"token": "${ALICE_TEST_TOKEN}"},
                             notifiers={"webhooks": [{"name": "hook", "url": hook.url}]})
         doc = yaml.safe_load(path.read_text())
-        doc["thresholds"] = [{"component": "host", "metric": m, "target": 100, "alert": 100}
+        doc["thresholds"] = [{"component": "host", "metric": m, "target": 101, "alert": 101}
                              for m in ("cpu_percent", "memory_percent", "disk_percent")]
         doc["checklists"] = {"daily_at": "00:00", "deadline": "00:01",
                              "timezone": midday_zone()}
