@@ -25,6 +25,7 @@ from rules.checklists import (
     KINDS,
     ChecklistError,
     Overdue,
+    default_checklists,
     needs_auto_run,
     next_run_at,
     overdue,
@@ -64,8 +65,6 @@ class ChecklistController:
             self.lists = runner.checklists_of(config)
             self.error = None
         except ChecklistError as exc:  # keep the shipped lists; say why
-            from rules.checklists import default_checklists
-
             self.lists, self.error = default_checklists(), str(exc)
             log.error("checklists: %s (using the shipped checklists)", exc)
 
