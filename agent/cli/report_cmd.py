@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = args.format or ("md" if out.suffix.lower() in (".md", ".markdown") else "html")
     if not out.parent.is_dir():
         raise UsageError(f"report weekly --out: directory {out.parent} does not exist")
+    now = time.time()
     if args.demo:
         import tempfile
 
@@ -71,12 +72,12 @@ def run(args: argparse.Namespace) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="alice-report-")
         config = parse_config(f"cost: {{timezone: {TZ.key}}}", "<demo>", {})
         store = Store.open(Path(tmp.name) / "state.db")
-        fill_week(store, time.time())
     else:
         tmp = None
         config, store = _config_and_store(args)
     try:
-        now = time.time()
+        if args.demo:
+            fill_week(store, now)  # the simulated week ends when the report does
         report = weekly_report(config, store, now)
     finally:
         store.close()
