@@ -223,28 +223,19 @@ class InProcessSource:
 
     async def add_silence(self, matchers: str, duration_s: float, comment: str,
                           by: str) -> dict:
-        try:
-            return await self._runtime().add_silence(matchers, duration_s, comment, by)
-        except ValueError as exc:
-            raise CommandError(_why(exc)) from None
+        return await self._call("add_silence", matchers, duration_s, comment, by)
 
     async def expire_silence(self, silence_id: str) -> bool:
         return await self._runtime().expire_silence(silence_id)
 
     async def add_ack(self, alert: str, comment: str, duration_s: float | None,
                       by: str) -> dict:
-        try:
-            return await self._runtime().add_ack(alert, comment, duration_s, by)
-        except ValueError as exc:
-            raise CommandError(_why(exc)) from None
+        return await self._call("add_ack", alert, comment, duration_s, by)
 
     async def alert_history(self, limit: int, before: int | None = None) -> dict:
-        try:
-            return await self._runtime().alert_history(limit, before)
-        except ValueError as exc:
-            raise CommandError(_why(exc)) from None
+        return await self._call("alert_history", limit, before)
 
-    async def _call(self, method: str, *args: Any) -> dict:
+    async def _call(self, method: str, *args: Any) -> Any:
         """A runtime command; its refusals (unknown name, read-only, bad input) become
         one-line CommandErrors, as the agent API turns them into 404/403/400."""
         try:
@@ -441,31 +432,35 @@ class AttachSource:
             self._latest = snap
         return self._latest
 
-    async def _send(self, method: str, path: str, body: dict | None = None,
-                    timeout: float = 10.0):
+    async def _request(self, method: str, path: str, *, body: dict | None = None,
+                       params: dict | None = None, timeout: float = 10.0):
+        """One request on the stream's client (a short-lived one before `start`)."""
         import httpx
 
-        if not self._token:
-            raise CommandError("read-only: the agent needs a bearer token for changes "
-                               "(start alice-tui with --token-file)")
         client = self._client or self._make_client()
         try:
-            resp = await client.request(method, f"{self.url}{path}", json=body, timeout=timeout)
+            return await client.request(method, f"{self.url}{path}", json=body,
+                                        params=params, timeout=timeout)
         except httpx.HTTPError as exc:
             raise CommandError(f"agent unreachable: {_describe(exc)}") from None
         finally:
             if client is not self._client:
                 await client.aclose()
-        return resp
+
+    async def _send(self, method: str, path: str, body: dict | None = None,
+                    timeout: float = 10.0):
+        """A change: refused here, without a request, when there is no token."""
+        if not self._token:
+            raise CommandError("read-only: the agent needs a bearer token for changes "
+                               "(start alice-tui with --token-file)")
+        return await self._request(method, path, body=body, timeout=timeout)
 
     async def add_silence(self, matchers: str, duration_s: float, comment: str,
                           by: str) -> dict:
-        resp = await self._send("POST", "/api/v1/silences",
+        return await self._post("/api/v1/silences",
                                 {"matchers": matchers, "duration_s": duration_s,
-                                 "comment": comment, "created_by": by})
-        if resp.status_code != 201:
-            raise CommandError(f"agent refused the silence: {_error_text(resp)}")
-        return resp.json()
+                                 "comment": comment, "created_by": by}, "the silence",
+                                ok=(201,))
 
     async def expire_silence(self, silence_id: str) -> bool:
         resp = await self._send("DELETE", f"/api/v1/silences/{silence_id}")
@@ -477,15 +472,14 @@ class AttachSource:
 
     async def add_ack(self, alert: str, comment: str, duration_s: float | None,
                       by: str) -> dict:
-        resp = await self._send("POST", "/api/v1/acks", {"alert": alert, "comment": comment,
-                                                         "duration_s": duration_s, "by": by})
-        if resp.status_code != 201:
-            raise CommandError(f"agent refused the acknowledgement: {_error_text(resp)}")
-        return resp.json()
+        return await self._post("/api/v1/acks", {"alert": alert, "comment": comment,
+                                                 "duration_s": duration_s, "by": by},
+                                "the acknowledgement", ok=(201,))
 
-    async def _post(self, path: str, body: dict, what: str, timeout: float = 10.0) -> dict:
+    async def _post(self, path: str, body: dict, what: str, timeout: float = 10.0,
+                    ok: tuple[int, ...] = (200, 201)) -> dict:
         resp = await self._send("POST", path, body, timeout)
-        if resp.status_code not in (200, 201):
+        if resp.status_code not in ok:
             raise CommandError(f"agent refused {what}: {_error_text(resp)}")
         return resp.json()
 
@@ -510,19 +504,9 @@ class AttachSource:
 
     async def alert_history(self, limit: int, before: int | None = None) -> dict:
         """GET /api/v1/alerts/history (a read: no token needed on loopback)."""
-        import httpx
-
         params = {"limit": str(limit), **({"before": str(before)} if before is not None
                                           else {})}
-        client = self._client or self._make_client()
-        try:
-            resp = await client.get(f"{self.url}/api/v1/alerts/history", params=params,
-                                    timeout=10.0)
-        except httpx.HTTPError as exc:
-            raise CommandError(f"agent unreachable: {_describe(exc)}") from None
-        finally:
-            if client is not self._client:
-                await client.aclose()
+        resp = await self._request("GET", "/api/v1/alerts/history", params=params)
         if resp.status_code == 404:
             raise CommandError("this agent has no alert history API (an older alice-agent)")
         if resp.status_code != 200:
