@@ -23,17 +23,25 @@ def _usd(value: Any) -> str:
     return "-" if value is None else f"{float(value):.2f}"
 
 
-def budgets_table(cost: Mapping[str, Any], now: float, width: int,
-                  ascii_only: bool = False) -> Table:
-    """Pure: hourly, daily, weekly: spent / limit, a bar with the projection, level as a
-    word, projected at the window's end, when the budget runs out, the figure's source."""
+def _table(columns: tuple[str, ...], ascii_only: bool, wrap: tuple[str, ...] = ()) -> Table:
+    """An empty table with these columns: one line per row (except `wrap`), cropped
+    rather than ellipsized in ASCII mode."""
     from rich import box
 
     table = Table(box=box.ASCII if ascii_only else box.SIMPLE_HEAD, show_edge=False,
                   expand=True)
-    for col in ("window", "spent / budget USD", "used", "level", "at end", "runs out",
-                "source"):
-        table.add_column(col, no_wrap=True, overflow="crop" if ascii_only else "ellipsis")
+    for col in columns:
+        table.add_column(col, no_wrap=col not in wrap,
+                         overflow="crop" if ascii_only else "ellipsis")
+    return table
+
+
+def budgets_table(cost: Mapping[str, Any], now: float, width: int,
+                  ascii_only: bool = False) -> Table:
+    """Pure: hourly, daily, weekly: spent / limit, a bar with the projection, level as a
+    word, projected at the window's end, when the budget runs out, the figure's source."""
+    table = _table(("window", "spent / budget USD", "used", "level", "at end", "runs out",
+                    "source"), ascii_only)
     bar_w = max(0, min(24, width - 90))
     for b in cost.get("budgets") or []:
         level = str(b.get("level") or "unknown")
@@ -53,13 +61,8 @@ def budgets_table(cost: Mapping[str, Any], now: float, width: int,
 
 def sources_table(cost: Mapping[str, Any], ascii_only: bool = False) -> Table:
     """Pure: every spend source, whether it answered, its figures or why not."""
-    from rich import box
-
-    table = Table(box=box.ASCII if ascii_only else box.SIMPLE_HEAD, show_edge=False,
-                  expand=True)
-    for col in ("source", "state", "today", "week", "USD/h", "note"):
-        table.add_column(col, no_wrap=col != "note",
-                         overflow="crop" if ascii_only else "ellipsis")
+    table = _table(("source", "state", "today", "week", "USD/h", "note"), ascii_only,
+                   wrap=("note",))
     for s in cost.get("sources") or []:
         ok = bool(s.get("available"))
         table.add_row(str(s.get("name", "")),
