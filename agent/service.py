@@ -58,11 +58,11 @@ class AgentService:
         agent.api.ApiError on failure, with everything opened so far closed again."""
         from agent import api, scheduler
         from agent.runtime import Runtime
-        from agent.store import Store, default_path
+        from agent.store import Store, state_path
 
         self = cls()
         loop = asyncio.get_running_loop()
-        self.path = Path(config.agent.data_path) if config.agent.data_path else default_path()
+        self.path = state_path(config)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="alice-db")
         try:
             self.store = await loop.run_in_executor(self._executor, Store.open, self.path)

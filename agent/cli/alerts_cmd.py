@@ -50,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _store(args: argparse.Namespace):
     from agent.cli.main import UsageError
     from agent.config import ConfigError, Config, find_config, load_config
-    from agent.store import Store, StoreError, default_path
+    from agent.store import Store, StoreError, state_path
 
     if args.data:
         path = Path(args.data)
@@ -61,7 +61,7 @@ def _store(args: argparse.Namespace):
             if args.config:
                 raise
             config = Config()
-        path = Path(config.agent.data_path) if config.agent.data_path else default_path()
+        path = state_path(config)
     if not path.exists():
         raise UsageError(f"alerts: no agent state at {path} (has alice-agent run? pass --data)")
     try:

@@ -42,12 +42,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _open_store(config):
-    from pathlib import Path
 
     from agent.cli.main import UsageError
-    from agent.store import Store, StoreError, default_path
+    from agent.store import Store, StoreError, state_path
 
-    path = Path(config.agent.data_path) if config.agent.data_path else default_path()
+    path = state_path(config)
     try:
         return Store.open(path)
     except StoreError as exc:

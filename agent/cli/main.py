@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 # pydantic scans every installed distribution for plugins when the first model is built
 # (~15 ms of a one-shot command); alice-ops uses none. Set the variable to override.

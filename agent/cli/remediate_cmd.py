@@ -84,7 +84,7 @@ def _context(args: argparse.Namespace, need_store: bool = True):
     from agent.cli.main import UsageError
     from agent.config import Config, ConfigError, find_config, load_config
     from agent.remediation.render import playbooks_for, unknown_settings
-    from agent.store import Store, StoreError, default_path
+    from agent.store import Store, StoreError, state_path
     from rules.playbooks import PlaybookError
 
     config = getattr(args, "demo_config", None)
@@ -101,8 +101,7 @@ def _context(args: argparse.Namespace, need_store: bool = True):
     problems = unknown_settings(config, playbooks)
     if problems:
         raise UsageError(f"remediate: {problems[0]}")
-    path = Path(args.data) if args.data else (
-        Path(config.agent.data_path).expanduser() if config.agent.data_path else default_path())
+    path = Path(args.data) if args.data else state_path(config)
     store = None
     if need_store:
         try:

@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _config_and_store(args: argparse.Namespace):
     from agent.cli.main import UsageError
     from agent.config import Config, ConfigError, find_config, load_config
-    from agent.store import Store, StoreError, default_path
+    from agent.store import Store, StoreError, state_path
 
     try:
         config = load_config(find_config(args.config))
@@ -43,8 +43,7 @@ def _config_and_store(args: argparse.Namespace):
         if args.config:
             raise
         config = Config()  # no config file: defaults, history from --data or XDG
-    path = Path(args.data) if args.data else (
-        Path(config.agent.data_path) if config.agent.data_path else default_path())
+    path = Path(args.data) if args.data else state_path(config)
     if not path.exists():
         raise UsageError(f"report: no agent state at {path} (has alice-agent run? pass --data)")
     try:

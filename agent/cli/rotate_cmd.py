@@ -71,9 +71,9 @@ def env_path(args: argparse.Namespace, config) -> Path:
 
 def audit(config, outcome, by: str) -> str | None:
     """Record the rotation in state.db; the reason it could not be, or None."""
-    from agent.store import Store, StoreError, default_path
+    from agent.store import Store, StoreError, state_path
 
-    path = Path(config.agent.data_path) if config.agent.data_path else default_path()
+    path = state_path(config)
     try:
         with Store.open(path) as store:
             store.add_audit(time.time(), by, "rotate_key", outcome.env_file, outcome.outcome,

@@ -20,11 +20,9 @@ class LockBusy(Exception):
 
 
 def lock_path(config: Config) -> Path:
-    from agent.store import default_path
+    from agent.store import state_path
 
-    data = Path(config.agent.data_path).expanduser() if config.agent.data_path \
-        else default_path()
-    return data.with_name("remediation.lock")
+    return state_path(config).with_name("remediation.lock")
 
 
 class RemediationLock:

@@ -4,7 +4,7 @@ samples history) in one SQLite file in WAL mode.
 `agent.store.connection` documents what a committed write survives (WAL,
 synchronous=FULL); `agent.store.database` holds the `Store` API."""
 
-from agent.store.connection import default_path
+from agent.store.connection import default_path, state_path
 from agent.store.database import Store
 from agent.store.errors import StoreError
 from agent.store.rows import (
@@ -23,5 +23,5 @@ from agent.store.schema import LATEST as SCHEMA_VERSION
 __all__ = [
     "SCHEMA_VERSION", "AckRow", "AlertStateRow", "AuditRecord", "AuditRow", "BucketRow",
     "OutboxItem", "OutboxRow", "SamplePoint", "SilenceRow", "Store", "StoreError",
-    "default_path",
+    "default_path", "state_path",
 ]

@@ -43,6 +43,12 @@ def default_path(env: Mapping[str, str] = os.environ) -> Path:
     return Path(base) / "alice-ops" / "state.db"
 
 
+def state_path(config) -> Path:
+    """The state file a config names (`agent.data_path`, `~` expanded), else the default."""
+    data = config.agent.data_path
+    return Path(data).expanduser() if data else default_path()
+
+
 def _create_private(path: Path) -> None:
     """Create the missing directories as 0700 (as the XDG base directory spec asks) and
     the file as 0600; existing ones are left as they are."""
