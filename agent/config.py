@@ -358,19 +358,6 @@ class ChecklistSettings(_Section):
         return self
 
 
-def _iana_zone(value: str | None) -> str | None:
-    if value is None:
-        return None
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r} (an IANA name like "
-                         "Europe/Stockholm)") from None
-    return value
-
-
 Usd = Annotated[float, Field(ge=0)]
 
 
@@ -414,7 +401,7 @@ class CostSettings(_Section):
     cost_daily_budget, cost_weekly_budget); `cost: {}` takes every default.
     """
 
-    timezone: Annotated[str | None, AfterValidator(_iana_zone)] = None
+    timezone: Annotated[str | None, AfterValidator(_time_zone)] = None
     """IANA time zone of the hour/day/week windows (default: the system's)."""
     week_start: Literal["monday", "sunday"] = "monday"
     budgets: BudgetSettings = BudgetSettings()
