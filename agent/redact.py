@@ -11,8 +11,9 @@ from typing import Iterable
 
 MASK = "<secret>"
 
+OPENAI_KEY = re.compile(r"\bsk-(?:proj-|admin-|svcacct-)?[A-Za-z0-9_\-]{8,}")
 _PATTERNS = (
-    re.compile(r"\bsk-(?:proj-|admin-|svcacct-)?[A-Za-z0-9_\-]{8,}"),
+    OPENAI_KEY,
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/\-]+=*"),
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)[^\"'\s,}]+(?:\s+[^\"'\s,}]+)?"),
 )

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from agent.redact import OPENAI_KEY
+
 REDACTED = "<redacted>"
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
-_OPENAI_KEY = re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=(.*)$")
 
@@ -79,7 +80,7 @@ def redact_env_value(key: str, value: str | None) -> str | None:
     """The value as it may be shown: `<redacted>` for secret keys or key-shaped values."""
     if value is None:
         return None
-    if is_secret_key(key) or _OPENAI_KEY.search(value):
+    if is_secret_key(key) or OPENAI_KEY.search(value):
         return REDACTED
     return value
 
