@@ -31,7 +31,8 @@ from tui.source import CommandError, Source
 
 log = logging.getLogger("alice_ops.tui")
 REFRESH_MIN_S = 0.25  # at most ~4 redraws a second, whatever the agent publishes
-FREEZE_AFTER_S = 2.0  # after the first snapshot: see freeze_long_lived
+FREEZE_AFTER_S = 2.0  # after the first snapshot: see DashboardApp.freeze_long_lived
+GC_EVERY_S = 1.0
 SETTLE_S = 1.0  # unthrottled this long after the list of components changed (see _feed)
 SCREEN_NUMBERS = {name: i for i, (name, _) in enumerate(SCREENS, start=1)}
 SCREEN_TITLES = dict(SCREENS)
@@ -102,6 +103,7 @@ class DashboardApp(App[int]):
         self._tick_s = tick_s
         self.snapshots_shown = 0
         self.set_reactive(DashboardApp.now, clock())
+        self._gc_rounds = 0
         self._bench = marks.enabled()
         self._bench_pending = {"first_paint", "first_full_paint"} if self._bench else set()
 
@@ -123,6 +125,34 @@ class DashboardApp(App[int]):
         # freeze_long_lived turned automatic collection off for this app's lifetime;
         # the process (a test run, the in-process agent's shutdown) gets it back
         gc.enable()
+
+    def freeze_long_lived(self) -> None:
+        """Move the objects alive now out of the garbage collector's reach: collect the
+        garbage first (so none of it is kept forever), then `gc.freeze()` the rest.
+
+        Called once the dashboard is up and after each screen's first draw: by then the
+        imported modules' functions and classes, the app and its screens (and with --demo
+        the agent and simulator) make up most of the objects, and they live as long as
+        the process. Full collections then scan only what was created since. With 10,000
+        alerts a full collection scanning everything took 60-110 ms every few seconds: a
+        stutter in the middle of a key press. Frozen objects are still freed when their
+        last reference goes (a snapshot, acyclic, is); only a frozen reference cycle
+        would stay.
+        """
+        gc.collect()
+        gc.freeze()
+        if gc.isenabled():
+            # From now on the collector runs between key presses, not inside them: the
+            # automatic one is off and `_collect_between_keys` runs every second.
+            gc.disable()
+            self.set_interval(GC_EVERY_S, self._collect_between_keys)
+
+    def _collect_between_keys(self) -> None:
+        """The young generations every second, everything unfrozen every 30 s (a key
+        pressed meanwhile waits at most that long; with automatic collection a gen-1/gen-2
+        pass could land inside any key's frame: 10-20 ms of a 50 ms budget)."""
+        self._gc_rounds += 1
+        gc.collect(2 if self._gc_rounds % 30 == 0 else 1)
 
     def _tick(self) -> None:
         self.now = self.clock()
@@ -182,7 +212,7 @@ class DashboardApp(App[int]):
         self.snapshot = message.snapshot
         self._tick()
         if self.snapshots_shown == 1:  # later, not to hold up the first full paint
-            self.set_timer(FREEZE_AFTER_S, freeze_long_lived)
+            self.set_timer(FREEZE_AFTER_S, self.freeze_long_lived)
         if self._bench:
             marks.mark("first_snapshot" if self.snapshots_shown == 1 else "snapshot")
             if self._bench_pending:
@@ -355,7 +385,6 @@ class DashboardApp(App[int]):
             if command.title != "Quit":
                 yield command
 
-
     def _capability_commands(self) -> Iterable[SystemCommand]:
         """A command per playbook (dry-run; run and resume unless read-only) and per open
         checklist item (tick, unless read-only), from the snapshot."""
@@ -391,51 +420,6 @@ class DashboardApp(App[int]):
         self.action_show_screen(mode)
         self.call_after_refresh(lambda: call(self.screen) if self.current_mode == mode
                                 and not isinstance(self.screen, ModalScreen) else None)
-
-
-def freeze_long_lived() -> None:
-    """Move the objects alive now out of the garbage collector's reach: collect the
-    garbage first (so none of it is kept forever), then `gc.freeze()` the rest.
-
-    Called once the dashboard is up and after each screen's first draw: by then the
-    imported modules' functions and classes, the app and its screens (and with --demo the
-    agent and simulator) make up most of the objects, and they live as long as the
-    process. Full collections then scan only what was created since. With 10,000 alerts
-    a full collection scanning everything took 60-110 ms every few seconds: a stutter
-    in the middle of a key press. Frozen objects are still freed when their last
-    reference goes (a snapshot, acyclic, is); only a frozen reference cycle would stay.
-    """
-    gc.collect()
-    gc.freeze()
-    if gc.isenabled():
-        # From now on the collector runs between key presses, not inside them: the
-        # automatic one is off and `collect_between_keys` runs every second.
-        gc.disable()
-        app = _running_app()
-        if app is not None:
-            app.set_interval(GC_EVERY_S, collect_between_keys)
-
-
-GC_EVERY_S = 1.0
-_gc_rounds = 0
-
-
-def collect_between_keys() -> None:
-    """The young generations every second, everything unfrozen every 30 s (a key pressed
-    meanwhile waits at most that long; with automatic collection a gen-1/gen-2 pass could
-    land inside any key's frame: 10-20 ms of a 50 ms budget)."""
-    global _gc_rounds
-    _gc_rounds += 1
-    gc.collect(2 if _gc_rounds % 30 == 0 else 1)
-
-
-def _running_app():
-    from textual._context import active_app
-
-    try:
-        return active_app.get()
-    except LookupError:
-        return None
 
 
 def _user() -> str:

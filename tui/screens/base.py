@@ -34,9 +34,8 @@ class DashboardScreen(Screen):
         self.watch(self.app, "snapshot", self._snapshot_changed, init=False)
         if self.app.snapshot is not None:
             self.show(self.app.snapshot)
-            from tui.app import freeze_long_lived
-
-            self.call_after_refresh(freeze_long_lived)  # this screen lives as long as the app
+            # this screen lives as long as the app
+            self.call_after_refresh(self.app.freeze_long_lived)
 
     def on_screen_resume(self) -> None:
         if self.app.snapshot is not None:
