@@ -51,7 +51,7 @@ def weekly_report(config: Config, store: Store, now: float) -> WeeklyReport:
     return build_weekly(history, alerts, latency, end=now, tz=tz,
                         daily_budget=table.budgets["daily"],
                         weekly_budget=table.budgets["weekly"], band=table.routing_band,
-                        generated_at=now)
+                        generated_at=now, levels=table.levels)
 
 
 def write_report(report: WeeklyReport, path: Path, fmt: str) -> None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from agent.report import svg
 from agent.report.weekly import WeeklyReport
+from rules.budget import Level, Levels, level
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
@@ -35,10 +36,12 @@ def _verdict_class(verdict: str) -> str:
         verdict, "")
 
 
-def _spend_class(percent: float | None) -> str:
+def _spend_class(percent: float | None, levels: Levels) -> str:
+    """The CSS class of spend at `percent` of its budget, by the configured levels."""
     if percent is None:
         return ""
-    return "critical" if percent >= 95 else ("warning" if percent >= 80 else "ok")
+    found = level(percent, 100.0, levels)
+    return "ok" if found is Level.OK else ("warning" if found is Level.WARNING else "critical")
 
 
 def to_html(r: WeeklyReport) -> str:
@@ -84,12 +87,12 @@ def to_html(r: WeeklyReport) -> str:
     for d in r.days:
         out.append(f"<tr><td>{d.day.isoformat()} {d.day.strftime('%a')}</td>"
                    f"<td>{_num(d.spend_usd, '{:.2f}')}</td><td>{d.budget_usd:.2f}</td>"
-                   f'<td class="{_spend_class(d.percent)}">{_num(d.percent)} %</td>'
+                   f'<td class="{_spend_class(d.percent, r.levels)}">{_num(d.percent)} %</td>'
                    f"<td>{_num(d.fast_share)} %</td><td>{d.warnings} / {d.criticals}</td></tr>")
     week, pct = r.week_spend, r.week_percent
     out.append(f'<tr><td><b>week</b></td><td><b>{_num(week, "{:.2f}")}</b></td>'
                f"<td>{r.weekly_budget:.2f}</td>"
-               f'<td class="{_spend_class(pct)}"><b>{_num(pct)} %</b></td><td>{_num(share)} %</td>'
+               f'<td class="{_spend_class(pct, r.levels)}"><b>{_num(pct)} %</b></td><td>{_num(share)} %</td>'
                f"<td>{sum(d.warnings for d in r.days)} / {sum(d.criticals for d in r.days)}"
                "</td></tr></table>")
     # alerts

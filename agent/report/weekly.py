@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
+from rules.budget import Levels
+
 Point = tuple[float, float]
 
 
@@ -81,6 +83,7 @@ class WeeklyReport:
     daily_budget: float
     weekly_budget: float
     alert_counts: tuple[tuple[str, int, int], ...]  # alert, warning, critical
+    levels: Levels = Levels()  # the configured budget levels, for colouring spend
 
     @property
     def week_spend(self) -> float | None:
@@ -135,7 +138,8 @@ def week_start(end: float, tz: ZoneInfo, days: int = 7) -> float:
 def build_weekly(history: Mapping[tuple[str, str], Sequence[Point]],
                  alerts: Sequence[tuple[float, str, str]], latency: Sequence[LatencyMetric],
                  *, end: float, tz: ZoneInfo, daily_budget: float, weekly_budget: float,
-                 band: tuple[float, float], generated_at: float) -> WeeklyReport:
+                 band: tuple[float, float], generated_at: float,
+                 levels: Levels = Levels()) -> WeeklyReport:
     """`history` holds ("cost", "daily_spent_usd") and ("cost", "fast_share_percent") and
     the latency series; `alerts` is (ts, alert name, severity) per firing episode."""
     start = week_start(end, tz)
@@ -182,4 +186,4 @@ def build_weekly(history: Mapping[tuple[str, str], Sequence[Point]],
                         latency=tuple(rows), latency_series=tuple(series),
                         share_series=Series("fast share", hourly_means(share)), band=band,
                         days=day_rows, daily_budget=daily_budget, weekly_budget=weekly_budget,
-                        alert_counts=tuple((n, w, c) for n, (w, c) in ranked))
+                        alert_counts=tuple((n, w, c) for n, (w, c) in ranked), levels=levels)

@@ -160,3 +160,17 @@ def test_an_empty_history_still_renders(tmp_path):
     assert all(r.verdict == "no data" for r in report.latency)
     html, md = to_html(report), to_markdown(report)
     assert html.count("<svg") == 4 and "No alerts fired this week." in md
+
+
+def test_spend_is_coloured_by_the_configured_levels(week):
+    from dataclasses import replace
+
+    from agent.report.render import _num
+    from rules.budget import Levels
+
+    report = week[3]
+    day0 = report.days[0]  # under 80 % of the daily budget: "ok" at the default levels
+    cell = re.compile(rf'<td class="(\w*)">{re.escape(_num(day0.percent))} %</td>')
+    assert cell.search(to_html(report)).group(1) == "ok"
+    lowered = replace(report, levels=Levels(warning=day0.percent / 200, critical=0.99))
+    assert cell.search(to_html(lowered)).group(1) == "warning"
