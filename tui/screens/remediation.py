@@ -5,7 +5,7 @@ the audit history of runs; from the snapshot's `remediation` section."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Awaitable, Mapping
 
 from rich.text import Text
 from textual import on, work
@@ -152,27 +152,31 @@ class RemediationScreen(DashboardScreen):
         if playbook is not None:
             self.resume_playbook(playbook["name"])
 
+    async def _ask(self, request: Awaitable[dict], refused: str, timeout: float) -> dict | None:
+        """The source's answer (kept in `last_result`), or None after notifying why not."""
+        try:
+            self.last_result = await request
+        except CommandError as exc:
+            self.notify(str(exc), title=refused, severity="error", timeout=timeout)
+            return None
+        return self.last_result
+
     @work(group="remediation", exit_on_error=False)
     async def plan_playbook(self, name: str) -> None:
         from tui.screens.plan_dialog import PlanDialog
 
-        try:
-            shown = await self.app.source.remediation_plan(name, self.app.user)
-        except CommandError as exc:
-            self.notify(str(exc), title="dry-run failed", severity="error", timeout=8)
-            return
-        self.last_result = shown
-        self.app.push_screen(PlanDialog(shown))
+        shown = await self._ask(self.app.source.remediation_plan(name, self.app.user),
+                                "dry-run failed", 8)
+        if shown is not None:
+            self.app.push_screen(PlanDialog(shown))
 
     @work(group="remediation", exit_on_error=False)
     async def run_playbook(self, name: str, confirm: str) -> None:
         self.notify(f"Running {name}...", title="remediation")
-        try:
-            outcome = await self.app.source.remediation_run(name, confirm, self.app.user)
-        except CommandError as exc:
-            self.notify(str(exc), title="run refused", severity="error", timeout=10)
+        outcome = await self._ask(self.app.source.remediation_run(name, confirm, self.app.user),
+                                  "run refused", 10)
+        if outcome is None:
             return
-        self.last_result = outcome
         result = str(outcome.get("outcome", "?"))
         self.notify(f"{name}: {result.upper()}" + (f" ({outcome['error']})"
                                                   if outcome.get("error") else ""),
@@ -181,11 +185,8 @@ class RemediationScreen(DashboardScreen):
 
     @work(group="remediation", exit_on_error=False)
     async def resume_playbook(self, name: str) -> None:
-        try:
-            done = await self.app.source.remediation_resume(name, self.app.user)
-        except CommandError as exc:
-            self.notify(str(exc), title="resume refused", severity="error", timeout=8)
-            return
-        self.last_result = done
-        self.notify(f"{name} resumed" + (" (it was suspended)" if done.get("was_suspended")
-                                         else ""), title="remediation")
+        done = await self._ask(self.app.source.remediation_resume(name, self.app.user),
+                               "resume refused", 8)
+        if done is not None:
+            self.notify(f"{name} resumed" + (" (it was suspended)" if done.get("was_suspended")
+                                             else ""), title="remediation")
