@@ -95,6 +95,10 @@ def _check_url(url: str) -> str:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
         raise UsageError(f"--attach {url}: bad port") from None
+    if parts.username is not None or parts.password is not None:
+        # not echoed: the header, errors and logs show the URL; the token has its file
+        raise UsageError("--attach: no user or password in the URL (it is shown in the "
+                         "header and messages); give a bearer token with --token-file")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"--attach {url}: expected an http(s) URL like "
                          "http://127.0.0.1:9321")

@@ -56,6 +56,8 @@ def run_main(argv, capsys) -> tuple[int, list[str]]:
     (["--attach", "ftp://host"],
      "alice-tui: --attach ftp://host: expected an http(s) URL like http://127.0.0.1:9321"),
     (["--attach", "http://host:port"], "alice-tui: --attach http://host:port: bad port"),
+    (["--attach", "http://ops:hunter2@127.0.0.1:9321"],
+     "alice-tui: --attach: no user or password in the URL"),
     (["--attach", "http://127.0.0.1:9", "--token-file", "/nonexistent/token"],
      "alice-tui: --token-file /nonexistent/token: no such file"),
     (["--token-file", "/x"], "alice-tui: --token-file: only used with --attach"),
