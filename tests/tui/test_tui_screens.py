@@ -444,3 +444,25 @@ async def test_a_screen_draws_once_on_mount(outage_snapshot, monkeypatch, key, s
         await wait_for(pilot, lambda: type(app.screen).__name__ == screen)
         await pilot.pause()
         assert callers.count("on_mount") == 1
+
+
+async def test_a_screen_shown_again_has_a_current_header(outage_snapshot):
+    """Only the current screen's header follows the clock; the others catch up when
+    they are shown again."""
+    at = [float(outage_snapshot["taken_at_unix"]) + 2]
+    app = make_app(FakeSource(outage_snapshot), outage_snapshot, clock=lambda: at[0])
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: "data 2s ago" in screen_text(app).splitlines()[0]
+                       and "2 Alerts" in screen_text(app).splitlines()[0])
+        await pilot.press("1")
+        await wait_for(pilot, lambda: app.current_mode == "overview")
+        at[0] += 60
+        app.received_at = at[0]  # a snapshot as old as before, just received: not STALE
+        app._tick()
+        await wait_for(pilot, lambda: "data 1m ago" in screen_text(app).splitlines()[0])
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.current_mode == "alerts")
+        await pilot.pause()
+        assert "data 1m ago" in screen_text(app).splitlines()[0]

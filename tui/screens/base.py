@@ -38,6 +38,7 @@ class DashboardScreen(Screen):
             self.call_after_refresh(self.app.freeze_long_lived)
 
     def on_screen_resume(self) -> None:
+        self.query_one(StatusHeader).changed()
         if self.app.snapshot is not None:
             self.show(self.app.snapshot)
 

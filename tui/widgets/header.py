@@ -50,7 +50,8 @@ def header_text(snapshot: Mapping[str, Any] | None, *, now: float, stale: str | 
 
 
 class StatusHeader(Widget):
-    """Redraws when a snapshot arrives and on the app's 1 s tick (for the age)."""
+    """Redraws when a snapshot arrives and on the app's 1 s tick (for the age), while its
+    screen is shown; `changed()` catches it up."""
 
     def __init__(self, screen_title: str, number: int) -> None:
         super().__init__()
@@ -59,9 +60,13 @@ class StatusHeader(Widget):
 
     def on_mount(self) -> None:
         for attr in ("snapshot", "now", "stale"):
-            self.watch(self.app, attr, self._changed, init=False)
+            self.watch(self.app, attr, self.changed, init=False)
 
-    def _changed(self, _value: object = None) -> None:
+    def changed(self, _value: object = None) -> None:
+        # Every screen shown once keeps its header: only the shown one's is drawn (behind
+        # a dialog too); another screen catches it up on resume (DashboardScreen).
+        if self.screen not in self.app.screen_stack:
+            return
         if self._text() != self._drawn:  # most snapshots and ticks change nothing here
             self.refresh()
 
