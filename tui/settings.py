@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tui.keys import validate_keymap
 
@@ -75,12 +75,15 @@ def tui_only(text: str) -> tuple[str, int] | None:
     return None
 
 
-def check(tui: Any, source: str, line: int | None = None) -> Settings:
-    """`Config.tui` (validated by pydantic) plus the dashboard's own checks of the keys."""
-    where = f"{source}:{line}" if line else source
+def check(tui: Any, source: str, line: int | Callable[[], int | None] | None = None
+          ) -> Settings:
+    """`Config.tui` (validated by pydantic) plus the dashboard's own checks of the keys.
+    `line` (of `tui:`, for the messages) may be a function: only called on a problem."""
     try:
         keys = validate_keymap(dict(tui.keys))
     except ValueError as exc:
+        line = line() if callable(line) else line
+        where = f"{source}:{line}" if line else source
         raise SettingsError([f"{where}: tui.keys.{p}" if not p.startswith("expected") else
                              f"{where}: tui.keys: {p}" for p in str(exc).splitlines()]) \
             from None
@@ -101,7 +104,8 @@ def load(path: Path, env: dict[str, str], whole: bool) -> tuple[Any, Settings]:
     text = read_text(path)
     if whole:
         config = parse_config(text, str(path), env)
-        return config, check(config.tui, str(path), _tui_line(text))
+        # the line of `tui:` only for a message: not a second YAML parse on every start
+        return config, check(config.tui, str(path), lambda: _tui_line(text))
     found = tui_only(text)
     if found is None:
         return None, Settings()

@@ -177,3 +177,11 @@ def test_key_problems_name_the_line_of_the_section(tmp_path):
     with pytest.raises(SettingsError) as info:
         settings.load(path, {}, whole=False)
     assert info.value.problems[0].startswith(f"{path}:3: tui.keys.bad: unknown action")
+
+
+def test_key_problems_of_a_whole_config_name_the_line_too(tmp_path):
+    path = tmp_path / "alice-ops.yaml"
+    path.write_text("\n\ntui:\n  keys: {bad: x}\n")
+    with pytest.raises(SettingsError) as info:
+        settings.load(path, {}, whole=True)
+    assert info.value.problems[0].startswith(f"{path}:3: tui.keys.bad: unknown action")
