@@ -14,7 +14,7 @@ from tui import format as fmt
 from tui.screens.dialog import Dialog
 
 
-def component_table(c: Mapping[str, Any], now: float, ascii_only: bool) -> Table:
+def component_table(c: Mapping[str, Any], ascii_only: bool) -> Table:
     """Pure: every metric of a component against its target and alert threshold."""
     from rich import box
 
@@ -66,7 +66,7 @@ class ComponentDetail(Dialog):
         with VerticalScroll(classes="dialog") as box:
             box.border_title = f"{c.get('name')}: details (esc closes)"
             yield Static(component_header(c, self.now, self.ascii_only))
-            yield Static(component_table(c, self.now, self.ascii_only))
+            yield Static(component_table(c, self.ascii_only))
             lines = Text(f"\nalerts of {c.get('name')}: {len(alerts) or 'none'}\n", style="bold")
             for a in alerts:
                 lines.append(f"  {a.get('state', ''):<9}{a.get('name', '')}  "

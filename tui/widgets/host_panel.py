@@ -27,7 +27,7 @@ def gpu_note(host: Mapping[str, Any]) -> str:
     return next((p for p in parts if "GPU" in p), "not reported")
 
 
-def host_table(snapshot: Mapping[str, Any] | None, now: float, width: int,
+def host_table(snapshot: Mapping[str, Any] | None, width: int,
                ascii_only: bool = False) -> Table | Text:
     """Pure: one row per host / local-AI metric with a usage bar for percentages."""
     from rich import box
@@ -84,5 +84,5 @@ class HostPanel(Widget):
         from rich.console import Group
 
         return Group(host_heading(self.snapshot, self.app.now), Text(""),
-                     host_table(self.snapshot, self.app.now, self.content_size.width,
+                     host_table(self.snapshot, self.content_size.width,
                                 self.app.ascii_only))
