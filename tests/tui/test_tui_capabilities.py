@@ -132,6 +132,9 @@ async def test_checklist_tick_and_weekly(live):
         await wait_for(pilot, answered, timeout=10)
         await wait_for(pilot, lambda: "HUD clock frozen" in str(table.get_cell(
             "hud_display", "note")) and "FAIL" in str(table.get_cell("hud_display", "result")))
+        # the detail pane under the table shows the highlighted item whole at 80 columns
+        await wait_for(pilot, lambda: "HUD clock frozen" in screen_text(app).split("────")[-1]
+                       and "answered by tester@alice-tui at " in screen_text(app))
         await pilot.press("w")
         await wait_for(pilot, lambda: screen.kind == "weekly"
                        and screen_text(app).lstrip().split("\n")[1].lstrip()

@@ -110,3 +110,19 @@ def test_cost_view_in_ascii_and_without_a_cost_section(outage_snapshot):
         assert part in text
     assert text.isascii()
     assert "cost: {}" in rendered(cost_view({"cost": {}}, now, 76))
+
+
+def test_checklist_item_detail_shows_what_the_columns_cut():
+    from tui.screens.checklists import item_detail
+
+    now = 1_764_000_000.0
+    item = {"id": "health", "text": "Run the health check - all services green",
+            "evidence": "gateway critical: connection refused", "note": "paged on-call",
+            "by": "ops@box", "at": now - 60}
+    lines = item_detail(item, now).splitlines()
+    assert lines[0] == "Run the health check - all services green"
+    assert lines[1] == "evidence: gateway critical: connection refused"
+    assert lines[2] == "note: paged on-call"
+    assert lines[3].startswith("answered by ops@box at ")
+    assert item_detail({"text": "Verify HUD"}, now) == "Verify HUD"  # open: just the text
+    assert item_detail(None, now) == ""

@@ -38,6 +38,22 @@ def item_row(item: Mapping[str, Any]) -> tuple:
             str(item.get("text", "")), note, str(item.get("section") or ""))
 
 
+def item_detail(item: Mapping[str, Any] | None, now: float) -> str:
+    """Pure: the highlighted item whole (the table's columns are cut at 80 columns):
+    its text, then its evidence or note, who answered and when."""
+    if not item:
+        return ""
+    lines = [str(item.get("text", ""))]
+    if item.get("evidence"):
+        lines.append(f"evidence: {item['evidence']}")
+    if item.get("note") and item.get("note") != item.get("evidence"):
+        lines.append(f"note: {item['note']}")
+    if item.get("by"):
+        when = f" at {fmt.clock_time(item['at'], now)}" if item.get("at") else ""
+        lines.append(f"answered by {item['by']}{when}")
+    return "\n".join(lines)
+
+
 def run_summary(kind: str, run: Mapping[str, Any] | None,
                 schedule: Mapping[str, Any] | None, now: float) -> str:
     """Pure: 'daily 2026-11-25: WARNING, 12 of 18 answered (5 open); deadline 10:00 ...'."""
@@ -70,6 +86,7 @@ class ChecklistsScreen(DashboardScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(id="checklist-info")
         yield KeyedTable(COLUMNS, id="checklist")
+        yield Static(id="checklist-detail")
 
     def on_mount(self) -> None:
         self.query_one("#checklist", KeyedTable).focus()
@@ -94,6 +111,11 @@ class ChecklistsScreen(DashboardScreen):
         if not section:
             info = "no checklists in this agent's snapshot"
         self.set_text("#checklist-info", f"{info}   {keys}")
+        self._show_detail()
+
+    @on(DataTable.RowHighlighted, "#checklist")
+    def _show_detail(self) -> None:
+        self.set_text("#checklist-detail", item_detail(self.selected_item(), self.app.now))
 
     def selected_item(self) -> dict | None:
         key = self.query_one("#checklist", KeyedTable).selected_key()
