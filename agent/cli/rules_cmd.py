@@ -26,8 +26,10 @@ def show_rules(args: argparse.Namespace) -> int:
     from agent.config import Config
     from rich.table import Table
 
+    from agent.cost.component import cost_rows
+
     config = Config() if args.defaults else load(args)
-    rows = threshold_rows(config)
+    rows = threshold_rows(config) + cost_rows(config)  # the agent's budget rows with `cost:`
     if args.json:
         print_json({"rows": [asdict(r) for r in rows]})
         return 0

@@ -1,0 +1,32 @@
+"""`alice-ops rules show`: the threshold table in force, with the agent's budget rows when
+the config watches spend."""
+
+from __future__ import annotations
+
+import json
+
+from agent.cli.main import main
+
+
+def rows(capsys, *args: str) -> list[dict]:
+    assert main(["rules", "show", "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)["rows"]
+
+
+def test_defaults_are_the_guides_table(capsys):
+    shown = {(r["component"], r["metric"]) for r in rows(capsys, "--defaults")}
+    assert ("openai", "openai_response_latency_p95") in shown
+    assert ("backend", "intent_classification_accuracy") in shown
+    assert not any(c == "cost" for c, _ in shown)
+
+
+def test_a_cost_section_adds_the_budget_rows(tmp_path, capsys):
+    config = tmp_path / "alice-ops.yaml"
+    config.write_text("cost: {warning_level: 0.7}\n")
+    budget = {r["metric"]: r for r in rows(capsys, "--config", str(config))
+              if r["component"] == "cost"}
+    assert set(budget) == {"hourly_budget", "daily_budget", "weekly_budget"}
+    assert budget["daily_budget"]["target"] == 70.0
+    assert budget["daily_budget"]["alert"] == 95.0
+    config.write_text("targets: {}\n")
+    assert not [r for r in rows(capsys, "--config", str(config)) if r["component"] == "cost"]
