@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 from textual import on
@@ -19,7 +20,11 @@ class Dialog(ModalScreen):
         self.dismiss(None)
 
 
-class FormDialog(Dialog):
+class _AbstractScreen(type(ModalScreen), abc.ABCMeta):
+    """Textual's metaclass with ABCMeta's check: a form lacking a hook cannot be built."""
+
+
+class FormDialog(Dialog, metaclass=_AbstractScreen):
     """A form: the fields, a line for what to fix, submit and cancel. Submitting
     dismisses with `check()`'s request, or shows its ValueError and stays; cancel (or
     esc) dismisses with None. Subclasses give the title, the fields and `check`."""
@@ -28,15 +33,17 @@ class FormDialog(Dialog):
     SUBMIT_VARIANT = "primary"
     FOCUS = ""  # the id of the Input focused first (an instance may choose its own)
 
+    @abc.abstractmethod
     def form_title(self) -> str:
-        raise NotImplementedError
+        """The box's title."""
 
+    @abc.abstractmethod
     def compose_fields(self) -> ComposeResult:
-        raise NotImplementedError
+        """The form's fields (Inputs with ids)."""
 
+    @abc.abstractmethod
     def check(self) -> Any:
         """Pure over the fields' values: the request, or ValueError naming what to fix."""
-        raise NotImplementedError
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form") as box:
