@@ -1,16 +1,53 @@
-"""`--demo`: start the built-in simulator on loopback and a config that points at it."""
+"""`--demo`: the built-in simulator on loopback, a config that points at it, and a sandbox.
+
+A demo keeps all of its state in one temporary directory (`sandbox()`, removed at exit):
+the state file, the remediation lock beside it, and a compose directory holding the `.env`
+and compose files the playbooks name. Configs built here are `DemoConfig`s: remediation's
+`compose` and `command` steps are recorded ("demo: would run docker compose ..."), never
+run (`agent.remediation.steps.executor_for`). Nothing touches the XDG directories, the
+current directory or a real agent's lock.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from typing import AsyncIterator
+import tempfile
+from pathlib import Path
+from typing import AsyncIterator, Iterator
 
 from agent.config import Config, parse_config
 
 DEMO_API_KEY = "sk-sim-demo-key-0000000000"
+SANDBOX_PREFIX = "alice-ops-demo-"
+DEMO_ENV = """\
+# The demo's stand-in for Alice's .env (alice-ops --demo sandbox; removed at exit)
+VOICE_ARCHITECTURE=hybrid
+FAST_PATH_ENABLED=true
+FAST_PATH_THRESHOLD=0.85
+FAST_RESPONSE_TIMEOUT_MS=300
+"""
 
 
-def demo_config(urls: dict[str, str], api_key: str = DEMO_API_KEY) -> Config:
+class DemoConfig(Config):
+    """A config built by the demo. Same keys as `Config`; its type alone says "demo"
+    (kept by `model_copy`): remediation records compose and command steps instead of
+    running them."""
+
+
+def as_demo(config: Config) -> DemoConfig:
+    """`config` marked as the demo's (no revalidation: it is valid already)."""
+    if isinstance(config, DemoConfig):
+        return config
+    return DemoConfig.model_construct(_fields_set=set(config.model_fields_set),
+                                      **{name: getattr(config, name)
+                                         for name in Config.model_fields})
+
+
+def is_demo(config: object) -> bool:
+    return isinstance(config, DemoConfig)
+
+
+def demo_config(urls: dict[str, str], api_key: str = DEMO_API_KEY) -> DemoConfig:
     """A config for the simulator's URLs (deep Ollama probe on: it is free locally)."""
     text = f"""
 targets:
@@ -20,29 +57,63 @@ targets:
   backend: {{url: "{urls['backend']}"}}
   prometheus: {{url: "{urls['prometheus']}"}}
 """
-    return parse_config(text, "<demo>", {"ALICE_DEMO_KEY": api_key})
+    return as_demo(parse_config(text, "<demo>", {"ALICE_DEMO_KEY": api_key}))
 
 
-def with_demo_capabilities(config: Config, data_path: str | None = None) -> Config:
+@contextlib.contextmanager
+def sandbox(prefix: str = SANDBOX_PREFIX) -> Iterator[Path]:
+    """A fresh temporary directory for one demo's state, removed when the block ends."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp)
+
+
+def sandboxed(config: Config, root: Path) -> DemoConfig:
+    """`config` with every piece of state in `root`: `state.db` (so the remediation lock
+    beside it too), and `compose/` as remediation.compose_dir with a demo `.env` and the
+    compose files the playbooks name (written here if missing)."""
+    root = Path(root)
+    compose = root / "compose"
+    compose.mkdir(mode=0o700, exist_ok=True)
+    env_file = compose / ".env"
+    if not env_file.exists():
+        env_file.write_text(DEMO_ENV, encoding="utf-8")
+    rem = config.remediation
+    for name in rem.compose_files.values():
+        target = compose / name
+        if target.resolve().is_relative_to(compose.resolve()) and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text("# demo placeholder: compose steps are recorded, not run\n",
+                              encoding="utf-8")
+    return as_demo(config.model_copy(update={
+        "agent": config.agent.model_copy(update={"data_path": str(root / "state.db")}),
+        "remediation": rem.model_copy(update={"compose_dir": str(compose),
+                                               "env_file": str(env_file)})}))
+
+
+def with_demo_capabilities(config: Config, data_path: str | None = None) -> DemoConfig:
     """The demo as an agent runs it (`alice-agent --demo`, `alice-tui --demo`): spend
     tracking (`cost: {}`) and the operations checklists (`checklists: {}`) on with every
     default, so the routing split, spend, budgets and today's checklist runs show the
-    simulator's traffic; state in `data_path` when given."""
+    simulator's traffic. With `data_path`, its directory is the demo's sandbox
+    (`sandboxed`): state, lock, compose directory and `.env` all there."""
     from agent.config import ChecklistSettings, CostSettings
 
     update: dict = {}
-    if data_path is not None:
-        update["agent"] = config.agent.model_copy(update={"data_path": data_path})
     if config.cost is None:
         update["cost"] = CostSettings()
     if config.checklists is None:
         update["checklists"] = ChecklistSettings()
-    return config.model_copy(update=update)
+    config = as_demo(config.model_copy(update=update))
+    if data_path is not None:
+        config = sandboxed(config, Path(data_path).parent)
+        config = config.model_copy(update={
+            "agent": config.agent.model_copy(update={"data_path": str(data_path)})})
+    return config
 
 
 @contextlib.asynccontextmanager
 async def demo_stack(scenario: str = "normal", warmup_s: float = 0.0
-                     ) -> AsyncIterator[tuple[object, Config]]:
+                     ) -> AsyncIterator[tuple[object, DemoConfig]]:
     """Simulator on free loopback ports plus its config, for the length of the block."""
     import asyncio
 
@@ -56,3 +127,4 @@ async def demo_stack(scenario: str = "normal", warmup_s: float = 0.0
         yield sim, demo_config(sim.urls)
     finally:
         await sim.stop()
+

@@ -124,13 +124,18 @@ async def run_agent(config: Config, config_path: Path | None, args: argparse.Nam
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from agent.demo import demo_stack, with_demo_capabilities
+    """The simulator and an agent on it; all state in a temporary sandbox removed at exit
+    (a --data given is ignored: the demo never writes a real state file)."""
+    from agent.demo import demo_stack, sandbox, with_demo_capabilities
 
-    async with demo_stack(args.scenario, warmup_s=1.2) as (sim, config):
-        log.info("demo: simulator on %s (switch scenarios with POST /_sim/scenario)",
-                 sim.urls["backend"])
-        config = with_demo_capabilities(config)
-        return await run_agent(_with_overrides(config, args), None, args)
+    with sandbox() as root:
+        async with demo_stack(args.scenario, warmup_s=1.2) as (sim, config):
+            log.info("demo: simulator on %s (switch scenarios with POST /_sim/scenario)",
+                     sim.urls["backend"])
+            log.info("demo: state in the temporary %s (removed at exit)", root)
+            config = with_demo_capabilities(config, str(root / "state.db"))
+            demo_args = argparse.Namespace(**{**vars(args), "data": None})
+            return await run_agent(_with_overrides(config, demo_args), None, demo_args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -143,23 +143,18 @@ def run_checklist(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    import tempfile
-
     from agent.cli.main import UsageError
     from simulator.scenarios import SCENARIOS
 
     if args.scenario not in SCENARIOS:
         raise UsageError(f"checklist --scenario: unknown scenario {args.scenario!r} "
                          f"(one of: {', '.join(SCENARIOS)})")
-    from agent.demo import DEMO_API_KEY, demo_config
+    from agent.demo import DEMO_API_KEY, demo_config, sandbox, sandboxed
     from simulator.server import SimPorts, run_in_thread
 
-    with tempfile.TemporaryDirectory() as tmp, run_in_thread(
+    with sandbox() as root, run_in_thread(
             scenario=args.scenario, ports=SimPorts(0, 0, 0, 0, 0), api_key=DEMO_API_KEY) as sim:
-        base = demo_config(sim.urls)
-        config = base.model_copy(update={"agent": base.agent.model_copy(
-            update={"data_path": f"{tmp}/state.db"})})
-        return _run(args, config)
+        return _run(args, sandboxed(demo_config(sim.urls), root))
 
 
 def _run(args: argparse.Namespace, config) -> int:

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         from agent.store import Store
         from simulator.week import TZ, fill_week
 
-        tmp = tempfile.TemporaryDirectory(prefix="alice-report-")
+        tmp = tempfile.TemporaryDirectory(prefix="alice-ops-demo-")
         config = parse_config(f"cost: {{timezone: {TZ.key}}}", "<demo>", {})
         store = Store.open(Path(tmp.name) / "state.db")
     else:
@@ -78,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
         if args.demo:
             fill_week(store, now)  # the simulated week ends when the report does
         report = weekly_report(config, store, now)
+        if args.demo:
+            import dataclasses
+
+            report = dataclasses.replace(report, demo=True)
     finally:
         store.close()
         if tmp is not None:
@@ -88,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"report weekly --out: cannot write {out}: {exc.strerror}") from None
     from agent.snapshot import iso
 
-    summary = {"written": str(out), "format": fmt, "from": iso(report.start),
+    summary = {"written": str(out), "format": fmt, "demo": report.demo,
+               "from": iso(report.start),
                "to": iso(report.end),
                "week_spend_usd": report.week_spend, "weekly_budget_usd": report.weekly_budget,
                "fast_share_percent": report.fast_share,
@@ -96,5 +101,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        print(f"wrote {out} ({fmt})")
+        demo = ", DEMO DATA: a simulated week" if report.demo else ""
+        print(f"wrote {out} ({fmt}{demo})")
     return 0

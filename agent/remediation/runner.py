@@ -30,7 +30,7 @@ from agent.remediation import ledger as store_ops
 from agent.remediation.envfile import EnvFileError, apply_env, plan_env
 from agent.remediation.lock import LockBusy, RemediationLock, lock_path
 from agent.remediation.render import RenderError, render, secrets_of
-from agent.remediation.steps import run_argv
+from agent.remediation.steps import Executor, executor_for
 from agent.store import AuditRecord, Store
 from rules.playbooks import Playbook
 
@@ -65,13 +65,16 @@ async def _direct(fn: Callable, *args: Any) -> Any:
 
 class Runner:
     """Runs playbooks for one config and store. `db` runs a store call (the agent
-    passes its store thread; the CLI calls directly); `notify` receives `notify` steps."""
+    passes its store thread; the CLI calls directly); `notify` receives `notify` steps;
+    `executor` runs `compose` and `command` steps (default `executor_for(config)`: the
+    real program, or the demo's recorder)."""
 
     def __init__(self, config: Config, store: Store, *, db: Db | None = None,
                  clock: Callable[[], float] = time.time, notify: Callable | None = None,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, executor: Executor | None = None) -> None:
         self.config, self.store = config, store
+        self.executor = executor or executor_for(config)
         self._db = db or _direct
         self._clock = clock
         self._notify = notify
@@ -215,7 +218,7 @@ class Runner:
         kind = step["type"]
         if kind in ("compose", "command"):
             cwd = str(Path(self.config.remediation.compose_dir).expanduser())
-            res = await asyncio.to_thread(run_argv, step["argv"], timeout, None, cwd)
+            res = await asyncio.to_thread(self.executor, step["argv"], timeout, None, cwd)
             detail = {"returncode": res.returncode, "stdout": res.stdout[-OUTPUT_KEEP:],
                       "stderr": res.stderr[-OUTPUT_KEEP:]}
             if not res.ok:

@@ -9,6 +9,10 @@ Small API, reused by `rotate-key`:
   closed, in its own process group; on timeout the whole group is killed (SIGTERM, then
   SIGKILL after 2 s) and the result says `timed_out`. Output is capped at 64 KiB each.
 
+- `Executor`: what the runner calls for a step, `run_argv`'s signature. `executor_for(config)`
+  is `run_argv`, or for a demo's config (`agent.demo.DemoConfig`) a `Recorder` that records
+  the argv and answers "demo: would run ..." without running anything.
+
 Neither function redacts: callers redact `CommandResult.stdout/stderr` before showing
 or storing them (`agent.redact.redact`).
 """
@@ -17,12 +21,13 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 ComposeAction = Literal["restart", "up"]
 OUTPUT_CAP = 64 * 1024
@@ -122,3 +127,31 @@ def run_argv(argv: Sequence[str], timeout_s: float,
                              timed_out=True, error=f"timed out after {timeout_s:g} s")
     return CommandResult(argv, proc.returncode, _text(out), _text(err),
                          time.monotonic() - started)
+
+
+Executor = Callable[[Sequence[str], float, "Mapping[str, str] | None", "str | None"],
+                    CommandResult]
+
+
+class Recorder:
+    """An `Executor` that runs nothing: it keeps each argv (and its cwd) in `calls` and
+    answers exit status 0 with "demo: would run <argv>" as the output."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[tuple[str, ...], str | None]] = []
+
+    def __call__(self, argv: Sequence[str], timeout_s: float,
+                 env: Mapping[str, str] | None = None, cwd: str | None = None) -> CommandResult:
+        argv = tuple(argv)
+        if not argv or not all(isinstance(a, str) and a for a in argv):
+            raise StepError(f"command: argv must be non-empty strings, got {list(argv)!r}")
+        self.calls.append((argv, cwd))
+        return CommandResult(argv, 0, f"demo: would run {shlex.join(argv)}\n", "", 0.0)
+
+
+def executor_for(config: Any) -> Executor:
+    """The executor for compose and command steps under `config`: a fresh `Recorder` for
+    a demo's config, else `run_argv`."""
+    from agent.demo import is_demo
+
+    return Recorder() if is_demo(config) else run_argv

@@ -11,6 +11,8 @@ from agent.report import svg
 from agent.report.weekly import WeeklyReport
 from rules.budget import Level, Levels, level
 
+DEMO_BANNER = ("DEMO DATA — simulated week (alice-ops report weekly --demo), not this "
+               "deployment's history")
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
        max-width: 780px; color: #111827; }
@@ -44,15 +46,21 @@ def _spend_class(percent: float | None, levels: Levels) -> str:
     return "ok" if found is Level.OK else ("warning" if found is Level.WARNING else "critical")
 
 
+def _origin(r: WeeklyReport) -> str:
+    return "the simulator's demo week" if r.demo else "the alice-agent's stored history"
+
+
 def to_html(r: WeeklyReport) -> str:
     tz = ZoneInfo(r.timezone)
     day_labels = [d.day.strftime("%a %d") for d in r.days]
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           "<title>Alice weekly performance report</title>",
+    out = [*([f"<!-- {DEMO_BANNER} -->"] if r.demo else []),  # comments may precede it
+           "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           f"<title>{'DEMO DATA: ' if r.demo else ''}Alice weekly performance report</title>",
            f"<style>{CSS}</style></head><body>",
+           *([f'<p class="demo"><strong>{DEMO_BANNER}</strong></p>'] if r.demo else []),
            "<h1>Alice weekly performance report</h1>",
            f'<p class="muted">{_stamp(r.start, tz)} to {_stamp(r.end, tz)} ({escape(r.timezone)}); '
-           f"generated {_stamp(r.generated_at, tz)} from the alice-agent's stored history.</p>"]
+           f"generated {_stamp(r.generated_at, tz)} from {_origin(r)}.</p>"]
     # latency
     out.append("<h2>Latency percentiles</h2>")
     out.append(svg.line_chart("Latency p95 (hourly mean)",
@@ -120,9 +128,10 @@ def _band_word(share: float, band: tuple[float, float]) -> str:
 def to_markdown(r: WeeklyReport) -> str:
     tz = ZoneInfo(r.timezone)
     low, high = r.band
-    lines = ["# Alice weekly performance report", "",
+    lines = [*([f"**{DEMO_BANNER}**", ""] if r.demo else []),
+             "# Alice weekly performance report", "",
              f"{_stamp(r.start, tz)} to {_stamp(r.end, tz)} ({r.timezone}); generated "
-             f"{_stamp(r.generated_at, tz)} from the alice-agent's stored history.", "",
+             f"{_stamp(r.generated_at, tz)} from {_origin(r)}.", "",
              "## Latency percentiles", "",
              "| metric | p50 | p95 | p99 | worst | target | alert | verdict (p95) | week |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]

@@ -84,6 +84,7 @@ class WeeklyReport:
     weekly_budget: float
     alert_counts: tuple[tuple[str, int, int], ...]  # alert, warning, critical
     levels: Levels = Levels()  # the configured budget levels, for colouring spend
+    demo: bool = False  # from the simulated week of `report weekly --demo`
 
     @property
     def week_spend(self) -> float | None:
