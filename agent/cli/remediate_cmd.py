@@ -48,8 +48,8 @@ def _options(p: argparse.ArgumentParser, top: bool) -> None:
     p.add_argument("--read-only", action="store_true", **kw,
                    help="refuse every mutating action (as config read_only: true)")
     p.add_argument("--demo", action="store_true", **kw,
-                   help="against the built-in simulator, with a throw-away state file and "
-                        ".env (compose steps still call the real docker)")
+                   help="against the built-in simulator, all state in a temporary directory "
+                        "(compose and command steps are recorded, not run)")
 
 
 def _with_options(base: type[argparse.ArgumentParser]) -> type[argparse.ArgumentParser]:
@@ -65,17 +65,15 @@ def _demo(fn):
     def wrapped(args: argparse.Namespace) -> int:
         if not getattr(args, "demo", False):
             return fn(args)
-        import tempfile
-
-        from agent.demo import DEMO_API_KEY, demo_config
+        from agent.cli.main import UsageError
+        from agent.demo import DEMO_API_KEY, demo_config, sandbox, sandboxed
         from simulator.server import run_in_thread
 
-        with tempfile.TemporaryDirectory(prefix="alice-ops-demo-") as tmp, \
-                run_in_thread(api_key=DEMO_API_KEY) as sim:
-            base = demo_config(sim.urls)
-            args.demo_config = base.model_copy(update={
-                "agent": base.agent.model_copy(update={"data_path": f"{tmp}/state.db"}),
-                "remediation": base.remediation.model_copy(update={"compose_dir": tmp})})
+        if getattr(args, "data", None):
+            raise UsageError("remediate --data: not used with --demo (the demo keeps its "
+                             "state in a temporary directory)")
+        with sandbox() as root, run_in_thread(api_key=DEMO_API_KEY) as sim:
+            args.demo_config = sandboxed(demo_config(sim.urls), root)
             return fn(args)
     return wrapped
 
