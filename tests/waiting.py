@@ -1,0 +1,20 @@
+"""Waiting on a condition with a deadline, for tests (never a fixed sleep standing in for one)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T], timeout: float, step: float = 0.05) -> T:
+    """Call `predicate` until it returns something truthy or `timeout` seconds pass;
+    return its last value (falsy on timeout, so `assert wait_for(...)` reads naturally)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(step)
