@@ -8,7 +8,9 @@ import re
 import socket
 import ssl
 import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,7 @@ ADMIN = "sk-admin-" + "Zx7Vb" * 8
 AUTH = "Authorization: Bearer " + "tok3nAuthHeader" * 3
 BEARER_TOKEN = "eyJhbGciOiJIUzI1NiJ9.bareBearerPayload.sig0123456789"
 SECRETS = [KEY48, PROJ, ADMIN, "tok3nAuthHeader" * 3, BEARER_TOKEN]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_log(path):
@@ -76,8 +79,8 @@ def test_human_table_hides_secrets_too(tmp_path):
     path = tmp_path / "alice-ops.yaml"
     path.write_text(f'security:\n  log_globs: ["{log}"]\n')
     path.chmod(0o600)
-    proc = subprocess.run(["/work/main/.venv/bin/python", "-m", "agent.cli.main", "security",
-                           "scan", "-c", str(path)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "agent.cli.main", "security",
+                           "scan", "-c", str(path)], capture_output=True, text=True, cwd=ROOT,
                           timeout=60, env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 1, proc.stderr
     assert max(len(line) for line in proc.stdout.splitlines()) <= 80

@@ -14,6 +14,14 @@ from tui.source import InProcessSource
 from tui.widgets.alert_table import AlertTable
 
 
+COMPONENTS = ("openai", "ollama", "gateway", "backend", "prometheus", "host")
+STATUS_WORDS = ("OK", "WARNING", "UNKNOWN", "CRITICAL")
+
+
+def _all_tiles(text: str) -> bool:
+    return all(any(f"{name}  {word}" in text for word in STATUS_WORDS) for name in COMPONENTS)
+
+
 def _alert(service, name):
     snap = service.runtime.snapshot
     return next((a for a in snap.alerts if a.name == name), None) if snap else None
@@ -25,11 +33,10 @@ async def test_outage_silence_and_ack_through_the_dashboard(tmp_path):
         assert source.expected_interval_s == 0.5
         app = make_app(source, refresh_min_s=0.1)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "openai  OK" in screen_text(app), timeout=15)
-            text = screen_text(app)
-            for name in ("ollama", "gateway", "backend", "prometheus", "host"):
-                assert name in text
-            assert "STALE" not in text
+            # every tile painted with its status word, not only the first one to arrive
+            await wait_for(pilot, lambda: "openai  OK" in screen_text(app)
+                           and _all_tiles(screen_text(app)), timeout=30)
+            assert "STALE" not in screen_text(app)
 
             sim.set_scenario("openai-outage")
             await wait_for(pilot, lambda: "openai  CRITICAL" in screen_text(app), timeout=20)
