@@ -107,8 +107,18 @@ class HostTarget(_Section):
 
     gpu: Literal["auto", "required", "off"] = "auto"
     """auto: no NVIDIA driver means no GPU (shown, not counted); required: missing GPU is
-    CRITICAL; off: GPUs are not probed."""
+    CRITICAL; off: GPUs are not probed. A bare `off` (YAML 1.1's false) means off."""
     disk_path: str = "/"
+
+    @field_validator("gpu", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        if value is False:  # `gpu: off` unquoted: YAML 1.1 reads it as false
+            return "off"
+        if value is True:
+            raise ValueError("expected auto, required or off (a bare on/yes/true is YAML's "
+                             "true: write auto or required)")
+        return value
 
 
 class EndpointTarget(_Section):
@@ -243,21 +253,55 @@ class AlertSettings(_Section):
     rules: tuple[AlertRuleOverride, ...] = ()
 
 
+ReceiverName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@-]{1,64}$")]
+RESERVED_RECEIVERS = frozenset({"log"})
+"""Receiver names the agent uses itself (the structured log)."""
+
+
+def _receiver_name(kind: str, data: Any) -> Any:
+    """Fill in a missing `name:` as KIND-HOST-PORT from the URL (port from the scheme
+    when the URL has none), so two receivers of one kind differ by default."""
+    if not isinstance(data, dict) or data.get("name") is not None \
+            or not isinstance(data.get("url"), str):
+        return data
+    parts = urlsplit(data["url"])
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return data  # the url's own validator reports the bad port
+    if not parts.hostname:
+        return data
+    host = re.sub(r"[^A-Za-z0-9_.-]", "-", parts.hostname)
+    return {**data, "name": f"{kind}-{host}" + (f"-{port}" if port else "")}
+
+
 class WebhookReceiver(_Section):
     """A generic webhook; the payload is Alertmanager's webhook format."""
 
-    name: str
+    name: ReceiverName
+    """Unique among receivers; default `webhook-HOST-PORT` from the url."""
     url: HttpUrl
     bearer_token: SecretStr | None = None
     timeout_ms: TimeoutMs = 5000
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        return _receiver_name("webhook", data)
 
 
 class AlertmanagerReceiver(_Section):
     """An Alertmanager, fed through its v2 API (POST /api/v2/alerts)."""
 
-    name: str = "alertmanager"
+    name: ReceiverName
+    """Unique among receivers; default `alertmanager-HOST-PORT` from the url."""
     url: HttpUrl
     timeout_ms: TimeoutMs = 5000
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        return _receiver_name("alertmanager", data)
 
 
 class NotifierSettings(_Section):
@@ -265,6 +309,22 @@ class NotifierSettings(_Section):
 
     webhooks: tuple[WebhookReceiver, ...] = ()
     alertmanagers: tuple[AlertmanagerReceiver, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "NotifierSettings":
+        seen: dict[str, str] = {}
+        for kind in ("webhooks", "alertmanagers"):
+            for i, receiver in enumerate(getattr(self, kind)):
+                where = f"{kind}[{i}]"
+                if receiver.name in RESERVED_RECEIVERS:
+                    raise ValueError(f"{where}: receiver name {receiver.name!r} is reserved "
+                                     "(the agent's structured log)")
+                if receiver.name in seen:
+                    raise ValueError(f"{where}: receiver name {receiver.name!r} is also the "
+                                     f"name of {seen[receiver.name]} (give each a distinct "
+                                     "name:)")
+                seen[receiver.name] = where
+        return self
 
 
 class TuiSettings(_Section):
@@ -518,6 +578,49 @@ class Config(_Section):
 
 # --- loading ---------------------------------------------------------------------------
 
+
+class StrictLoader(_Loader):  # type: ignore[misc, valid-type]
+    """The safe YAML loader (libyaml's when present) that refuses nothing but notes every
+    key given twice in one mapping (YAML would keep the last silently): `duplicates`
+    holds (mapping node, key, line, first line), one per repeat; merge keys (`<<`) are
+    overrides by design and not counted."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[yaml.MappingNode, Any, int, int]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            for key_node, _value in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" \
+                        or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                try:
+                    if key in first:
+                        self.duplicates.append((node, key, line, first[key]))
+                    else:
+                        first[key] = line
+                except TypeError:  # an unhashable key: the constructor reports it
+                    continue
+        return super().construct_mapping(node, deep=deep)
+
+
+def _node_paths(node: yaml.Node | None, path: tuple = (),
+                out: dict[int, tuple] | None = None) -> dict[int, tuple]:
+    """Key path of every mapping node in the tree, by node id (first path wins)."""
+    out = {} if out is None else out
+    if isinstance(node, yaml.MappingNode) and id(node) not in out:
+        out[id(node)] = path
+        for key, value in node.value:
+            _node_paths(value, path + (getattr(key, "value", "?"),), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            _node_paths(value, path + (i,), out)
+    return out
+
 _ENV_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -594,7 +697,7 @@ def parse_config(text: str, source: str, env: dict[str, str] | None = None) -> C
     """Validate config text; raise ConfigError listing every problem."""
     env = dict(os.environ) if env is None else env
     try:
-        loader = _Loader(text)
+        loader = StrictLoader(text)
         try:
             node = loader.get_single_node()  # kept for line numbers in messages
             data = loader.construct_document(node) if node is not None else None
@@ -605,6 +708,12 @@ def parse_config(text: str, source: str, env: dict[str, str] | None = None) -> C
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError([f"{where}: YAML syntax error: {problem}"]) from None
+    if loader.duplicates:
+        paths = _node_paths(node)
+        raise ConfigError([f"{source}:{line}: {_key_path(paths.get(id(parent), ()) + (key,))}: "
+                           f"duplicate key (first at line {first})"
+                           for parent, key, line, first in
+                           sorted(loader.duplicates, key=lambda dup: dup[2])])
     if data is None:
         raise ConfigError([f"{source}: the file is empty (expected a mapping with a "
                            "'targets:' section; `alice-ops config init` writes one)"])
@@ -619,6 +728,8 @@ def parse_config(text: str, source: str, env: dict[str, str] | None = None) -> C
     except ValidationError as exc:
         problems += [(tuple(e["loc"]), _describe(e)) for e in exc.errors()]
         config = None
+    if config is not None and not problems:
+        problems = semantic_problems(config)
     if problems:
         located = sorted(((_line_of(node, loc) or 0, loc, why) for loc, why in problems),
                          key=lambda item: item[0])
@@ -627,6 +738,43 @@ def parse_config(text: str, source: str, env: dict[str, str] | None = None) -> C
                            for line, loc, why in located])
     assert config is not None
     return config
+
+
+def semantic_problems(config: Config) -> list[tuple[tuple, str]]:
+    """What the schema cannot see but the commands would trip on, as (key path, why):
+    a threshold override that matches no row and is not a complete new row (or disables
+    a row that does not exist), and an alert override that names no alert. The one check
+    behind `config validate`, `check`, the agent (and its SIGHUP reload) and the TUI:
+    all of them load through `parse_config`."""
+    problems: list[tuple[tuple, str]] = []
+    if config.thresholds:
+        from rules.thresholds import apply_overrides, default_rows
+
+        rows = default_rows()
+        for i, override in enumerate(config.thresholds):
+            keys = {row.key for row in rows}
+            if not override.enabled and (override.component, override.metric) not in keys:
+                problems.append((("thresholds", i), f"no row {override.component}/"
+                                 f"{override.metric} to disable (`alice-ops rules show` "
+                                 "lists them)"))
+                continue
+            try:
+                rows = apply_overrides(rows, (override,))
+            except ValueError as exc:
+                problems.append((("thresholds", i),
+                                 str(exc).removeprefix("thresholds[0]: ")))
+    if config.alerts.rules and not problems:
+        from agent.check import threshold_rows
+        from agent.cost.component import cost_rows
+        from rules.alerting import build_rules, unknown_overrides
+
+        rows = threshold_rows(config) + cost_rows(config)
+        components = {*RESERVED_COMPONENTS, *(ep.name for ep in config.targets.endpoints),
+                      *(row.component for row in rows)}
+        names = build_rules(rows, components, config.alerts)
+        problems += [(("alerts", "rules", i, "alert"), why)
+                     for i, why in unknown_overrides(config.alerts, names)]
+    return problems
 
 
 def default_config_path(env: dict[str, str] | None = None) -> Path:

@@ -69,7 +69,18 @@ def build_rules(rows: Sequence[ThresholdRow], components: Iterable[str], setting
     return bound
 
 
-def unknown_overrides(settings, names: Iterable[str]) -> list[str]:
-    """Override entries that name no rule (a typo would otherwise be silently ignored)."""
-    known = set(names)
-    return [o.alert for o in settings.rules if o.alert not in known]
+def unknown_overrides(settings, names: Iterable[str]) -> list[tuple[int, str]]:
+    """(index, why) of each `alerts.rules` entry that names no rule in `names` (a typo
+    would otherwise be silently ignored), with the closest known name when one is near."""
+    import difflib
+
+    known = sorted(set(names))
+    out = []
+    for i, o in enumerate(settings.rules):
+        if o.alert in known:
+            continue
+        near = difflib.get_close_matches(o.alert, known, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else \
+            " (`alice-ops rules show` lists the alerts)"
+        out.append((i, f"no alert named {o.alert!r}{hint}"))
+    return out
