@@ -61,7 +61,42 @@ class OpenAITarget(_Section):
     """Model the deep probe would call."""
     timeout_ms: TimeoutMs = 5000
     deep_probe: bool = False
-    """Also send a 1-token chat completion. Off by default: every probe costs money."""
+    """Also send a tiny chat completion (`max_completion_tokens`). Off by default: every probe
+    costs money. Its answer carries the `x-ratelimit-*` headers the rate-limit rows judge."""
+    reasoning_models: dict[str, str] = {"gpt-5*": "minimal", "o1*": "low", "o3*": "low",
+                                        "o4*": "low"}
+    """Model name pattern (fnmatch) -> the `reasoning_effort` the deep probe sends to a matching
+    model, with a larger `max_completion_tokens` (reasoning tokens count against it). Other
+    models get neither. The o-series accepts low/medium/high only."""
+    realtime: "RealtimeProbe" = Field(default_factory=lambda: RealtimeProbe())
+    """The Realtime WebSocket probe (off by default)."""
+
+
+class RealtimeProbe(_Section):
+    """Open a Realtime session, wait for `session.created`, close without sending audio.
+
+    Realtime is billed per Response (input and output tokens); opening and closing a session
+    without creating one costs nothing today, but each probe holds one session slot briefly."""
+
+    enabled: bool = False
+    model: str = "gpt-realtime"
+    url: str | None = None
+    """WebSocket endpoint, e.g. `wss://api.openai.com/v1/realtime`; default: `base_url` with
+    ws(s):// and `/realtime`."""
+    beta_header: bool = False
+    """Send `OpenAI-Beta: realtime=v1` (the deprecated beta interface some proxies still need)."""
+    timeout_ms: TimeoutMs | None = None
+    """Deadline for `session.created`; default: the target's `timeout_ms`."""
+
+    @field_validator("url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError(f"not a ws(s) URL: {value!r}")
+        return value.rstrip("/")
 
 
 class OllamaTarget(_Section):
@@ -72,26 +107,216 @@ class OllamaTarget(_Section):
     """The model Alice needs; missing from `/api/tags` is CRITICAL."""
     timeout_ms: TimeoutMs = 5000
     deep_probe: bool = False
-    """Also generate one token (num_predict 1) for tokens/s and cold-start time."""
+    """Also generate a few tokens for tokens/s and cold-start time, with the loaded runner's
+    `num_ctx` (from `/api/ps`) so the probe never causes the reload it would measure."""
     deep_timeout_ms: TimeoutMs = 60_000
     """A cold model load can take tens of seconds."""
+    deep_num_predict: Annotated[int, Field(ge=1, le=512)] = 16
+    """Tokens the deep probe generates: enough for a meaningful tokens/s."""
+    skip_deep_when_serving: bool = True
+    """Skip the deep generate while the app's own think-path traffic proves generation works
+    (the caller says so; see `agent.probes.ollama.probe`)."""
+    reload_ms: Annotated[int, Field(ge=0)] = 100
+    """A `load_duration` above this on a model `/api/ps` listed as loaded is a reload."""
+    unload_grace_s: Annotated[float, Field(ge=0)] = 30.0
+    """A model whose `expires_at` passed longer ago than this is stuck unloading."""
+    gpu_check: Literal["auto", "off"] = "auto"
+    """Cross-check `/api/ps` against NVML (the runner's GPU memory) when Ollama runs on this
+    machine (a loopback URL) and an NVIDIA GPU is present."""
+    runner_names: tuple[str, ...] = ("ollama", "ollama_llama_server", "llama-server")
+    """Process names of Ollama's model runners, as NVML's process list shows them."""
+
+
+def _url_path(value: str) -> str:
+    if not value.startswith("/") or any(c.isspace() for c in value) or "?" in value \
+            or "#" in value:
+        raise ValueError(f"expected a URL path starting with '/' (no spaces, query or "
+                         f"fragment), got {value!r}")
+    return value
+
+
+def _json_path(value: str) -> str:
+    if value and any(not part for part in value.split(".")):
+        raise ValueError(f"expected a dotted JSON path like 'database.status', got {value!r}")
+    return value
+
+
+UrlPath = Annotated[str, AfterValidator(_url_path)]
+JsonPath = Annotated[str, AfterValidator(_json_path)]
+JsonScalar = bool | int | float | str | None
+_Words = tuple[Annotated[str, Field(min_length=1)], ...]
+
+
+class HealthCheck(_Section):
+    """How a health endpoint is read: its path, where the status word is, and what the
+    words mean. Words are matched case-insensitively; a word in no list is bad."""
+
+    path: UrlPath = "/api/health"
+    """Path of the health endpoint (GET), on the target's url."""
+    status_path: JsonPath = "status"
+    """Dotted JSON path to the status word (or a true/false flag); "" judges the HTTP
+    code alone (200 is OK)."""
+    ok: _Words = ("ok", "healthy", "up", "pass")
+    degraded: _Words = ("degraded", "warn", "warning")
+    """Words that make the component WARNING."""
+    ignore: _Words = ("unknown", "disabled", "n/a")
+    """Sub-status words shown in the details but not counted."""
+    sub_statuses: tuple[JsonPath, ...] = ()
+    """Dotted paths of nested statuses that count too; `*` is every key of a mapping
+    (`services.*`). A mapping found there is read by its status/state/health key."""
+    sub_status_bad: Literal["critical", "warning"] = "critical"
+    """What a sub-status in a bad word makes the component (degraded ones: WARNING)."""
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> "HealthCheck":
+        seen: dict[str, str] = {}
+        for name in ("ok", "degraded", "ignore"):
+            for word in getattr(self, name):
+                key = word.strip().lower()
+                if key in seen and seen[key] != name:
+                    raise ValueError(f"status word {word!r} is in both {seen[key]} and {name}")
+                seen[key] = name
+        return self
+
+
+def _gateway_health() -> "HealthCheck":
+    return HealthCheck(path="/health", status_path="")
+
+
+class WebSocketExpect(_Section):
+    """What an answer frame must hold: `{json_path, equals}`, `{contains}`, or `{}` for
+    any frame. Frames that do not match (a greeting) are skipped until the deadline."""
+
+    json_path: JsonPath | None = None
+    """Dotted path into the frame's JSON, e.g. `type`."""
+    equals: JsonScalar = None
+    """The value found at json_path must equal this (strings case-sensitively)."""
+    contains: Annotated[str, Field(min_length=1)] | None = None
+    """The frame's text must contain this."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "WebSocketExpect":
+        if self.contains is not None and self.json_path is not None:
+            raise ValueError("give either json_path/equals or contains, not both")
+        if self.json_path is None and "equals" in self.model_fields_set:
+            raise ValueError("equals needs json_path")
+        if self.json_path is not None and not self.json_path:
+            raise ValueError("json_path must not be empty")
+        return self
+
+
+class WebSocketCheck(_Section):
+    """The WebSocket exchange that proves a voice session can be carried."""
+
+    path: UrlPath = "/ws/voice/{session}"
+    """Path of the WebSocket; `{session}` is replaced by a fresh id."""
+    send: str | None = '{"type": "ping", "source": "alice-ops"}'
+    """Text frame sent once connected; null sends nothing."""
+    expect: WebSocketExpect | None = WebSocketExpect()
+    """The answer to wait for; `{}` (default) takes any frame; null: the connect (and
+    send) is enough."""
 
 
 class GatewayTarget(_Section):
-    """The voice gateway: GET /health and a WebSocket exchange."""
+    """The voice gateway: an HTTP health check and a WebSocket exchange. May point at
+    the backend's URL where the backend serves the WebSocket itself."""
 
     url: HttpUrl = "http://localhost:8001"
-    ws_path: str = "/ws/voice/{session}"
     timeout_ms: TimeoutMs = 3000
+    health: HealthCheck | None = Field(default_factory=_gateway_health)
+    """null: no HTTP health check (only the WebSocket). Default GET /health, judged by
+    its HTTP code."""
+    websocket: WebSocketCheck | None = WebSocketCheck()
+    """null: no WebSocket check (only the HTTP health)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_ws_path(cls, data: Any) -> Any:
+        """`ws_path: /ws/...` (before `websocket:`) still works: it is websocket.path."""
+        if isinstance(data, dict) and "ws_path" in data:
+            data = dict(data)
+            legacy = data.pop("ws_path")
+            ws = data.get("websocket", {})
+            if ws is None:
+                raise ValueError("ws_path given but websocket is null; drop one")
+            if isinstance(ws, dict) and "path" in ws:
+                raise ValueError("ws_path and websocket.path both given; keep websocket.path")
+            if isinstance(ws, dict):
+                data["websocket"] = {**ws, "path": legacy}
+        return data
+
+    @model_validator(mode="after")
+    def _something_to_check(self) -> "GatewayTarget":
+        if self.health is None and self.websocket is None:
+            raise ValueError("health and websocket are both null: nothing to check "
+                             "(leave targets.gateway out instead)")
+        return self
+
+    @property
+    def ws_path(self) -> str | None:
+        """The WebSocket path (the legacy name)."""
+        return self.websocket.path if self.websocket is not None else None
 
 
 class BackendTarget(_Section):
-    """The Alice backend: GET /api/health and the admin API."""
+    """The Alice backend: its health endpoint and the admin API."""
 
     url: HttpUrl = "http://localhost:8000"
     timeout_ms: TimeoutMs = 3000
+    health: HealthCheck = HealthCheck()
+    """Default GET /api/health, status word at `status`."""
     nlu_classify_path: str = "/api/nlu/classify"
     """POST {"text"} -> {"intent", ...}; `alice-ops nlu-bench` sends its gold set here."""
+
+
+def _has_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{text}" in value
+    if isinstance(value, dict):
+        return any(_has_text(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_text(v) for v in value)
+    return False
+
+
+class NluTarget(_Section):
+    """The intent classifier `alice-ops nlu-bench` sends its gold set to, and how its
+    answer reads. Left out: POST {"text"} to targets.backend.url + nlu_classify_path."""
+
+    url: HttpUrl | None = None
+    """Base URL; default targets.backend.url."""
+    path: UrlPath | None = None
+    """Default targets.backend.nlu_classify_path (/api/nlu/classify)."""
+    method: Literal["POST", "PUT", "GET"] = "POST"
+    """GET sends the body template's members as query parameters."""
+    body: Any = {"text": "{text}"}
+    """JSON request template; "{text}" in any string is replaced by the item's text."""
+    intent_path: Annotated[JsonPath, Field(min_length=1)] = "intent"
+    """Dotted JSON path to the intent label (a number part indexes a list)."""
+    confidence_path: JsonPath | None = "confidence"
+    """Optional; where it is absent the answer simply has no confidence."""
+    latency_path: JsonPath | None = "latency_ms"
+    """Optional: the server-reported milliseconds."""
+    none_label: str | None = None
+    """The label that means "no intent"; a JSON null always does."""
+    aliases: dict[str, str | None] = {}
+    """Server label -> gold label before comparing (e.g. SET_VOL: SET_VOLUME); null: the
+    label means "no intent"."""
+    absent_intent: Literal["error", "none"] = "error"
+    """An answer without intent_path: a failed request (error), or "no intent" (none:
+    for classifiers that leave the field out when nothing matched)."""
+    timeout_ms: TimeoutMs | None = None
+    """Per request, all of it; default targets.backend.timeout_ms, else 3000."""
+
+    @model_validator(mode="after")
+    def _template(self) -> "NluTarget":
+        if not _has_text(self.body):
+            raise ValueError('body: the template must contain "{text}" in some string')
+        if self.method == "GET" and not (isinstance(self.body, dict) and all(
+                isinstance(v, (str, int, float, bool)) for v in self.body.values())):
+            raise ValueError("body: with method GET it must be a flat mapping (query "
+                             "parameters)")
+        return self
 
 
 class PrometheusTarget(_Section):
@@ -121,6 +346,13 @@ class HostTarget(_Section):
         return value
 
 
+class ExpectJson(_Section):
+    """A JSON body check: the value at the dotted `path` equals `equals`."""
+
+    path: Annotated[JsonPath, Field(min_length=1)]
+    equals: JsonScalar
+
+
 class EndpointTarget(_Section):
     """An extra HTTP endpoint, e.g. a tool integration (Calendar, Spotify, Gmail)."""
 
@@ -130,6 +362,8 @@ class EndpointTarget(_Section):
     timeout_ms: TimeoutMs = 3000
     latency_target_ms: Annotated[float, Field(gt=0)] | None = None
     latency_alert_ms: Annotated[float, Field(gt=0)] | None = None
+    expect_json: ExpectJson | None = None
+    """Also judge the body: the JSON value at `path` must equal `equals`."""
 
     @model_validator(mode="after")
     def _ordered(self) -> "EndpointTarget":
@@ -142,6 +376,18 @@ class EndpointTarget(_Section):
 RESERVED_COMPONENTS = frozenset({"openai", "ollama", "gateway", "backend", "prometheus", "host"})
 
 
+class JsonMetricsSource(_Section):
+    """A JSON endpoint whose figures threshold rows read by dotted path (`json:` rows)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    """Used in rows' `json: "<name>:<path>"` binding."""
+    component: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "backend"
+    """The component whose job fetches it and whose rows and alerts its readings feed."""
+    url: HttpUrl
+    timeout_ms: TimeoutMs = 3000
+    """Total deadline of the GET: connect, headers and body."""
+
+
 class Targets(_Section):
     """What to probe. A target left out is not probed and not shown; the host always is."""
 
@@ -152,6 +398,20 @@ class Targets(_Section):
     prometheus: PrometheusTarget | None = None
     host: HostTarget = HostTarget()
     endpoints: tuple[EndpointTarget, ...] = ()
+    nlu: NluTarget | None = None
+    """The classifier `alice-ops nlu-bench` benchmarks (not probed by check)."""
+    json_metrics: tuple[JsonMetricsSource, ...] = ()
+    """JSON metrics sources, fetched once per cycle of their component."""
+
+    @field_validator("json_metrics")
+    @classmethod
+    def _unique_sources(cls, sources: tuple[JsonMetricsSource, ...]
+                        ) -> tuple[JsonMetricsSource, ...]:
+        names = [s.name for s in sources]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"json_metrics name {name!r} is used twice")
+        return sources
 
     @field_validator("endpoints")
     @classmethod
@@ -169,16 +429,43 @@ class Targets(_Section):
 class ThresholdOverride(_Section):
     """Change a row of the threshold table, or add one (then every field is needed)."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     component: str
     metric: str
     title: str | None = None
     unit: str | None = None
     probe: str | None = None
     promql: str | None = None
+    json_binding: str | None = Field(None, alias="json")
+    """`json:` in YAML: `<json_metrics source name>:<dotted path>`, e.g.
+    `alice_metrics:application.final_latency_ms.p95`."""
+    export_as: Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")] | None = None
+    """Re-export this reading on the agent's /metrics as a gauge of this name."""
+    on_absent: Literal["ignore", "unknown"] | None = None
+    """A metric the source has never had: ignore (a blind spot, the default) or unknown."""
     direction: Literal["lower", "higher"] | None = None
     target: float | None = None
     alert: float | None = None
     enabled: bool = True
+
+    @field_validator("json_binding")
+    @classmethod
+    def _binding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        source, _, path = value.partition(":")
+        if not source or not path or any(not p or p.isspace() for p in path.split(".")):
+            raise ValueError(f"expected '<json_metrics source>:<dotted.path>', got {value!r}")
+        return value
+
+    @field_validator("export_as")
+    @classmethod
+    def _not_ours(cls, name: str | None) -> str | None:
+        if name is not None and name.startswith("alice_ops_"):
+            raise ValueError("export_as must not start with alice_ops_ (the agent's own "
+                             "metrics)")
+        return name
 
 
 class CheckSettings(_Section):
@@ -209,6 +496,9 @@ class AgentSettings(_Section):
     endpoint when bound to a non-loopback address."""
     data_path: str | None = None
     """SQLite state file (default $XDG_DATA_HOME/alice-ops/state.db)."""
+    allowed_hosts: tuple[str, ...] = ()
+    """More names the API answers to in the Host header (e.g. a reverse proxy's name);
+    the listen address (and on loopback localhost/127.0.0.1/[::1]) always is."""
     intervals: IntervalSettings = IntervalSettings()
     max_concurrent_probes: Annotated[int, Field(ge=1, le=2000)] = 64
     jitter_s: Annotated[float, Field(ge=0, le=60)] = 0.3
@@ -574,6 +864,30 @@ class Config(_Section):
     remediation: RemediationSettings = RemediationSettings()
     read_only: bool = False
     """Refuse every mutating action (remediation runs, resumes) in every command."""
+
+    @model_validator(mode="after")
+    def _json_bindings(self) -> "Config":
+        sources = {s.name: s for s in self.targets.json_metrics}
+        exported: dict[str, int] = {}
+        for i, ov in enumerate(self.thresholds):
+            if ov.export_as is not None:
+                if ov.export_as in exported:
+                    raise ValueError(f"thresholds[{i}].export_as: {ov.export_as!r} is "
+                                     f"already used by thresholds[{exported[ov.export_as]}]")
+                exported[ov.export_as] = i
+            if ov.json_binding is None:
+                continue
+            name = ov.json_binding.split(":", 1)[0]
+            source = sources.get(name)
+            if source is None:
+                known = ", ".join(sources) or "none configured"
+                raise ValueError(f"thresholds[{i}].json: no targets.json_metrics source "
+                                 f"named {name!r} ({known})")
+            if source.component != ov.component:
+                raise ValueError(f"thresholds[{i}]: {ov.component}/{ov.metric} reads "
+                                 f"json_metrics {name!r}, which feeds component "
+                                 f"{source.component!r}; use the same component")
+        return self
 
 
 # --- loading ---------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Probe of an extra HTTP endpoint (tool integrations: Calendar, Spotify, Gmail...).
 
 The expected status code is OK; anything else or no answer is CRITICAL. Latency is
-judged by the endpoint's own optional thresholds. The body is never read (a 200 whose
-body stalls or is garbage is still a 200), but an announced body over the size cap is
-refused as everywhere else.
+judged by the endpoint's own optional thresholds. Without `expect_json` the body is never
+read (a 200 whose body stalls or is garbage is still a 200), but an announced body over
+the size cap is refused as everywhere else. With `expect_json: {path, equals}` the body is
+read (capped, inside the same total deadline) and the JSON value at `path` must equal
+`equals`. Failures name the endpoint's path (never its query, which may hold a key).
 
 Endpoints come in hundreds, all due at the same instants, so the pool they share
 matters. Two clients are accepted:
@@ -24,16 +26,19 @@ matters. Two clients are accepted:
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 import weakref
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
+from urllib.parse import urlsplit
 
 import httpx
 
-from agent.config import EndpointTarget
+from agent.config import EndpointTarget, ExpectJson
 from agent.model import ProbeResult, Reading, Status
-from agent.probes.http import MAX_BODY_BYTES, describe_error, tls_context
+from agent.probes.health import MISSING, lookup, same_value
+from agent.probes.http import MAX_BODY_BYTES, BodyTooLarge, describe_error, tls_context
 
 if TYPE_CHECKING:
     import aiohttp
@@ -87,9 +92,10 @@ async def probe(target: EndpointTarget, client: Client) -> ProbeResult:
     """`client` is shared by all endpoints (one pool); the timeout is per request and
     covers the wait for a connection (and, with httpx, for the in-flight gate)."""
     timeout_s = target.timeout_ms / 1000
+    path = urlsplit(str(target.url)).path or "/"
     if isinstance(client, EndpointClient):
         started = time.perf_counter()
-        code, failure = await _get_aiohttp(client, target, timeout_s)
+        code, body, failure = await _get_aiohttp(client, target, timeout_s)
     else:
         gate = _httpx_gates.get(client)
         if gate is None:
@@ -100,36 +106,70 @@ async def probe(target: EndpointTarget, client: Client) -> ProbeResult:
                 await gate.acquire()
         except TimeoutError:
             return ProbeResult.failed(target.name, Status.CRITICAL,
-                                      f"no answer within {target.timeout_ms:g} ms")
+                                      f"{path}: no answer within {target.timeout_ms:g} ms")
         try:
             started = time.perf_counter()
             left = max(timeout_s - (started - queued), 0.001)
-            code, failure = await _get_httpx(client, target, left)
+            code, body, failure = await _get_httpx(client, target, left)
         finally:
             gate.release()
     if failure is not None:
-        return ProbeResult.failed(target.name, Status.CRITICAL, failure)
+        return ProbeResult.failed(target.name, Status.CRITICAL, f"{path}: {failure}")
     ms = (time.perf_counter() - started) * 1000
     readings = {"latency_ms": Reading(ms, "ms")}
     if code != target.expect_status:
         return ProbeResult(target.name, Status.CRITICAL,
-                           f"HTTP {code}, expected {target.expect_status}",
+                           f"{path}: HTTP {code}, expected {target.expect_status}",
                            latency_ms=ms, readings=readings)
+    if target.expect_json is not None:
+        problem = judge_body(body or b"", target.expect_json)
+        if problem is not None:
+            return ProbeResult(target.name, Status.CRITICAL, f"{path}: HTTP {code} {problem}",
+                               latency_ms=ms, readings=readings)
+        want = target.expect_json
+        return ProbeResult(target.name, Status.OK,
+                           f"HTTP {code}, {want.path} == {json.dumps(want.equals)} in "
+                           f"{ms:.0f} ms", latency_ms=ms, readings=readings)
     return ProbeResult(target.name, Status.OK, f"HTTP {code} in {ms:.0f} ms", latency_ms=ms,
                        readings=readings)
 
 
-async def _get_httpx(client: httpx.AsyncClient, target: EndpointTarget, timeout_s: float
-                     ) -> tuple[int, str | None]:
+
+def judge_body(body: bytes, want: ExpectJson) -> str | None:
+    """Pure: None when the JSON value at `want.path` equals `want.equals`, else what
+    was wrong ("but status is \"down\", expected \"ok\"")."""
     try:
-        async with client.stream("GET", str(target.url), timeout=timeout_s) as response:
-            return response.status_code, None
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return "but the body is not JSON"
+    value = lookup(doc, want.path)
+    if value is MISSING:
+        return f"but the body has no {want.path!r}"
+    if not same_value(value, want.equals):
+        shown = json.dumps(value, ensure_ascii=False)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        return f"but {want.path} is {shown}, expected {json.dumps(want.equals)}"
+    return None
+
+
+async def _get_httpx(client: httpx.AsyncClient, target: EndpointTarget, timeout_s: float
+                     ) -> tuple[int, bytes | None, str | None]:
+    """(status, body when expect_json asks for it, failure); one total deadline."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            async with client.stream("GET", str(target.url), timeout=timeout_s) as response:
+                if target.expect_json is None:
+                    return response.status_code, None, None
+                body = await response.aread()
+                return response.status_code, body, None
+    except TimeoutError:
+        return 0, None, f"no answer within {target.timeout_ms:g} ms"
     except httpx.HTTPError as exc:
-        return 0, describe_error(exc, target.timeout_ms)
+        return 0, None, describe_error(exc, target.timeout_ms)
 
 
 async def _get_aiohttp(client: EndpointClient, target: EndpointTarget, timeout_s: float
-                       ) -> tuple[int, str | None]:
+                       ) -> tuple[int, bytes | None, str | None]:
     import aiohttp
 
     try:
@@ -138,11 +178,20 @@ async def _get_aiohttp(client: EndpointClient, target: EndpointTarget, timeout_s
                                         ) as response:
             length = response.content_length
             if length is not None and length > MAX_BODY_BYTES:
-                return 0, (f"answer body of {length // 1024} KiB is over the "
-                           f"{MAX_BODY_BYTES // 1024} KiB limit")
-            return response.status, None
+                return 0, None, (f"answer body of {length // 1024} KiB is over the "
+                                 f"{MAX_BODY_BYTES // 1024} KiB limit")
+            if target.expect_json is None:
+                return response.status, None, None
+            body = bytearray()
+            async for chunk in response.content.iter_chunked(64 * 1024):
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise BodyTooLarge(f"answer body larger than {MAX_BODY_BYTES // 1024} KiB")
+            return response.status, bytes(body), None
+    except BodyTooLarge as exc:
+        return 0, None, str(exc)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        return 0, describe_aiohttp_error(exc, target.timeout_ms)
+        return 0, None, describe_aiohttp_error(exc, target.timeout_ms)
 
 
 def describe_aiohttp_error(exc: BaseException, timeout_ms: float) -> str:
