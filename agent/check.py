@@ -15,7 +15,8 @@ import httpx
 
 from agent.config import Config
 from agent.model import ProbeResult, Status
-from agent.probes import backend, endpoint, gateway, host, ollama, openai, prometheus
+from agent.probes import (backend, endpoint, gateway, host, json_metrics, ollama, openai,
+                          prometheus)
 from agent.probes.http import make_client
 from agent.redact import redact
 from rules.evaluate import Report, evaluate, promql_key
@@ -93,7 +94,29 @@ def probe_jobs(config: Config, rows: tuple[ThresholdRow, ...],
     for ep in t.endpoints:
         jobs[ep.name] = ((lambda ep=ep: endpoint.probe(ep, endpoint_client)),
                          budget(ep.timeout_ms))
+    _attach_json_sources(config, rows, jobs, budget, transport)
     return jobs
+
+
+def _attach_json_sources(config: Config, rows: tuple[ThresholdRow, ...], jobs: dict,
+                         budget: Callable[[float], float],
+                         transport: httpx.AsyncBaseTransport | None) -> None:
+    """Fold each `targets.json_metrics` source into its component's job (a component
+    with no probe of its own gets a job reading only its sources)."""
+    by_component: dict[str, list] = {}
+    for source in config.targets.json_metrics:
+        by_component.setdefault(source.component, []).append(source)
+    for component, sources in by_component.items():
+        names = {s.name for s in sources}
+        paths: dict[str, list[str]] = {}
+        for row in rows:
+            bound = row.json_source
+            if bound is not None and row.component == component and bound[0] in names:
+                paths.setdefault(bound[0], []).append(bound[1])
+        own, own_budget = jobs.get(component, (None, 0.0))
+        slowest = budget(max(s.timeout_ms for s in sources))
+        jobs[component] = (json_metrics.attach(component, own, sources, paths, transport),
+                           max(own_budget, slowest))
 
 
 def _configured(config: Config, component: str) -> bool:

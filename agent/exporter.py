@@ -64,15 +64,23 @@ class SnapshotCollector(Collector):
         mstatus = GaugeMetricFamily("alice_ops_metric_status",
                                     "Threshold status: 0 ok, 1 warning, 2 unknown, 3 critical",
                                     labels=["component", "metric"])
+        absent = GaugeMetricFamily("alice_ops_metric_absent",
+                                   "1 for a metric its source has never had (a blind spot, "
+                                   "not counted in any status)", labels=["component", "metric"])
         for comp in snap.report.components:
             status.add_metric([comp.name], int(comp.status))
             for m in comp.metrics:
+                if m.absent:
+                    absent.add_metric([m.component, m.name], 1)
+                    continue
                 mstatus.add_metric([m.component, m.name], int(m.status))
                 if m.value is not None:
                     value.add_metric([m.component, m.name, m.unit], m.value)
         yield status
         yield mstatus
+        yield absent
         yield value
+        yield from reexported(snap.report.metrics)
         overall = GaugeMetricFamily("alice_ops_status", "Worst component status")
         overall.add_metric([], int(snap.report.status))
         yield overall
@@ -113,6 +121,34 @@ class SnapshotCollector(Collector):
                                 "When the latest snapshot was taken (unix time)")
         age.add_metric([], snap.taken_at)
         yield age
+
+
+# a unit converted when the export_as name asks for the base unit (Prometheus naming)
+_BASE_UNITS = {("ms", "_seconds"): 1e-3, ("percent", "_ratio"): 1e-2}
+
+
+def export_value(name: str, unit: str, value: float) -> float:
+    """The value as exported under `name`: converted to seconds or a ratio when the name
+    ends in `_seconds` / `_ratio` and the row's unit is ms / percent; else as read."""
+    for (from_unit, suffix), factor in _BASE_UNITS.items():
+        if unit == from_unit and name.endswith(suffix):
+            return value * factor
+    return value
+
+
+def reexported(metrics) -> Iterator[Metric]:
+    """Rows with `export_as`: one gauge each under that name (no sample without a value),
+    so PromQL and dashboards can read them where Alice does not export them itself."""
+    seen: set[str] = set()
+    for m in metrics:
+        if not m.export_as or m.export_as in seen:
+            continue
+        seen.add(m.export_as)
+        family = GaugeMetricFamily(m.export_as, f"{m.title} (re-exported by alice-ops from "
+                                               f"{m.component}/{m.name})")
+        if m.value is not None:
+            family.add_metric([], export_value(m.export_as, m.unit, m.value))
+        yield family
 
 
 def _counter(name: str, doc: str, label: str, values: Mapping[str, int]) -> CounterMetricFamily:

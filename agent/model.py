@@ -43,15 +43,24 @@ class Status(enum.IntEnum):
 
 @dataclass(frozen=True)
 class Reading:
-    """One measured value from a probe, or the reason it could not be measured."""
+    """One measured value from a probe, or the reason it could not be measured.
+
+    ``missing`` names what the source has never had (Prometheus series names, JSON
+    paths): such a reading is *absent*, a blind spot rather than an outage.
+    """
 
     value: float | None
     unit: str = ""
     reason: str = ""
+    missing: tuple[str, ...] = ()
 
     @property
     def known(self) -> bool:
         return self.value is not None and not math.isnan(self.value)
+
+    @property
+    def absent(self) -> bool:
+        return bool(self.missing) and not self.known
 
 
 @dataclass(frozen=True)

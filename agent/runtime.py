@@ -59,6 +59,8 @@ def job_dependencies(rules: dict[str, BoundRule], rows) -> dict[str, list[str]]:
 
 def describe_metric(m: MetricStatus) -> str:
     """One line for alert summaries: what, how much, and the line it crossed."""
+    if m.absent:  # judged OK: a blind spot resolves an alert, never raises one
+        return f"{m.title}: not exported ({m.reason})"
     if m.value is None:
         return f"{m.title}: no data ({m.reason or 'unreadable'})"
     limit = f"alert {m.alert}" if m.status is Status.CRITICAL else f"target {m.target}"

@@ -18,6 +18,8 @@ import yaml
 from agent.model import Status
 
 Direction = Literal["lower", "higher"]
+OnAbsent = Literal["ignore", "unknown"]
+SOURCES = ("probe", "promql", "json")
 
 
 @dataclass(frozen=True)
@@ -31,10 +33,27 @@ class ThresholdRow:
     alert: float
     probe: str | None = None
     promql: str | None = None
+    json: str | None = None
+    """`<json_metrics source>:<dotted path>`: a reading from a JSON metrics source."""
+    export_as: str | None = None
+    """Re-export the reading on the agent's /metrics under this name."""
+    on_absent: OnAbsent = "ignore"
+    """What a metric the source has never had is: a blind spot (ignore) or UNKNOWN."""
 
     def __post_init__(self) -> None:
-        if (self.probe is None) == (self.promql is None):
-            raise ValueError(f"{self.component}/{self.metric}: give exactly one of probe, promql")
+        given = [s for s in SOURCES if getattr(self, s) is not None]
+        if len(given) != 1:
+            raise ValueError(f"{self.component}/{self.metric}: give exactly one of "
+                             f"probe, promql, json" + (f" (got {', '.join(given)})"
+                                                       if given else ""))
+        if self.json is not None:
+            source, _, path = self.json.partition(":")
+            if not source or not path or any(not p for p in path.split(".")):
+                raise ValueError(f"{self.component}/{self.metric}: json must be "
+                                 f"'<source>:<dotted.path>', got {self.json!r}")
+        if self.on_absent not in ("ignore", "unknown"):
+            raise ValueError(f"{self.component}/{self.metric}: on_absent must be ignore or "
+                             "unknown")
         if self.direction not in ("lower", "higher"):
             raise ValueError(f"{self.component}/{self.metric}: direction must be lower or higher")
         if self.direction == "lower" and self.alert < self.target:
@@ -47,6 +66,14 @@ class ThresholdRow:
     @property
     def key(self) -> tuple[str, str]:
         return (self.component, self.metric)
+
+    @property
+    def json_source(self) -> tuple[str, str] | None:
+        """(source name, dotted path) of a `json:` row, else None."""
+        if self.json is None:
+            return None
+        source, _, path = self.json.partition(":")
+        return source, path
 
     @property
     def target_text(self) -> str:
@@ -107,7 +134,9 @@ def default_rows() -> tuple[ThresholdRow, ...]:
     return parse_rows(yaml.load(text, Loader=loader), "rules/defaults/thresholds.yaml")
 
 
-_ROW_FIELDS = ("title", "unit", "probe", "promql", "direction", "target", "alert")
+_ROW_FIELDS = ("title", "unit", "probe", "promql", "json", "export_as", "on_absent",
+               "direction", "target", "alert")
+_OVERRIDE_ATTR = {"json": "json_binding"}  # `json` would shadow pydantic's BaseModel.json
 
 
 def apply_overrides(rows: Sequence[ThresholdRow], overrides: Iterable) -> tuple[ThresholdRow, ...]:
@@ -119,16 +148,16 @@ def apply_overrides(rows: Sequence[ThresholdRow], overrides: Iterable) -> tuple[
     table = {row.key: row for row in rows}
     for i, ov in enumerate(overrides):
         key = (ov.component, ov.metric)
-        given = {f: getattr(ov, f) for f in _ROW_FIELDS if getattr(ov, f) is not None}
+        given = {f: getattr(ov, _OVERRIDE_ATTR.get(f, f)) for f in _ROW_FIELDS
+                 if getattr(ov, _OVERRIDE_ATTR.get(f, f)) is not None}
         if not ov.enabled:
             table.pop(key, None)
             continue
         try:
             if key in table:
-                if "probe" in given:
-                    given.setdefault("promql", None)
-                elif "promql" in given:
-                    given.setdefault("probe", None)
+                if any(s in given for s in SOURCES):  # a new source replaces the old one
+                    for s in SOURCES:
+                        given.setdefault(s, None)
                 table[key] = replace(table[key], **given)
             else:
                 missing = [f for f in ("title", "unit", "direction", "target", "alert")

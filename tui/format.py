@@ -15,12 +15,13 @@ SPARK_UNICODE = "▁▂▃▄▅▆▇█"
 SPARK_ASCII = "_.-~=+*#"
 GAP_UNICODE, GAP_ASCII = "·", "."
 
-STATUS_WORDS = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL", "unknown": "UNKNOWN"}
+STATUS_WORDS = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL", "unknown": "UNKNOWN",
+                "absent": "absent"}  # absent: a blind spot (never exported), not a status
 # Colour AND word, never colour alone; critical is reversed so it stands out under NO_COLOR.
 STATUS_STYLES = {"ok": "bold green", "warning": "bold yellow", "critical": "bold reverse red",
-                 "unknown": "bold magenta"}
+                 "unknown": "bold magenta", "absent": "dim"}
 SEVERITY_STYLES = {"critical": "bold red", "warning": "bold yellow"}
-STATUS_RANK = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}  # DESIGN.md "worst of"
+STATUS_RANK = {"absent": -1, "ok": 0, "warning": 1, "unknown": 2, "critical": 3}  # "worst of"
 UNIT_SUFFIX = {"ms": " ms", "percent": " %", "score": "/10", "count": "", "celsius": " °C",
                "tokens_per_s": " tok/s", "s": " s", "usd": " USD"}
 

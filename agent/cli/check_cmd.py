@@ -46,13 +46,41 @@ def render(report: Report, verbose: bool) -> None:
         metrics.add_column("alert", no_wrap=True)
         for m in rows:
             value = format_value(m.value, m.unit) if m.value is not None else "no data"
-            metrics.add_row(f"{m.component}: {m.title}", status_text(m.status), value,
+            metrics.add_row(f"{m.component}: {m.title}", _metric_status(m), value,
                             m.target, m.alert)
         out.print(metrics)
-        reasons = dict.fromkeys(m.reason for m in rows if m.value is None and m.reason)
+        reasons = dict.fromkeys(m.reason for m in rows
+                                if m.value is None and m.reason and not m.absent)
         for reason in reasons:  # one line per distinct reason: a dead Prometheus says it once
             out.print(f"  no data: {reason}", style="dim")
+    render_blind_spots(report, verbose)
     out.print("overall: ", status_text(report.status), sep="")
+
+
+def _metric_status(m):
+    from rich.text import Text
+
+    return Text("absent", style="dim") if m.absent else status_text(m.status)
+
+
+def render_blind_spots(report: Report, verbose: bool) -> None:
+    """Blind spots once per component, after the tables: not failures, but said."""
+    spots = report.blind_spots
+    if not spots:
+        return
+    out = console()
+    out.print(f"blind spots (not exported, not counted in any status): "
+              f"{sum(len(b.metrics) for b in spots)} metrics")
+    for spot in spots:
+        out.print(f"  {spot.component}: {', '.join(spot.metrics)}")
+        out.print(f"    missing: {', '.join(spot.missing)}", style="dim")
+        if verbose:
+            for hint in spot.fix:
+                for line in hint.splitlines():
+                    out.print(f"      {line}", style="dim", overflow="fold")
+    if not verbose:
+        out.print("  (check --verbose shows how to export each one)",
+                  style="dim")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,64 +1,137 @@
 """Probe of Prometheus: every PromQL row of the threshold table in one concurrent batch.
 
-prometheus-api-client is blocking, so each query runs in a worker thread with its
-own request timeout. An empty result or NaN is a reading with no value and the
-query named in the reason (UNKNOWN), never a silent OK.
+An async PromQL client on the shared httpx edge (`agent.probes.http`): each request
+(connect, headers and the whole body) runs under one total deadline, and bodies are
+capped, so a trickling server costs at most `timeout_ms` and no thread.
+
+Every cycle also asks `/api/v1/label/__name__/values`: that request proves the server
+answers (so OK always means reached, also with no PromQL row), and it tells a series
+Prometheus has never had (absent: a blind spot, with the names) from one that stopped
+or a query that returns nothing (UNKNOWN, the query named). NaN and ±Inf are UNKNOWN.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable
+from typing import Any, Iterable
+
+import httpx
 
 from agent.config import PrometheusTarget
 from agent.model import ProbeResult, Reading, Status
-from agent.probes.http import MAX_BODY_BYTES, ProbeFailure
+from agent.probes.http import ProbeFailure, describe_error, make_client
 from agent.redact import redact
+from rules.guide_metrics import family_of, series_names_in
 
 COMPONENT = "prometheus"
 
 
-def _cap_body(response, *args, **kwargs):
-    """requests response hook: read the body now, failing past MAX_BODY_BYTES.
-
-    The requests-side twin of `http.CappedTransport`; requests reads the body after
-    its response hooks, so reading it here (capped) is what bounds the memory.
-    """
-    length = response.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
-        response.close()
-        raise ProbeFailure(f"answer body of {int(length) // 1024} KiB is over the "
-                           f"{MAX_BODY_BYTES // 1024} KiB limit")
-    body = bytearray()
-    for chunk in response.iter_content(64 * 1024):
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            response.close()
-            raise ProbeFailure(f"answer body larger than {MAX_BODY_BYTES // 1024} KiB")
-    response._content = bytes(body)  # what `response.content` returns from now on
-    return response
+class PromQLError(Exception):
+    """A PromQL request failed; the message is the human reason."""
 
 
-def make_connection(target: PrometheusTarget):
-    import requests
-    from prometheus_api_client import PrometheusConnect
-    from urllib3.util.retry import Retry
+class PromQLClient:
+    """Instant queries and label values against one Prometheus, each under a total deadline."""
 
-    headers = None
-    if target.bearer_token is not None:
-        headers = {"Authorization": f"Bearer {target.bearer_token.get_secret_value()}"}
-    session = requests.Session()
-    session.hooks["response"].append(_cap_body)
-    return PrometheusConnect(url=target.url, headers=headers, retry=Retry(total=0),
-                             timeout=target.timeout_ms / 1000, session=session)
+    def __init__(self, target: PrometheusTarget,
+                 transport: httpx.AsyncBaseTransport | None = None):
+        self.target = target
+        self._deadline_s = target.timeout_ms / 1000
+        headers = {"Accept": "application/json"}
+        if target.bearer_token is not None:
+            headers["Authorization"] = f"Bearer {target.bearer_token.get_secret_value()}"
+        self._client = make_client(target.timeout_ms, transport, headers=headers)
+
+    async def __aenter__(self) -> "PromQLClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        """GET an API path; return its `data`, or raise PromQLError with the reason."""
+        try:
+            async with asyncio.timeout(self._deadline_s):  # connect + headers + body
+                response = await self._client.get(f"{self.target.url}{path}", params=params)
+        except TimeoutError:
+            raise PromQLError(f"no answer within {self.target.timeout_ms} ms") from None
+        except httpx.HTTPError as exc:
+            raise PromQLError(describe_error(exc, self.target.timeout_ms)) from None
+        try:
+            doc = json.loads(response.content)
+        except (ValueError, UnicodeDecodeError):
+            doc = None
+        if not isinstance(doc, dict) or doc.get("status") not in ("success", "error"):
+            if response.status_code != 200:
+                raise PromQLError(f"HTTP {response.status_code}")
+            raise PromQLError("answer is not Prometheus JSON")
+        if doc["status"] == "error":
+            kind = doc.get("errorType") or "error"
+            raise PromQLError(f"HTTP {response.status_code} {kind}: "
+                              f"{str(doc.get('error', ''))[:200]}")
+        if "data" not in doc:
+            raise PromQLError("answer is not Prometheus JSON")
+        return doc["data"]
+
+    async def query(self, promql: str) -> list[dict]:
+        """An instant query's samples, `[{"metric": {...}, "value": [t, "v"]}, ...]`; a
+        scalar answer is one sample without labels."""
+        data = await self._get("/api/v1/query", {"query": promql})
+        kind = data.get("resultType") if isinstance(data, dict) else None
+        result = data.get("result") if isinstance(data, dict) else None
+        if kind == "vector" and isinstance(result, list):
+            return result
+        if kind == "scalar" and isinstance(result, list) and len(result) == 2:
+            return [{"metric": {}, "value": result}]
+        if kind == "matrix":
+            raise PromQLError(f"a range vector, not an instant value: {promql}")
+        raise PromQLError("answer is not Prometheus JSON")
+
+    async def label_values(self, label: str = "__name__") -> list[str]:
+        data = await self._get(f"/api/v1/label/{label}/values")
+        if not isinstance(data, list):
+            raise PromQLError("answer is not Prometheus JSON")
+        return [str(v) for v in data]
 
 
-def _value(result: list, query: str) -> Reading:
+class BlockingConnection:
+    """The blocking face of `PromQLClient` for code that runs in a worker thread
+    (cost sources, security scan): `custom_query(q)` returns the samples. Each call
+    runs its own short event loop, bounded by the target's total deadline."""
+
+    def __init__(self, target: PrometheusTarget):
+        self.target = target
+
+    def custom_query(self, query: str) -> list[dict]:
+        async def once() -> list[dict]:
+            async with PromQLClient(self.target) as client:
+                return await client.query(query)
+
+        return asyncio.run(once())
+
+    def close(self) -> None:
+        pass
+
+
+def make_connection(target: PrometheusTarget) -> BlockingConnection:
+    return BlockingConnection(target)
+
+
+def _value(result: list, query: str, known: set[str] | None) -> Reading:
     if not result:
-        return Reading(None, reason=f"query returned no data: {query}")
+        if known is not None:
+            missing = sorted(n for n in series_names_in(query) if n not in known)
+            if missing:
+                families = ", ".join(dict.fromkeys(family_of(n) for n in missing))
+                return Reading(None, reason=f"never exported: {families}",
+                               missing=tuple(missing))
+        return Reading(None, reason=f"query returned no series: {query}")
     try:
         value = float(result[0]["value"][1])
     except (KeyError, IndexError, TypeError, ValueError):
@@ -69,68 +142,63 @@ def _value(result: list, query: str) -> Reading:
 
 
 def _query_reason(exc: BaseException, timeout_ms: int) -> str:
-    import requests
-    from urllib3.exceptions import ReadTimeoutError
-
-    if isinstance(exc, ProbeFailure):
+    """A one-line reason for a failed query (also used by the cost sources)."""
+    if isinstance(exc, (PromQLError, ProbeFailure)):
         return str(exc)
-    # requests reports some read timeouts as a ConnectionError wrapping urllib3's
-    # ReadTimeoutError: directly (body read) or as MaxRetryError.reason (Retry(total=0)).
-    cause = exc.args[0] if exc.args else None
-    cause = getattr(cause, "reason", cause)
-    if isinstance(exc, requests.exceptions.Timeout) or isinstance(cause, ReadTimeoutError):
+    if isinstance(exc, TimeoutError):
         return f"no answer within {timeout_ms} ms"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return "connection refused" if "refused" in str(exc).lower() else "cannot connect"
+    if isinstance(exc, httpx.HTTPError):
+        return describe_error(exc, timeout_ms)
     if isinstance(exc, ValueError):
         return "answer is not Prometheus JSON"
-    text = str(exc)
-    if "HTTP Status Code" in text:
-        return text.split("(")[0].strip()
     return exc.__class__.__name__
 
 
 async def probe(target: PrometheusTarget, queries: Iterable[tuple[str, str]],
-                connect: Callable = make_connection) -> ProbeResult:
-    """Run `queries` — (reading name, PromQL) pairs — concurrently; one reading each."""
+                transport: httpx.AsyncBaseTransport | None = None) -> ProbeResult:
+    """Run `queries` — (reading name, PromQL) pairs — and the series-name lookup
+    concurrently; one reading each, plus `query_latency_ms` when the server answered."""
     queries = list(queries)
-    conn = await asyncio.to_thread(connect, target)  # imports requests off the loop
     secrets = [target.bearer_token.get_secret_value()] if target.bearer_token else []
     started = time.perf_counter()
-
-    # Own pool, one thread per query: in the loop's default pool (min(32, cpus + 4)
-    # threads) hanging queries would queue and overrun the probe's budget.
-    pool = ThreadPoolExecutor(max_workers=max(1, len(queries)), thread_name_prefix="promql")
-    loop = asyncio.get_running_loop()
-
-    async def one(query: str):
-        return await loop.run_in_executor(pool, conn.custom_query, query)
-
-    try:
-        results = await asyncio.gather(*(one(q) for _, q in queries), return_exceptions=True)
-    finally:
-        conn.close()
-        pool.shutdown(wait=False)
+    async with PromQLClient(target, transport) as client:
+        answers = await asyncio.gather(client.label_values(),
+                                       *(client.query(q) for _, q in queries),
+                                       return_exceptions=True)
     latency = (time.perf_counter() - started) * 1000
+    names, results = answers[0], answers[1:]
+    for answer in answers:  # a bug, not a failed request: let the guard report it
+        if isinstance(answer, BaseException) and not isinstance(answer, Exception):
+            raise answer
+    known = set(names) if not isinstance(names, BaseException) else None
     readings: dict[str, Reading] = {}
     failures = []
     for (name, query), result in zip(queries, results):
         if isinstance(result, BaseException):
             reason = _query_reason(result, target.timeout_ms)
             failures.append(reason)
-            readings[name] = Reading(None, reason=f"prometheus query failed: {reason}")
+            readings[name] = Reading(None, reason=redact(f"prometheus query failed: {reason}",
+                                                         secrets))
         else:
-            readings[name] = _value(result, query)
-    if queries and len(failures) == len(queries):
-        return ProbeResult(COMPONENT, Status.CRITICAL,
-                           redact(f"every query failed: {failures[0]}", secrets),
+            readings[name] = _value(result, query, known)
+    if known is None and len(failures) == len(queries):  # nothing answered: not reached
+        reason = _query_reason(names, target.timeout_ms)  # type: ignore[arg-type]
+        summary = f"every query failed: {failures[0]}" if queries else \
+            f"no answer from Prometheus: {reason}"
+        return ProbeResult(COMPONENT, Status.CRITICAL, redact(summary, secrets),
                            latency_ms=latency, readings=readings)
     readings["query_latency_ms"] = Reading(latency, "ms")
-    empty = sum(1 for name, _ in queries if not readings[name].known)
-    summary = f"{len(queries) - empty}/{len(queries)} queries answered"
+    answered = sum(1 for name, _ in queries if readings[name].known)
+    absent = sum(1 for name, _ in queries if readings[name].absent)
+    summary = f"{answered}/{len(queries)} queries answered" if queries else \
+        f"reached, {len(known or ())} series names"
+    if absent:
+        summary += f", {absent} never exported"
     status = Status.OK
     if failures:
         status = Status.UNKNOWN
         summary += f"; {len(failures)} failed ({failures[0]})"
+    if known is None:
+        summary += f"; series names unavailable ({_query_reason(names, target.timeout_ms)})"
     return ProbeResult(COMPONENT, status, redact(summary, secrets), latency_ms=latency,
                        readings=readings)

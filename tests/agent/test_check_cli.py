@@ -83,19 +83,42 @@ def test_exit_code_follows_the_worst_status(sim, tmp_path, capsys, monkeypatch,
     assert DEMO_API_KEY not in out.out + out.err
 
 
-def test_unknown_when_a_query_has_no_data(sim, tmp_path, capsys, monkeypatch):
+def test_a_series_never_exported_is_a_blind_spot_not_an_outage(sim, tmp_path, capsys,
+                                                               monkeypatch):
     extra = """  - {component: backend, metric: missing_series, title: Missing, unit: count,
-     direction: lower, target: 1, alert: 2, promql: "no_such_metric_total"}
+     direction: lower, target: 1, alert: 2, promql: "sum(rate(no_such_metric_total[5m]))"}
+"""
+    code, doc, _ = run_check(capsys, monkeypatch, write_config(tmp_path, sim.urls, extra))
+    assert (code, doc["status"]) == (0, "ok"), doc["components"]
+    row = next(m for m in doc["metrics"] if m["name"] == "missing_series")
+    assert row["status"] == "absent" and row["value"] is None
+    assert row["reason"] == "never exported: no_such_metric_total"
+    assert doc["blind_spots"][0]["component"] == "backend"
+    assert doc["blind_spots"][0]["missing"] == ["no_such_metric_total"]
+
+
+def test_unknown_when_a_query_has_no_data(sim, tmp_path, capsys, monkeypatch):
+    # the series exists (its name is known) but the query selects nothing: UNKNOWN
+    extra = """  - {component: backend, metric: empty_series, title: Empty, unit: count,
+     direction: lower, target: 1, alert: 2, promql: 'up{job="no_such_job"}'}
+  - {component: backend, metric: missing_series, title: Missing, unit: count,
+     direction: lower, target: 1, alert: 2, promql: "no_such_metric_total",
+     on_absent: unknown}
 """
     code, doc, _ = run_check(capsys, monkeypatch, write_config(tmp_path, sim.urls, extra))
     assert (code, doc["status"]) == (3, "unknown")
+    row = next(m for m in doc["metrics"] if m["name"] == "empty_series")
+    assert row["status"] == "unknown" and row["value"] is None
+    assert row["reason"] == 'query returned no series: up{job="no_such_job"}'
     row = next(m for m in doc["metrics"] if m["name"] == "missing_series")
-    assert row["value"] is None and "no_such_metric_total" in row["reason"]
+    assert row["status"] == "unknown" and "no_such_metric_total" in row["reason"]
+    assert doc["blind_spots"] == []
 
 
 def test_json_contract(sim, tmp_path, capsys, monkeypatch):
     code, doc, out = run_check(capsys, monkeypatch, write_config(tmp_path, sim.urls))
-    assert set(doc) == {"status", "checked_at", "components", "metrics"}
+    assert set(doc) == {"status", "checked_at", "components", "metrics", "blind_spots"}
+    assert doc["blind_spots"] == []  # the guide's simulator exports every guide series
     assert [c["name"] for c in doc["components"]] == [
         "openai", "ollama", "gateway", "backend", "prometheus", "host"]
     for comp in doc["components"]:

@@ -205,18 +205,17 @@ async def test_prometheus_many_queries_hang_together() -> None:
 async def test_prometheus_partial_failure_is_unknown() -> None:
     """One query failing while another answers is a blind spot (UNKNOWN), not an outage."""
 
-    class OneBadQuery:
-        def custom_query(self, query: str):
-            if query == "broken":
-                raise ValueError("not JSON")
-            return [{"metric": {}, "value": [0, "1"]}]
-
-        def close(self) -> None:
-            pass
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/values"):
+            return httpx.Response(200, json={"status": "success", "data": ["up"]})
+        if request.url.params["query"] == "broken":
+            return httpx.Response(200, text="<html>not JSON</html>")
+        return httpx.Response(200, json={"status": "success", "data": {
+            "resultType": "vector", "result": [{"metric": {}, "value": [0, "1"]}]}})
 
     result = await prometheus.probe(PrometheusTarget(url="http://prom.test"),
                                     [("good", "up"), ("bad", "broken")],
-                                    connect=lambda target: OneBadQuery())
+                                    transport=httpx.MockTransport(answer))
     assert result.status is Status.UNKNOWN
     assert "1/2 queries answered" in result.summary
     assert result.readings["good"].value == 1.0

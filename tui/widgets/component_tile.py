@@ -22,7 +22,7 @@ def _metric_line(m: Mapping[str, Any], width: int) -> Text:
 
 def _metric_colour(status: str | None) -> str:
     return {"ok": "", "warning": "yellow", "critical": "bold red",
-            "unknown": "magenta"}.get(status or "unknown", "")
+            "unknown": "magenta", "absent": "dim"}.get(status or "unknown", "")
 
 
 def _spark_line(c: Mapping[str, Any], now: float, width: int, ascii_only: bool) -> Text:
