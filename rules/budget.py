@@ -169,7 +169,7 @@ def judge_budget(window: Window, limit: float, spent: float | None, rate_usd_per
                  now: float, tz: ZoneInfo, levels: Levels = Levels(), week_start: int = 0,
                  source: str = "") -> BudgetStatus:
     start, end = window_bounds(window, now, tz, week_start)
-    if spent is None:
+    if spent is None or not math.isfinite(spent):  # NaN or inf is no reading, not "OK"
         return BudgetStatus(window, limit, None, None, start, end, None, source, rate_usd_per_h)
     return BudgetStatus(window, limit, spent, level(spent, limit, levels), start, end,
                         exhaustion_time(spent, limit, rate_usd_per_h, now, end), source,
@@ -178,10 +178,11 @@ def judge_budget(window: Window, limit: float, spent: float | None, rate_usd_per
 
 def projected_spend(spent: float, rate_usd_per_h: float | None, now: float, end: float
                     ) -> float | None:
-    """Spend at the end of the window if the current rate holds."""
+    """Spend at the end of the window if the current rate holds. A negative rate (a
+    counter reset, a refund) projects no fall, and a projection is never below zero."""
     if rate_usd_per_h is None:
         return None
-    return spent + max(0.0, rate_usd_per_h) * max(0.0, end - now) / 3600.0
+    return max(0.0, spent) + max(0.0, rate_usd_per_h) * max(0.0, end - now) / 3600.0
 
 
 def clock(ts: float, tz: ZoneInfo, now: float) -> str:
@@ -204,6 +205,9 @@ def alert_text(b: BudgetStatus, tz: ZoneInfo, now: float) -> str:
         return text + ", exceeded"
     if b.exhausted_at is not None:
         return text + f", exhausted at {clock(b.exhausted_at, tz, now)} at the current rate"
+    if b.rate_usd_per_h is not None and b.spent_usd >= b.limit_usd:
+        # nothing left (a 0 USD budget, or over it below a custom exceeded level)
+        return (text + ", nothing left to spend") if b.rate_usd_per_h > 0 else text
     if b.rate_usd_per_h is not None:
         return text + f", lasts the {WINDOW_WORD[b.window]} at the current rate"
     return text
