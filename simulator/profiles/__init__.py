@@ -1,0 +1,1 @@
+"""Simulator profiles: which surface the simulated Alice serves ("guide" or a recording)."""
