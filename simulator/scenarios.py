@@ -21,6 +21,11 @@ SCENARIOS: tuple[str, ...] = (
     "budget-burn",
     "hang",
     "garbage",
+    "openai-quota",
+    "openai-rate-limited",
+    "ollama-reload",
+    "ollama-queue-full",
+    "ollama-stuck-unloading",
 )
 
 
@@ -81,6 +86,13 @@ PROFILES: dict[str, Profile] = {
                            cost_usd_per_min=0.5),
     "hang": NORMAL,
     "garbage": NORMAL,
+    # Billing exhausted: every completion is a 429 insufficient_quota, nothing is spent.
+    "openai-quota": replace(NORMAL, fast_share=0.05, openai_fail=1.0, cost_usd_per_min=0.0),
+    "openai-rate-limited": replace(NORMAL, openai_fail=0.3),
+    # Each think request reloads the model: slow, and the queue builds behind the loads.
+    "ollama-reload": replace(NORMAL, local_ms=(2600.0, 3400.0), queue_depth=(6, 12)),
+    "ollama-queue-full": replace(NORMAL, local_ms=(4000.0, 6500.0), queue_depth=(24, 30)),
+    "ollama-stuck-unloading": replace(NORMAL, local_ms=(2600.0, 3400.0)),
 }
 
 

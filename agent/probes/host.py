@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from agent.config import HostTarget
 from agent.model import ProbeResult, Reading, Status
@@ -92,6 +92,56 @@ def read_gpus() -> list[GpuInfo]:
         return gpus
     finally:
         pynvml.nvmlShutdown()
+
+
+@dataclass(frozen=True)
+class GpuProcess:
+    """One process holding GPU memory, as NVML lists it (`used_bytes` None: not reported)."""
+
+    pid: int
+    name: str
+    gpu_index: int
+    used_bytes: int | None
+
+
+def _process_name(pid: int) -> str:
+    import psutil
+
+    try:
+        return psutil.Process(pid).name()
+    except (psutil.Error, OSError):
+        return ""  # another PID namespace (a container) or gone: unknown, not "not ollama"
+
+
+def read_gpu_processes(nvml: Any = None, name_of: Callable[[int], str] = _process_name
+                       ) -> list[GpuProcess]:
+    """Every compute process on every GPU (nvmlDeviceGetComputeRunningProcesses), named
+    through `name_of`; NoGpu when there is no driver or device. `nvml` is the pynvml module
+    or a fake with the same functions (tests)."""
+    if nvml is None:
+        import pynvml as nvml
+    try:
+        nvml.nvmlInit()
+    except nvml.NVMLError as exc:
+        if isinstance(exc, (nvml.NVMLError_LibraryNotFound, nvml.NVMLError_DriverNotLoaded,
+                            nvml.NVMLError_NotFound)):
+            raise NoGpu("no NVIDIA driver") from None
+        raise
+    try:
+        count = nvml.nvmlDeviceGetCount()
+        if count == 0:
+            raise NoGpu("NVIDIA driver present, no GPU")
+        found = []
+        for i in range(count):
+            handle = nvml.nvmlDeviceGetHandleByIndex(i)
+            for proc in nvml.nvmlDeviceGetComputeRunningProcesses(handle):
+                used = getattr(proc, "usedGpuMemory", None)
+                # NVML_VALUE_NOT_AVAILABLE (all ones) where the driver cannot attribute memory
+                used = None if used is None or used >= (1 << 63) else int(used)
+                found.append(GpuProcess(int(proc.pid), name_of(int(proc.pid)), i, used))
+        return found
+    finally:
+        nvml.nvmlShutdown()
 
 
 async def probe(target: HostTarget, system: Callable[[str], dict] = read_system,

@@ -1,26 +1,38 @@
 """Probe of the local think path through the official `ollama` client.
 
-Version, the required model present in `/api/tags` (CRITICAL if not), loaded per
-`/api/ps` with its share in VRAM (a model partly on CPU is flagged), and a deep
-`generate` of one token for tokens/s and cold-start time — so a server that is
-alive but cannot generate never reads as healthy.
+Version, the required model present in `/api/tags` (CRITICAL if not), and per `/api/ps` where
+it runs: its share in VRAM, its context length, and whether it is expiring or stuck unloading.
+The deep probe then generates a few tokens for tokens/s with the loaded runner's `num_ctx`,
+since any other value makes Ollama reload the model (`server/sched.go` needsReload); a load on
+a model ps listed as loaded is reported as a reload, and a 503 "server busy" (the queue is
+full) as saturated, not down. Where Ollama runs on this machine, ps is checked against NVML:
+a runner that holds no GPU memory is on the CPU whatever ps claims.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import httpx
 
 from agent.config import OllamaTarget
 from agent.model import ProbeResult, Reading, Status
-from agent.probes.lazy import load
+from agent.probes.host import GpuProcess, NoGpu, read_gpu_processes
 from agent.probes.http import (BodyTooLarge, CappedTransport, ProbeFailure, decode_json,
                                describe_error, make_client)
+from agent.probes.lazy import load
 
 COMPONENT = "ollama"
 NS_PER_MS = 1_000_000
+MIB = 1024 * 1024
+ON_GPU_FRACTION = 0.10  # a runner holding less than this share of ps's size_vram is on CPU
+LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+GpuReader = Callable[[], list[GpuProcess]]
 
 
 def _reason(exc: BaseException, timeout_ms: float) -> str:
@@ -31,7 +43,7 @@ def _reason(exc: BaseException, timeout_ms: float) -> str:
     if isinstance(exc, TimeoutError):
         return f"no answer within {timeout_ms:g} ms"
     if isinstance(exc, ollama.ResponseError):
-        return f"HTTP {exc.status_code}: {str(exc.error)[:120]}"
+        return f"HTTP {exc.status_code}: {' '.join(str(exc.error).split())[:120]}"
     if isinstance(exc, ConnectionError):
         return "connection refused"
     if isinstance(exc, (httpx.HTTPError, BodyTooLarge)):
@@ -41,8 +53,20 @@ def _reason(exc: BaseException, timeout_ms: float) -> str:
     return f"unreadable answer ({exc.__class__.__name__})"
 
 
+def _busy(exc: BaseException) -> bool:
+    """Ollama's ErrMaxQueue: 503 "server busy ... maximum pending requests exceeded"."""
+    import ollama
+
+    return (isinstance(exc, ollama.ResponseError) and exc.status_code == 503
+            and "busy" in str(exc.error).lower())
+
+
 def _matches(name: str, wanted: str) -> bool:
     return name == wanted or (":" not in wanted and name == f"{wanted}:latest")
+
+
+def is_local(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in LOOPBACK
 
 
 async def _version(client: httpx.AsyncClient, url: str) -> str:
@@ -55,77 +79,191 @@ async def _version(client: httpx.AsyncClient, url: str) -> str:
     return str(data["version"])
 
 
-async def probe(target: OllamaTarget, transport: httpx.AsyncBaseTransport | None = None
-                ) -> ProbeResult:
+@dataclass
+class Verdict:
+    """What the probe has found so far: the worst status and the words for it."""
+
+    status: Status = Status.OK
+    notes: list[str] = field(default_factory=list)
+    readings: dict[str, Reading] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, status: Status, note: str) -> None:
+        self.status = max(self.status, status)
+        self.notes.append(note)
+
+
+def _residency(running: Any, target: OllamaTarget, now: float, verdict: Verdict) -> None:
+    """Judge the `/api/ps` entry of the required model: VRAM share, context, expiry."""
+    size, vram = running.size or 0, running.size_vram or 0
+    share = 100.0 * vram / size if size else 0.0
+    verdict.readings["vram_share_percent"] = Reading(share, "percent")
+    verdict.facts.update(size_bytes=size, vram_bytes=vram, context_length=running.context_length)
+    where = "fully in VRAM" if share >= 99.9 else f"{share:.0f}% in VRAM, rest on CPU"
+    ctx = f", num_ctx {running.context_length}" if running.context_length else ""
+    verdict.notes[-1] += f" loaded ({where}{ctx})"
+    expires = running.expires_at
+    if isinstance(expires, datetime):
+        verdict.facts["expires_at"] = expires.timestamp()
+        past = now - expires.timestamp()
+        if past > target.unload_grace_s:
+            verdict.add(Status.WARNING, f"stuck unloading: expires_at passed {past:.0f} s ago "
+                        "and the model is still listed")
+        elif past > 0:
+            verdict.notes.append(f"unloading (keep_alive expired {past:.0f} s ago)")
+
+
+def _cross_check(processes: list[GpuProcess], target: OllamaTarget, verdict: Verdict) -> None:
+    """Compare ps's size_vram with the GPU memory NVML sees Ollama's runners hold."""
+    named = [p for p in processes if p.name]
+    if processes and not named:
+        verdict.notes.append("NVML cross-check skipped: GPU processes not visible from here")
+        return
+    runners = [p for p in named if p.name in target.runner_names]
+    if any(p.used_bytes is None for p in runners):
+        verdict.notes.append("NVML cross-check skipped: the driver reports no per-process "
+                             "memory")
+        return
+    held = sum(p.used_bytes or 0 for p in runners)
+    vram, size = verdict.facts.get("vram_bytes", 0), verdict.facts.get("size_bytes", 0)
+    verdict.facts["runner_gpu_bytes"] = held
+    if vram > 0 and held < ON_GPU_FRACTION * vram:
+        if size:
+            verdict.readings["vram_share_percent"] = Reading(100.0 * held / size, "percent")
+        seen = (f"Ollama runners hold {held / MIB:.0f} MiB" if runners
+                else "no Ollama runner among the GPU's processes")
+        verdict.add(Status.WARNING, f"ps claims GPU ({vram / MIB:.0f} MiB in VRAM), runner is "
+                    f"on CPU (NVML: {seen})")
+
+
+async def _gpu_processes(target: OllamaTarget, reader: GpuReader | None
+                         ) -> list[GpuProcess] | str | None:
+    """NVML's process list when the cross-check applies here; None when it does not (off,
+    remote Ollama, no GPU); a note when NVML failed."""
+    if target.gpu_check == "off" or (reader is None and not is_local(target.url)):
+        return None
+    try:
+        return await asyncio.to_thread(reader or read_gpu_processes)
+    except NoGpu:
+        return None
+    except Exception as exc:  # noqa: BLE001 - a driver error must not hide the Ollama verdict
+        return f"NVML cross-check skipped: {str(exc) or exc.__class__.__name__}"
+
+
+def _judge_generation(generated: Any, loaded_before: bool, target: OllamaTarget,
+                      verdict: Verdict) -> bool:
+    """Read the deep generate's answer into the verdict; False when it generated nothing."""
+    if not generated.done or (generated.eval_count or 0) < 1:
+        return False
+    eval_ns = generated.eval_duration or 0
+    if eval_ns > 0:
+        verdict.readings["tokens_per_s"] = Reading(
+            (generated.eval_count or 0) / (eval_ns / 1e9), "tokens_per_s")
+    load_ms = (generated.load_duration or 0) / NS_PER_MS
+    verdict.readings["load_duration_ms"] = Reading(load_ms, "ms")
+    verdict.facts["load_duration_s"] = load_ms / 1000
+    verdict.notes.append(f"generate ok ({(generated.total_duration or 0) / NS_PER_MS:.0f} ms)")
+    if loaded_before and load_ms > target.reload_ms:
+        verdict.facts["reloaded"] = True
+        verdict.add(Status.WARNING, f"model reloaded by the probe/options mismatch (load "
+                    f"{load_ms:.0f} ms although /api/ps listed it loaded)")
+    elif not loaded_before:
+        verdict.facts["loaded_by_probe"] = True
+    return True
+
+
+async def probe(target: OllamaTarget, transport: httpx.AsyncBaseTransport | None = None, *,
+                serving: bool = False, gpu_processes: GpuReader | None = None,
+                now: Callable[[], float] = time.time) -> ProbeResult:
+    """Probe Ollama. `serving`: the app's own think-path traffic shows generation works this
+    cycle, so the deep generate is skipped (with `skip_deep_when_serving`). `gpu_processes`
+    replaces NVML (tests); by default NVML is read only for a loopback Ollama URL."""
     ollama = await load("ollama")
 
     http = make_client(target.timeout_ms, transport)
-    # The client's own timeout covers the deep generate (a cold load is slow);
-    # the cheap calls get the short one through wait_for.
-    deep_s = target.deep_timeout_ms / 1000 if target.deep_probe else target.timeout_ms / 1000
-    client = ollama.AsyncClient(host=target.url, timeout=deep_s,
+    client = ollama.AsyncClient(host=target.url, timeout=target.deep_timeout_ms / 1000,
                                 transport=CappedTransport(transport))
     started = time.perf_counter()
-
-    async def cheap():
-        return await asyncio.wait_for(
-            asyncio.gather(_version(http, target.url), client.list(), client.ps()),
-            target.timeout_ms / 1000)
-
-    async def deep():
-        if not target.deep_probe:
-            return None
-        return await client.generate(model=target.model, prompt="ping", stream=False,
-                                      options={"num_predict": 1})
-
-    # Everything at once: one round trip of wall time, not four (a slow link must
-    # not make the probe phase the sum of its calls).
     try:
-        basics, generated = await asyncio.gather(cheap(), deep(), return_exceptions=True)
-        latency = (time.perf_counter() - started) * 1000
-        if isinstance(basics, BaseException):
-            return ProbeResult.failed(COMPONENT, Status.CRITICAL,
-                                      _reason(basics, target.timeout_ms), latency)
-        version, tags, loaded = basics
-        names = [m.model or "" for m in tags.models]
-        if not any(_matches(n, target.model) for n in names):
-            have = ", ".join(names[:5]) or "none"
-            return ProbeResult(COMPONENT, Status.CRITICAL,
-                               f"model {target.model} not available (have: {have})",
-                               latency_ms=latency, details={"version": version})
-        readings: dict[str, Reading] = {}
-        running = [m for m in loaded.models if _matches(m.model or "", target.model)]
-        if running:
-            size, vram = running[0].size or 0, running[0].size_vram or 0
-            share = 100.0 * vram / size if size else 0.0
-            readings["vram_share_percent"] = Reading(share, "percent")
-            where = "fully in VRAM" if share >= 99.9 else f"{share:.0f}% in VRAM, rest on CPU"
-            summary = f"v{version}, {target.model} loaded ({where})"
-        else:
-            summary = f"v{version}, {target.model} present, not loaded (cold start on next use)"
-        if generated is None:
-            summary += ", generation not tested (deep_probe off)"
-        elif isinstance(generated, BaseException):
-            return ProbeResult(COMPONENT, Status.CRITICAL, "server answers but cannot generate: "
-                               + _reason(generated, target.deep_timeout_ms),
-                               latency_ms=latency, readings=readings)
-        elif not generated.done or (generated.eval_count or 0) < 1:
-            return ProbeResult(COMPONENT, Status.CRITICAL,
-                               f"server answers but generated nothing ({summary})",
-                               latency_ms=latency, readings=readings)
-        else:
-            eval_ns = generated.eval_duration or 0
-            if eval_ns > 0:
-                readings["tokens_per_s"] = Reading(
-                    (generated.eval_count or 0) / (eval_ns / 1e9), "tokens_per_s")
-            readings["load_duration_ms"] = Reading((generated.load_duration or 0) / NS_PER_MS,
-                                                   "ms")
-            summary += f", generate ok ({(generated.total_duration or 0) / NS_PER_MS:.0f} ms)"
-        return ProbeResult(COMPONENT, Status.OK, summary, latency_ms=latency, readings=readings,
-                           details={"version": version})
+        return await _probe(ollama, client, http, target, serving, gpu_processes, now, started)
     except Exception as exc:  # every failure becomes data at this edge
         return ProbeResult.failed(COMPONENT, Status.CRITICAL, _reason(exc, target.timeout_ms),
                                   (time.perf_counter() - started) * 1000)
     finally:
         await client.close()
         await http.aclose()
+
+
+async def _probe(ollama: Any, client: Any, http: httpx.AsyncClient, target: OllamaTarget,
+                 serving: bool, gpu_reader: GpuReader | None, now: Callable[[], float],
+                 started: float) -> ProbeResult:
+    cheap = asyncio.gather(_version(http, target.url), client.list(), client.ps())
+    basics, processes = await asyncio.gather(
+        asyncio.wait_for(cheap, target.timeout_ms / 1000), _gpu_processes(target, gpu_reader),
+        return_exceptions=True)
+    latency = (time.perf_counter() - started) * 1000
+    if isinstance(basics, BaseException):
+        return ProbeResult.failed(COMPONENT, Status.CRITICAL,
+                                  _reason(basics, target.timeout_ms), latency)
+    version, tags, ps = basics
+    names = [m.model or "" for m in tags.models]
+    models = [_ps_fact(m) for m in ps.models]
+    details: dict[str, Any] = {"version": version, "models": models}
+    if not any(_matches(n, target.model) for n in names):
+        have = ", ".join(names[:5]) or "none"
+        return ProbeResult(COMPONENT, Status.CRITICAL,
+                           f"model {target.model} not available (have: {have})",
+                           latency_ms=latency, details=details)
+    verdict = Verdict(notes=[f"v{version}, {target.model}"])
+    running = next((m for m in ps.models if _matches(m.model or "", target.model)), None)
+    if running is not None:
+        _residency(running, target, now(), verdict)
+        if isinstance(processes, list):
+            _cross_check(processes, target, verdict)
+        elif isinstance(processes, str):
+            verdict.notes.append(processes)
+    else:
+        verdict.notes[-1] += " present, not loaded (cold start on next use)"
+    verdict.facts["loaded"] = running is not None
+    if not target.deep_probe:
+        verdict.notes.append("generation not tested (deep_probe off)")
+    elif serving and target.skip_deep_when_serving:
+        verdict.notes.append("generation proven by live traffic (deep probe skipped)")
+    else:
+        failed = await _deep(client, target, running, verdict)
+        if failed is not None:
+            return ProbeResult(COMPONENT, Status.CRITICAL, failed, latency_ms=latency,
+                               readings=verdict.readings,
+                               details={**details, "required": verdict.facts})
+    return ProbeResult(COMPONENT, verdict.status, ", ".join(verdict.notes), latency_ms=latency,
+                       readings=verdict.readings,
+                       details={**details, "required": verdict.facts})
+
+
+async def _deep(client: Any, target: OllamaTarget, running: Any, verdict: Verdict
+                ) -> str | None:
+    """Generate with the runner's own num_ctx; the reason when generation is broken."""
+    options: dict[str, Any] = {"num_predict": target.deep_num_predict}
+    if running is not None and running.context_length:
+        options["num_ctx"] = running.context_length
+    try:
+        generated = await client.generate(model=target.model, prompt="ping", stream=False,
+                                          options=options)
+    except Exception as exc:  # noqa: BLE001 - judged below, never raised
+        if _busy(exc):
+            verdict.facts["saturated"] = True
+            verdict.add(Status.WARNING, "saturated: server busy, the request queue is full "
+                        "(OLLAMA_MAX_QUEUE), generation not tested")
+            return None
+        return "server answers but cannot generate: " + _reason(exc, target.deep_timeout_ms)
+    if not _judge_generation(generated, running is not None, target, verdict):
+        return f"server answers but generated nothing ({', '.join(verdict.notes)})"
+    return None
+
+
+def _ps_fact(model: Any) -> dict[str, Any]:
+    """One `/api/ps` entry as plain data for the snapshot and the exporter."""
+    expires = model.expires_at
+    return {"name": model.model or model.name or "", "size_bytes": model.size or 0,
+            "vram_bytes": model.size_vram or 0, "context_length": model.context_length,
+            "expires_at": expires.timestamp() if isinstance(expires, datetime) else None}

@@ -1,5 +1,11 @@
 """The fake Ollama server: the subset of its API the official `ollama` client uses
 (version, tags, ps, show, generate, chat), with durations in nanoseconds like the real one.
+
+Like the real scheduler (ollama `server/sched.go` needsReload), a request whose `num_ctx`
+differs from the loaded runner's reloads the model; `/api/ps` reports the runner's
+`context_length`. Scenarios: `ollama-reload` (every request reloads), `ollama-queue-full`
+(503 "server busy", OLLAMA_MAX_QUEUE exceeded), `ollama-stuck-unloading` (an `expires_at`
+long past, the CLI's "Stopping...").
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ EMBED_MODEL = "nomic-embed-text:latest"
 REPLY = ("Hej! Jag är Alice, din lokala assistent. Allt fungerar som det ska och jag "
          "svarar gärna på fler frågor om du vill.").split(" ")
 NS = 1_000_000_000
+DEFAULT_CTX = 8192
+COLD_LOAD_NS, RELOAD_NS, WARM_NS = int(3.1 * NS), int(2.4 * NS), 18_000_000
+BUSY = "server busy, please try again.  maximum pending requests exceeded"
+OLLAMA_STATE = web.AppKey("ollama_state", dict)
 KNOWN_DETAILS = {
     "gpt-oss:20b": (13_780_173_839, "gptoss", "20.9B", "MXFP4"),
     EMBED_MODEL: (274_302_450, "nomic-bert", "137M", "F16"),
@@ -69,15 +79,16 @@ async def tags(request: web.Request) -> web.Response:
 
 async def ps(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
-    loaded = [m for m in _available(ctx) if m == _full_name(ctx.model)]
+    loaded = [m for m in _available(ctx) if m == _full_name(ctx.model) and ctx.state.model_loaded]
     share = 0.6 if ctx.state.scenario == "local-ai-degraded" else 1.0
-    expires = _iso(datetime.now(timezone.utc) + timedelta(minutes=5))
+    stuck = ctx.state.scenario == "ollama-stuck-unloading"
+    expires = _iso(datetime.now(timezone.utc) + timedelta(minutes=-10 if stuck else 5))
     models = []
     for name in loaded:
         entry = _model_entry(name)
         del entry["modified_at"]
         entry.update(expires_at=expires, size_vram=int(entry["size"] * share),
-                     context_length=8192)
+                     context_length=request.app[OLLAMA_STATE]["num_ctx"])
         models.append(entry)
     return json_response({"models": models})
 
@@ -106,6 +117,8 @@ async def _generation(request: web.Request, chat: bool) -> web.StreamResponse:
         ctx.state.model_loaded = False
     if _full_name(model) not in _available(ctx):
         return _not_found(model)
+    if ctx.state.scenario == "ollama-queue-full":
+        return json_response({"error": BUSY}, 503)
     degraded = ctx.state.scenario == "local-ai-degraded"
     if chat:
         messages = body.get("messages") or []
@@ -121,8 +134,7 @@ async def _generation(request: web.Request, chat: bool) -> web.StreamResponse:
     reason = "load" if load_only else ("length" if len(tokens) < len(REPLY) else "stop")
     prompt_count = 0 if load_only else len(prompt.split()) * 4 // 3 + 12
     rate = (1.5, 30.0) if degraded else (40.0, 400.0)  # tokens/s: generation, prompt
-    load_ns = int(3.1 * NS) if not ctx.state.model_loaded else 18_000_000
-    ctx.state.model_loaded = True
+    load_ns = _load_ns(request, options)
     eval_ns = int(len(tokens) / rate[0] * NS)
     prompt_ns = int(prompt_count / rate[1] * NS)
     await ctx.state.pause(0.3 if degraded else 0.02)
@@ -147,6 +159,25 @@ async def _generation(request: web.Request, chat: bool) -> web.StreamResponse:
     return response
 
 
+def _load_ns(request: web.Request, options: dict[str, Any]) -> int:
+    """The load a request causes: cold, a reload for a different num_ctx (or under
+    `ollama-reload`), else the warm runner's few milliseconds."""
+    ctx, runner = request.app[CTX], request.app[OLLAMA_STATE]
+    wanted = options.get("num_ctx")
+    wanted = wanted if isinstance(wanted, int) and wanted > 0 else DEFAULT_CTX
+    if not ctx.state.model_loaded:
+        load_ns = COLD_LOAD_NS
+    elif wanted != runner["num_ctx"] or ctx.state.scenario in ("ollama-reload",
+                                                                "ollama-stuck-unloading"):
+        load_ns = RELOAD_NS
+    else:
+        return WARM_NS
+    ctx.state.model_loaded = True
+    runner["num_ctx"] = wanted
+    runner["loads"] += 1
+    return load_ns
+
+
 async def generate(request: web.Request) -> web.StreamResponse:
     return await _generation(request, chat=False)
 
@@ -157,6 +188,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
 
 def create_app(ctx: SimContext) -> web.Application:
     app = make_app("ollama", ctx)
+    app[OLLAMA_STATE] = {"num_ctx": DEFAULT_CTX, "loads": 0}
+    ctx.state.model_loaded = True  # a running Alice keeps its model warm
     app.router.add_get("/", root)
     app.router.add_get("/api/version", version)
     app.router.add_get("/api/tags", tags)

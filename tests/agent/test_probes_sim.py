@@ -35,6 +35,12 @@ EXPECTED = {
     "garbage": {"openai": (CRIT, "not a models list"), "ollama": (CRIT, "non-JSON"),
                 "gateway": (CRIT, "non-JSON"), "backend": (CRIT, "non-JSON"),
                 "prometheus": (CRIT, "not Prometheus JSON")},
+    # deep_probe is off for openai here: the quota and rate limits show in the error rate
+    "openai-quota": {"openai": (CRIT, "error rate")},
+    "openai-rate-limited": {"openai": (CRIT, "error rate")},
+    "ollama-reload": {"ollama": (WARN, "model reloaded by the probe/options mismatch")},
+    "ollama-queue-full": {"ollama": (CRIT, "saturated: server busy")},
+    "ollama-stuck-unloading": {"ollama": (WARN, "stuck unloading")},
 }
 
 

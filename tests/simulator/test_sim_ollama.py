@@ -28,7 +28,12 @@ async def test_version_root_and_models(sim, http):
 
 
 async def test_generate_and_chat_report_nanoseconds(sim):
+    sim.set_scenario("model-missing")  # unloads the model, so the next request loads it cold
     async with ollama.AsyncClient(host=sim.urls["ollama"]) as client:
+        with pytest.raises(ollama.ResponseError):
+            await client.generate(model=MODEL, prompt="ping")
+        sim.set_scenario("normal")
+        assert (await client.ps()).models == []
         cold = await client.generate(model=MODEL, prompt="ping", options={"num_predict": 1})
         warm = await client.generate(model=MODEL, prompt="ping", options={"num_predict": 1})
         chat = await client.chat(model=MODEL, messages=[{"role": "user", "content": "Hej"}])
