@@ -1,10 +1,12 @@
-"""`alice-ops nlu-bench`: send a gold set to the backend's intent classifier, score it
-against the guide's accuracy row (> 90 % target, < 85 % alert), exit 0/1/2/3."""
+"""`alice-ops nlu-bench`: send a gold set to the intent classifier (`targets.nlu`, by
+default the backend's classify path), score it against the guide's accuracy row
+(> 90 % target, < 85 % alert), exit 0/1/2/3."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 
 from agent.cli.output import console, print_json, status_text
 from rules.nlu import BenchReport
@@ -14,15 +16,20 @@ from rules.thresholds import format_value
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "nlu-bench", help="benchmark intent classification accuracy; exit 0/1/2/3 by status",
-        description="Send every gold-set item to the backend's classify endpoint "
-                    "(targets.backend.url + nlu_classify_path) and judge the accuracy "
-                    "against the threshold row backend/intent_classification_accuracy.")
+        description="Send every gold-set item to the classifier (targets.nlu: url, path, "
+                    "body template, intent/confidence/latency paths, none_label, aliases; "
+                    "default targets.backend.url + nlu_classify_path) and judge the "
+                    "accuracy against the threshold row "
+                    "backend/intent_classification_accuracy.")
     p.add_argument("--gold-set", metavar="FILE", default=None,
-                   help='JSONL, one {"text": ..., "intent": ...} per line (default: the '
-                        "Swedish/English sample shipped as rules/defaults/nlu_sample.jsonl)")
+                   help='JSONL or a JSON array, items {"text", "intent"} or {"text", '
+                        '"expect_any_of": [...]} (null: "no intent" is right), optional '
+                        '"kind" (default: the Swedish/English sample shipped as '
+                        "rules/defaults/nlu_sample.jsonl)")
     p.add_argument("--concurrency", type=_positive, default=8, metavar="N",
                    help="requests in flight at once (default 8)")
-    p.add_argument("--demo", action="store_true", help="start the simulator on loopback and bench it")
+    p.add_argument("--demo", action="store_true",
+                   help="start the simulator on loopback and bench it")
     p.add_argument("--scenario", default="normal",
                    help="simulator scenario for --demo (e.g. accuracy-drop)")
     p.set_defaults(func=run)
@@ -42,11 +49,19 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f} %"
 
 
-def render(report: BenchReport) -> None:
-    """Summary line, per-intent table, top confusions, failure reasons. Fits 80 columns."""
+def _table(title: str | None, columns: tuple[tuple[str, str], ...]):
     from rich import box
     from rich.table import Table
 
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify in columns:
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    return table
+
+
+def render(report: BenchReport) -> None:
+    """Summary line, per-intent and per-kind tables, top confusions, labels no gold item
+    has, failure reasons. Fits 80 columns."""
     out = console()
     acc = report.accuracy_percent
     acc_text = "no data" if acc is None else f"{acc:.1f} %"
@@ -56,30 +71,37 @@ def render(report: BenchReport) -> None:
     p50 = format_value(report.latency_p50_ms, "ms") if report.latency_p50_ms is not None else "-"
     p95 = format_value(report.latency_p95_ms, "ms") if report.latency_p95_ms is not None else "-"
     out.print(f"latency p50 {p50}, p95 {p95}; failed requests {report.failed}", style="dim")
-    intents = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for name, justify in (("intent", "left"), ("support", "right"), ("predicted", "right"),
-                          ("correct", "right"), ("precision", "right"), ("recall", "right")):
-        intents.add_column(name, justify=justify, no_wrap=True)
+    intents = _table(None, (("intent", "left"), ("support", "right"),
+                            ("predicted", "right"), ("correct", "right"),
+                            ("precision", "right"), ("recall", "right")))
     for s in report.intents:
         intents.add_row(s.intent, str(s.support), str(s.predicted), str(s.correct),
                         _pct(s.precision), _pct(s.recall))
     out.print(intents)
+    if report.kinds:
+        kinds = _table("by kind", (("kind", "left"), ("items", "right"), ("correct", "right"),
+                                   ("failed", "right"), ("accuracy", "right")))
+        for k in report.kinds:
+            kinds.add_row(k.kind, str(k.total), str(k.correct), str(k.failed),
+                          _pct(k.accuracy))
+        out.print(kinds)
     if report.confusions:
-        conf = Table(title="top confusions", title_justify="left", box=box.SIMPLE_HEAD,
-                     pad_edge=False)
-        conf.add_column("expected", no_wrap=True)
-        conf.add_column("predicted", no_wrap=True)
-        conf.add_column("count", justify="right", no_wrap=True)
+        conf = _table("top confusions", (("expected", "left"), ("predicted", "left"),
+                                         ("count", "right")))
         for expected, predicted, count in report.confusions:
             conf.add_row(expected, predicted, str(count))
         out.print(conf)
+    if report.unmatched:
+        names = ", ".join(f"{lab} x{n}" for lab, n in report.unmatched)
+        out.print(f"answered labels no gold item has: {names} (map them with "
+                  "targets.nlu.aliases)", style="yellow", markup=False)
     for reason, count in report.errors:
         out.print(f"  failed x{count}: {reason}", style="dim")
 
 
 def run(args: argparse.Namespace) -> int:
     from agent.cli.main import UsageError, load
-    from agent.nlu_bench import load_gold_set, run_bench
+    from agent.nlu_bench import NluTargetError, classifier_of, load_gold_set, run_bench
     from rules.nlu import GoldSetError, accuracy_row, summarize
 
     try:
@@ -98,17 +120,22 @@ def run(args: argparse.Namespace) -> int:
             from agent.demo import demo_stack
 
             async with demo_stack(args.scenario) as (_sim, config):
-                outcomes = await run_bench(items, config.targets.backend, args.concurrency)
+                outcomes = await run_bench(items, classifier_of(config), args.concurrency)
                 return summarize(outcomes, accuracy_row(config.thresholds))
         config = load(args)
-        if config.targets.backend is None:
-            raise UsageError("nlu-bench: no targets.backend in the config")
-        outcomes = await run_bench(items, config.targets.backend, args.concurrency)
+        try:
+            target = classifier_of(config)
+        except NluTargetError as exc:
+            raise UsageError(f"nlu-bench: {exc}") from None
+        outcomes = await run_bench(items, target, args.concurrency)
         return summarize(outcomes, accuracy_row(config.thresholds))
 
+    started = time.monotonic()
     report = asyncio.run(main())
+    elapsed = time.monotonic() - started
     if args.json:
-        print_json(report.to_json())
+        print_json({**report.to_json(), "elapsed_s": round(elapsed, 3)})
     else:
         render(report)
+        console().print(f"{report.total} items in {elapsed:.1f} s", style="dim")
     return report.status.exit_code

@@ -73,12 +73,13 @@ def test_bad_gold_line_is_one_error_naming_file_and_line(tmp_path, capsys):
     gold = tmp_path / "gold.jsonl"
     gold.write_text('{"text": "Hej", "intent": "GREETING"}\n{"text": "Hej"}\n')
     code = main(["nlu-bench", "--config", str(write_config(tmp_path, "http://127.0.0.1:9")),
-                 "--gold-set", str(gold), "--json"])
+                 "--gold-set", str(gold)])
     out = capsys.readouterr()
     assert code in (2, 3)  # main()'s failure code for a command that cannot run
     assert out.out == ""
     assert out.err.strip().splitlines() == [
-        f"alice-ops: nlu-bench: {gold}:2: 'intent' is missing"]
+        f"alice-ops: nlu-bench: {gold}:2: 'intent' is missing (or expect_any_of, or a kind "
+        "for an item that expects no intent)"]
 
 
 def test_missing_gold_set(tmp_path, capsys):

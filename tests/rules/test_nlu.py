@@ -70,6 +70,12 @@ def test_per_intent_figures_and_confusions():
     ("{not json", "not valid JSON"),
     ('["a", "b"]', "expected an object"),
     ('{"text": "hej"}', "'intent' is missing"),
+    ('{"text": "hej", "intent": "A", "expect_any_of": ["A"]}', "give one of intent, "
+                                                              "expect_any_of, not both"),
+    ('{"text": "hej", "expect_any_of": []}', "'expect_any_of' must be a non-empty list"),
+    ('{"text": "hej", "expect_any_of": ["A", 3]}', "'expect_any_of[1]' must be a non-empty"),
+    ('{"text": "hej", "expect": "PLAY"}', "'expect' must be an object"),
+    ('{"text": "hej", "kind": ""}', "'kind' must be a non-empty string"),
     ('{"text": "", "intent": "GREETING"}', "'text' must be a non-empty string"),
     ('{"text": "hej", "intent": 3}', "'intent' must be a non-empty string"),
     ('{"text": "hej", "intent": "GREETING", "lang": "sv"}', "unknown key(s): lang"),
