@@ -41,9 +41,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     un.set_defaults(func=unsilence)
     ack = asub.add_parser("ack", help="acknowledge a firing alert: no reminders until it expires")
     ack.add_argument("alert", help="alert name, e.g. openai_health")
-    ack.add_argument("--comment", "-m", required=True)
-    ack.add_argument("--duration", "-d", type=parse_duration, default=parse_duration("24h"))
-    ack.add_argument("--by", default=None)
+    ack.add_argument("--comment", "-m", required=True,
+                     help="what is being done about it (required; shown with the alert)")
+    ack.add_argument("--duration", "-d", type=parse_duration, default=parse_duration("24h"),
+                     help="how long the ack holds, e.g. 30m, 2h (default: 24h)")
+    ack.add_argument("--by", default=None, help="who (default: $USER)")
     ack.set_defaults(func=acknowledge)
 
 

@@ -18,27 +18,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cost = sub.add_parser(
         "cost", help="spend this hour / today / this week vs budgets; exit 0/1/2/3",
         description="Spend against the hourly, daily and weekly budgets (cost: in the config; "
-                    "defaults 2 / 10 / 50 USD), levels at 80 %% warning, 95 %% critical, 100 %% "
+                    "defaults 2 / 10 / 50 USD), levels at 80 % warning, 95 % critical, 100 % "
                     "exceeded; the last hour's burn rate and when the budget runs out at it; "
                     "every spend source side by side (Prometheus cost counter, OpenAI "
                     "organization costs API, estimate from token counts x prices); the "
                     "fast/think routing split and budget-aware routing advice.")
-    _demo_args(cost)
+    _demo_args(cost, "budget-burn shows spend alerts")
     cost.set_defaults(func=run_cost)
     cap = sub.add_parser(
         "capacity", help="host use, sessions and request rates vs the guide's scaling table",
         description="CPU, memory, disk, GPU, active sessions and request rates mapped onto "
                     "the guide's Capacity Planning table (1-10, 10-50, 50-100, 100+ users): "
                     "instances, local-AI memory, budget band, load verdict, headroom.")
-    _demo_args(cap)
+    _demo_args(cap, "budget-burn: spend above the users band's budget; gateway-down: "
+                    "0-1 active sessions")
     cap.set_defaults(func=run_capacity)
 
 
-def _demo_args(p: argparse.ArgumentParser) -> None:
+def _demo_args(p: argparse.ArgumentParser, example: str) -> None:
     p.add_argument("--demo", action="store_true",
                    help="start the simulator on loopback and read it")
-    p.add_argument("--scenario", default="normal", help="simulator scenario for --demo "
-                                                        "(budget-burn shows spend alerts)")
+    p.add_argument("--scenario", default="normal",
+                   help=f"simulator scenario for --demo ({example}); default: normal")
 
 
 @contextlib.asynccontextmanager
