@@ -13,6 +13,8 @@ from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
 from prometheus_client.registry import Collector
 
 from agent.cost.metrics import cost_families
+from agent.model import ProbeResult
+from agent.ollama_exporter import LoadCounter, ollama_families
 from agent.snapshot import Snapshot
 
 PROBE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -46,10 +48,14 @@ class DurationHistogram:
 
 class SnapshotCollector(Collector):
     def __init__(self, snapshot: Callable[[], Snapshot | None],
-                 probe_durations: DurationHistogram, lag: DurationHistogram):
+                 probe_durations: DurationHistogram, lag: DurationHistogram,
+                 probe_results: Callable[[], Mapping[str, ProbeResult]] | None = None):
         self._snapshot = snapshot
         self._durations = probe_durations
         self._lag = lag
+        # the latest result per probe, for what the snapshot does not carry (the Ollama part)
+        self._probe_results = probe_results
+        self._ollama_loads = LoadCounter()
 
     def collect(self) -> Iterator[Metric]:
         snap = self._snapshot()
@@ -85,6 +91,8 @@ class SnapshotCollector(Collector):
         overall.add_metric([], int(snap.report.status))
         yield overall
         yield from cost_families(snap.cost)  # nothing without a `cost:` section
+        if self._probe_results is not None:  # nothing when Ollama is not probed
+            yield from ollama_families(self._probe_results().get("ollama"), self._ollama_loads)
 
         alerts = GaugeMetricFamily("alice_ops_alerts", "Alerts by state and severity",
                                    labels=["state", "severity"])

@@ -216,6 +216,7 @@ async def _probe(ollama: Any, client: Any, http: httpx.AsyncClient, target: Olla
                            latency_ms=latency, details=details)
     verdict = Verdict(notes=[f"v{version}, {target.model}"])
     running = next((m for m in ps.models if _matches(m.model or "", target.model)), None)
+    details["model"] = (running.model if running is not None else None) or target.model
     if running is not None:
         _residency(running, target, now(), verdict)
         if isinstance(processes, list):
