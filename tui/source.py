@@ -190,10 +190,10 @@ class InProcessSource:
         if self._demo or getattr(targets, "ollama", None) is not None:
             names.append("ollama")
         if self._demo or getattr(targets, "prometheus", None) is not None:
-            # requests + prometheus-api-client: ~55 ms cold, imported by the first
-            # Prometheus probe (agent/probes/prometheus.py make_connection); without
-            # this it was the last probe in, holding up the first full paint
-            names.append("prometheus_api_client.prometheus_connect")
+            # the PromQL client (agent/probes/prometheus.py), imported by the first
+            # Prometheus probe; without this it was the last probe in, holding up the
+            # first full paint
+            names.append("agent.probes.prometheus")
         return names
 
     async def _stop_service(self) -> None:
