@@ -5,36 +5,51 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
+import httpx
 import pytest
+from waiting import wait_for
 
 from agent.cli.main import main
 from agent.demo import DEMO_API_KEY
+from agent.model import Status
+from rules.thresholds import default_rows, judge
 from simulator.server import run_in_thread
 
-# Host rows are judged against this machine's real load, which a test cannot fix;
-# they are dropped so the exit code depends on the simulator alone.
-STEADY_HOST = """
-thresholds:
-  - {component: host, metric: cpu_percent, enabled: false}
-  - {component: host, metric: memory_percent, enabled: false}
-  - {component: host, metric: disk_percent, enabled: false}
-"""
+SETTLE_S = 15.0  # the simulator's metric window follows a new scenario within ~1 s
 
 
-WINDOW_TURNOVER_S = 1.3  # the simulator's metric window follows a new scenario within ~1 s
+@pytest.fixture(autouse=True)
+def _steady_host(fake_host):
+    """Host rows judge a fixed reading, not this machine's load (tests/agent/conftest.py)."""
 
 
-def switch(sim, scenario: str) -> None:
-    sim.set_scenario(scenario)
-    time.sleep(WINDOW_TURNOVER_S)
+def _promql_values(sim) -> list[tuple[object, float]]:
+    out = []
+    with httpx.Client(timeout=5.0) as client:
+        for row in default_rows():
+            if row.promql is None:
+                continue
+            found = client.get(sim.urls["prometheus"] + "/api/v1/query",
+                               params={"query": row.promql}).json()["data"]["result"]
+            if found:  # a series the simulator does not export is a blind spot, not data
+                out.append((row, float(found[0]["value"][1])))
+    return out
+
+
+def settled_normal(sim) -> None:
+    """Wait until every PromQL row the simulator answers is on target (normal is healthy):
+    its metric window has data and no longer holds the previous scenario's."""
+    def healthy() -> bool:
+        values = _promql_values(sim)
+        return bool(values) and all(judge(row, v) is Status.OK for row, v in values)
+    assert wait_for(healthy, timeout=SETTLE_S, step=0.1), _promql_values(sim)
 
 
 @pytest.fixture(scope="module")
 def sim():
     with run_in_thread(seed=21, api_key=DEMO_API_KEY) as threaded:
-        time.sleep(WINDOW_TURNOVER_S)  # simulated traffic for the PromQL windows
+        settled_normal(threaded)
         yield threaded
 
 
@@ -44,7 +59,8 @@ def _normal_afterwards(request):
     if "sim" in request.fixturenames:
         sim = request.getfixturevalue("sim")
         if sim.scenario != "normal":
-            switch(sim, "normal")
+            sim.set_scenario("normal")
+            settled_normal(sim)
 
 
 def write_config(tmp_path, urls, extra=""):
@@ -56,7 +72,7 @@ targets:
   gateway: {{url: "{urls['gateway']}", timeout_ms: 1000}}
   backend: {{url: "{urls['backend']}", timeout_ms: 1000}}
   prometheus: {{url: "{urls['prometheus']}", timeout_ms: 1000}}
-{STEADY_HOST}{extra}
+{"thresholds:" + chr(10) + extra if extra else ""}
 """)
     return path
 
@@ -76,9 +92,16 @@ def run_check(capsys, monkeypatch, path, *extra):
 ])
 def test_exit_code_follows_the_worst_status(sim, tmp_path, capsys, monkeypatch,
                                             scenario, status, code):
-    if scenario != "normal":
-        switch(sim, scenario)
-    got, doc, out = run_check(capsys, monkeypatch, write_config(tmp_path, sim.urls))
+    sim.set_scenario(scenario)
+    path = write_config(tmp_path, sim.urls)
+    runs = []
+
+    def follows() -> bool:  # once the simulator's metric window does (about 1 s)
+        runs.append(run_check(capsys, monkeypatch, path))
+        return (runs[-1][0], runs[-1][1]["status"]) == (code, status)
+
+    wait_for(follows, timeout=SETTLE_S, step=0.2)
+    got, doc, out = runs[-1]
     assert (got, doc["status"]) == (code, status), doc["components"]
     assert DEMO_API_KEY not in out.out + out.err
 
@@ -134,7 +157,7 @@ def test_json_contract(sim, tmp_path, capsys, monkeypatch):
 
 def test_a_left_out_target_is_not_shown(sim, tmp_path, capsys, monkeypatch):
     path = tmp_path / "only-backend.yaml"
-    path.write_text(f'targets:\n  backend: {{url: "{sim.urls["backend"]}"}}\n{STEADY_HOST}')
+    path.write_text(f'targets:\n  backend: {{url: "{sim.urls["backend"]}"}}\n')
     code, doc, _ = run_check(capsys, monkeypatch, path)
     assert [c["name"] for c in doc["components"]] == ["backend", "host"]
     assert code == 0
@@ -176,7 +199,7 @@ def test_extra_endpoints_are_components(sim, tmp_path, capsys, monkeypatch):
     - {{name: spotify, url: "{sim.urls['backend']}/no-such-path", timeout_ms: 1000}}
 """
     path = tmp_path / "endpoints.yaml"
-    path.write_text(f'targets:\n  backend: {{url: "{sim.urls["backend"]}"}}{extra}{STEADY_HOST}')
+    path.write_text(f'targets:\n  backend: {{url: "{sim.urls["backend"]}"}}{extra}')
     code, doc, _ = run_check(capsys, monkeypatch, path)
     comps = {c["name"]: c for c in doc["components"]}
     assert comps["calendar"]["status"] == "ok"

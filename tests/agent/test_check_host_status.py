@@ -1,7 +1,7 @@
 """The host counts in `alice-ops check`'s overall status and exit code: a fake host reading
 (the host probe's injectable `system` and `gpus` functions) crosses a threshold while the
 simulated Alice is healthy. Rather than switching the host rows off to dodge this
-machine's real load, the other tests can use the `fake_host` fixture's steady reading."""
+machine's real load, the other tests use the `fake_host` fixture (conftest.py)."""
 
 from __future__ import annotations
 
@@ -14,33 +14,11 @@ from agent.cli.main import main
 from agent.probes import host
 from simulator.server import run_in_thread
 
-STEADY = {"cpu_percent": 12.0, "memory_percent": 35.0, "disk_percent": 40.0}
-
 
 @pytest.fixture(scope="module")
 def sim():
     with run_in_thread(seed=5) as threaded:
         yield threaded
-
-
-@pytest.fixture
-def fake_host(monkeypatch):
-    """Install a host reading: `fake_host(cpu_percent=95)`, GPUs a list of GpuInfo or an
-    exception class to raise (default: no NVIDIA driver)."""
-    real = host.probe
-
-    def install(gpus=host.NoGpu, **system):
-        reading = {**STEADY, **system}
-
-        def read_gpus():
-            if isinstance(gpus, type) and issubclass(gpus, Exception):
-                raise gpus("fake")
-            return list(gpus)
-
-        monkeypatch.setattr(host, "probe", functools.partial(
-            real, system=lambda _disk: dict(reading), gpus=read_gpus))
-    install()
-    return install
 
 
 def run(tmp_path, capsys, sim, gpu: str = "auto") -> tuple[int, dict]:
