@@ -35,6 +35,20 @@ LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 GpuReader = Callable[[], list[GpuProcess]]
 
 
+# The guide's think-path latency row as the prometheus probe reports it (rules.evaluate
+# promql_key): a known p95 means the app's own generations completed in its 5-minute window.
+SERVING_READING = "promql:ollama/local_ai_processing_time_p95"
+
+
+def generation_proven(prometheus: ProbeResult | None, reading: str = SERVING_READING) -> bool:
+    """Whether the app's own think-path metrics (the latest prometheus probe result) show
+    generation working, so the deep generate can step aside (`probe(serving=...)`)."""
+    if prometheus is None:
+        return False
+    found = prometheus.readings.get(reading)
+    return found is not None and found.known and (found.value or 0.0) > 0
+
+
 def _reason(exc: BaseException, timeout_ms: float) -> str:
     import ollama
 

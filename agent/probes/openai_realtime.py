@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from dataclasses import dataclass
 
@@ -56,10 +57,14 @@ def _refusal(exc: BaseException, timeout_ms: float) -> str:
             said = ""
         kind = "authentication failed" if code == 401 else "upgrade refused"
         return f"{kind} (HTTP {code}){one_line(said)}"
-    if isinstance(exc, (ConnectionRefusedError, OSError)) and "refused" in str(exc).lower():
-        return "connection refused"
     if isinstance(exc, websockets.ConnectionClosed):
         return f"closed before session.created (code {exc.rcvd.code if exc.rcvd else 'none'})"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "host name does not resolve"
+    if isinstance(exc, OSError):
+        return f"cannot connect ({exc.__class__.__name__})"
     return f"cannot open the WebSocket ({exc.__class__.__name__})"
 
 

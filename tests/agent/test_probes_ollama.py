@@ -12,7 +12,7 @@ import ollama
 import pytest
 
 from agent.config import OllamaTarget
-from agent.model import Status
+from agent.model import ProbeResult, Reading, Status
 from agent.probes import ollama as probe_ollama
 from agent.probes.host import GpuProcess, NoGpu, read_gpu_processes
 from simulator.server import SimPorts, Simulator
@@ -231,3 +231,15 @@ async def test_gpu_check_off_never_reads_nvml(sim):
 ])
 def test_nvml_only_sees_this_machine(url, local):
     assert probe_ollama.is_local(url) is local
+
+
+@pytest.mark.parametrize(("readings", "proven"), [
+    ({probe_ollama.SERVING_READING: Reading(840.0, "ms")}, True),
+    ({probe_ollama.SERVING_READING: Reading(float("nan"), "ms")}, False),  # no traffic
+    ({probe_ollama.SERVING_READING: Reading(None, "ms", "query failed")}, False),
+    ({}, False),
+])
+def test_generation_proven_by_the_apps_think_path_metrics(readings, proven):
+    prom = ProbeResult("prometheus", Status.OK, "", readings=readings)
+    assert probe_ollama.generation_proven(prom) is proven
+    assert probe_ollama.generation_proven(None) is False

@@ -4,13 +4,17 @@ the Realtime session."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
+from faults import fault_server  # tests/agent is on sys.path (rootdir-less test dir)
 
 from agent.config import OpenAITarget
 from agent.model import Status
 from agent.probes import openai as probe_openai
 from agent.probes.openai import rate_limits, reasoning_effort, reset_seconds
+from agent.probes.openai_realtime import probe_realtime
 from simulator.server import SimPorts, Simulator
 
 KEY = "sk-sim-openai-probe-key-0000"
@@ -155,3 +159,23 @@ def test_rate_limit_shares_ignore_unusable_headers():
 async def http_client():
     async with httpx.AsyncClient(timeout=5.0) as client:
         yield client
+
+
+# --- the Realtime probe against servers that fail on the wire ------------------------------
+
+@pytest.mark.parametrize(("fault", "words"), [
+    ("refused", "Realtime connection refused"),
+    ("hang", "Realtime no session.created within 400 ms"),
+    ("status503", "Realtime upgrade refused (HTTP 503)"),
+    ("garbage", "Realtime upgrade refused (HTTP 200)"),
+])
+async def test_realtime_on_the_fault_servers(fault, words):
+    async with fault_server(fault) as url:
+        t = OpenAITarget(base_url=f"{url}/v1", api_key=KEY, timeout_ms=400,
+                         realtime={"enabled": True})
+        started = time.perf_counter()
+        verdict = await probe_realtime(t)
+        elapsed = time.perf_counter() - started
+    assert verdict.status is Status.CRITICAL and verdict.session_ms is None
+    assert verdict.summary.startswith(words), verdict.summary
+    assert elapsed < 1.4 and KEY not in verdict.summary
