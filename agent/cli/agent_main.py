@@ -51,12 +51,53 @@ def setup_logging(fmt: str, level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+class UsageError(Exception):
+    """Bad input: printed as one line, `alice-agent: <what>: <why>`, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # type: ignore[override]  # one line, not the usage block
+        raise UsageError(f"{message} (see --help)")
+
+
+def _listen(value: str) -> str:
+    """--listen: HOST:PORT, checked as agent.listen is."""
+    from pydantic import ValidationError
+
+    from agent.config import AgentSettings
+
+    try:
+        return AgentSettings(listen=value).listen
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(
+            exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """What argparse cannot check alone; UsageError names the flag."""
+    if args.demo:
+        from simulator.scenarios import check_scenario
+
+        try:
+            check_scenario(args.scenario)
+        except ValueError as exc:
+            raise UsageError(f"--scenario: {exc}") from None
+        for flag in ("config", "data"):
+            if getattr(args, flag):
+                raise UsageError(f"--{flag}: not used with --demo (the demo runs on its own "
+                                 "config, all state in a temporary directory)")
+    elif args.scenario != "normal":
+        raise UsageError("--scenario: only used with --demo")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="Headless Alice monitoring agent.")
+    p = _Parser(prog=PROG, description="Headless Alice monitoring agent.")
+
     p.add_argument("--config", "-c", metavar="FILE", help="config file (default: discovery)")
     p.add_argument("--demo", action="store_true", help="run against the built-in simulator")
     p.add_argument("--scenario", default="normal", help="simulator scenario for --demo")
-    p.add_argument("--listen", metavar="HOST:PORT", help="API address (overrides agent.listen)")
+    p.add_argument("--listen", metavar="HOST:PORT", type=_listen,
+                   help="API address (overrides agent.listen)")
     p.add_argument("--data", metavar="FILE", help="SQLite state file (overrides agent.data_path)")
     p.add_argument("--read-only", action="store_true",
                    help="refuse every mutating action (as config read_only: true)")
@@ -125,7 +166,8 @@ async def run_agent(config: Config, config_path: Path | None, args: argparse.Nam
 
 async def _demo(args: argparse.Namespace) -> int:
     """The simulator and an agent on it; all state in a temporary sandbox removed at exit
-    (a --data given is ignored: the demo never writes a real state file)."""
+    (--data and --config are refused with --demo: the demo never writes a real state
+    file)."""
     from agent.demo import demo_stack, sandbox, with_demo_capabilities
 
     with sandbox() as root:
@@ -139,7 +181,12 @@ async def _demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+        check_args(args)
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
     setup_logging(args.log_format, args.log_level)
     try:
         if args.demo:
@@ -153,6 +200,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback, unless debugging
+        if args.log_level == "debug":
+            raise
+        from agent.redact import redact
+
+        print(f"{PROG}: unexpected error: {redact(f'{exc.__class__.__name__}: {exc}')} "
+              "(rerun with --log-level debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

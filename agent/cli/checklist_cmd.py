@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import sys
 import time
 from datetime import datetime
 
@@ -134,6 +135,11 @@ def interview(config, store, checklist, by: str, out) -> bool:
 
 
 def run_checklist(args: argparse.Namespace) -> int:
+    if not args.non_interactive and (sys.stdin is None or sys.stdin.closed):
+        from agent.cli.main import UsageError
+
+        raise UsageError(f"checklist {args.kind}: no input to answer the manual items from "
+                         "(stdin is closed); use --non-interactive for cron")
     if args.demo:
         return _demo(args)
     from agent.cli.main import load

@@ -22,6 +22,41 @@ class UsageError(Exception):
     """Bad input the user can fix; printed as one line."""
 
 
+class ArgumentError(Exception):
+    """argparse found bad arguments (`parser` names the (sub)command)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad argument raised as ArgumentError (one line, not the usage
+    block); `main` prints it."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise ArgumentError(self, message)
+
+
+# Nagios: a check that cannot run is UNKNOWN
+NAGIOS_COMMANDS = ("check", "nlu-bench", "security", "checklist", "cost", "capacity")
+
+
+def fail(lines: list[str], code: int, as_json: bool) -> int:
+    """Print a fatal error: each line as `alice-ops: <line>` on stderr and, with --json,
+    `{"error": ...}` on stdout too; return `code`."""
+    from agent.redact import redact
+
+    lines = [" ".join(redact(line).split()) for line in lines] or ["failed"]
+    for line in lines:
+        print(f"{PROG}: {line}", file=sys.stderr)
+    if as_json:
+        import json
+
+        print(json.dumps({"error": "; ".join(lines)}, ensure_ascii=False))
+    return code
+
+
 def load(args: argparse.Namespace) -> Config:
     return load_config(find_config(getattr(args, "config", None)))
 
@@ -30,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     from agent.cli import (alerts_cmd, check_cmd, checklist_cmd, config_cmd, nlu_cmd,
                            remediate_cmd, rules_cmd, security_cmd, sim_cmd)
 
-    parser = argparse.ArgumentParser(prog=PROG, parents=[_common(top=True)],
+    parser = Parser(prog=PROG, parents=[_common(top=True)],
                                      description="Operations tool for the Alice voice assistant.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 parser_class=_sub_parser(_common(top=False)))
@@ -63,11 +98,16 @@ def _common(top: bool) -> argparse.ArgumentParser:
 
 
 def _sub_parser(common: argparse.ArgumentParser):
-    class Sub(argparse.ArgumentParser):
+    class Sub(Parser):
         def __init__(self, *args, **kwargs):
             kwargs.setdefault("parents", [common])
             super().__init__(*args, **kwargs)
     return Sub
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    return {name for action in parser._actions
+            if isinstance(action, argparse._SubParsersAction) for name in action.choices}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,30 +116,38 @@ def main(argv: list[str] | None = None) -> int:
         from simulator.cli import main as sim_main
 
         return sim_main(argv[1:])
+    as_json = "--json" in argv
     parser = build_parser()
-    args = parser.parse_args(argv)
-    # Nagios: a check that cannot run is UNKNOWN
-    failure_code = 3 if args.command in ("check", "nlu-bench", "security", "checklist",
-                                         "cost", "capacity") else 2
+    try:
+        args = parser.parse_args(argv)
+    except ArgumentError as exc:
+        where = exc.parser.prog.removeprefix(PROG).strip()
+        if not where:  # unrecognized arguments are found at the top: name the command
+            where = next((a for a in argv if a in _commands(parser)), "")
+        command = where.split()[0] if where else ""
+        return fail([f"{where + ': ' if where else ''}{exc} (see --help)"],
+                    3 if command in NAGIOS_COMMANDS else 2, as_json)
+    as_json = bool(getattr(args, "json", False))
+    failure_code = 3 if args.command in NAGIOS_COMMANDS else 2
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        for line in exc.problems:
-            print(f"{PROG}: {line}", file=sys.stderr)
-        return failure_code
+        return fail(exc.problems, failure_code, as_json)
     except UsageError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return failure_code
+        return fail([str(exc)], failure_code, as_json)
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a file or device the command was pointed at
+        if args.debug:
+            raise
+        what = f"{exc.filename}: " if exc.filename else ""
+        return fail([f"{args.command}: {what}{exc.strerror or exc.__class__.__name__}"],
+                    failure_code, as_json)
     except Exception as exc:
         if args.debug:
             raise
-        from agent.redact import redact
-        print(f"{PROG}: {args.command}: unexpected error: "
-              f"{redact(f'{exc.__class__.__name__}: {exc}')} (rerun with --debug)", file=sys.stderr)
-        return failure_code
-
+        return fail([f"{args.command}: unexpected error: {exc.__class__.__name__}: {exc} "
+                     "(rerun with --debug)"], failure_code, as_json)
 
 if __name__ == "__main__":
     sys.exit(main())
