@@ -13,6 +13,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from simquery import query
+from waiting import wait_for
 
 from agent.cli.main import main
 from agent.model import Status
@@ -269,8 +271,8 @@ def test_auth_failures_from_the_simulators_prometheus(tmp_path, capsys):
     from simulator.server import run_in_thread
 
     with run_in_thread(seed=3, scenario="openai-auth-failure") as sim:
-        import time
-        time.sleep(1.5)  # let simulated traffic count some failures
+        # simulated traffic has counted some failures
+        assert wait_for(lambda: (query(sim, QUERY) or 0) > 0, timeout=30, step=0.1)
         code, doc, _ = run_scan(capsys, tmp_path, "  auth_failures_per_hour_alert: 0\n",
                                 f'targets:\n  prometheus: {{url: "{sim.urls["prometheus"]}"}}\n')
     auth = [f for f in doc["findings"] if f["check"] == "auth_failures"]

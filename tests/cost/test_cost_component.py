@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from simquery import counter, query
+from waiting import wait_for
 
 from agent.cli.main import main
 from agent.config import parse_config
@@ -16,6 +18,8 @@ from rules.evaluate import evaluate
 from rules.thresholds import judge
 
 KEY = "sk-sim-component-key-77aa01"
+SPENT_USD = 0.008  # ~1 s of budget-burn spend
+BURN = "sum(rate(openai_api_cost_usd_total[5m]))"
 
 
 def test_no_cost_section_means_no_cost_component():
@@ -48,9 +52,9 @@ def sim():
 
     threaded = run_in_thread(api_key=KEY, scenario="budget-burn")
     try:
-        import time
-
-        time.sleep(1.5)
+        # about a second of budget-burn traffic (0.5 USD/min) on the simulator's own clock
+        assert wait_for(lambda: counter(threaded, "openai_api_cost_usd_total") >= SPENT_USD
+                        and (query(threaded, BURN) or 0) > 0, timeout=30, step=0.1)
         yield threaded
     finally:
         threaded.stop()

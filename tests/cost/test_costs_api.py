@@ -10,6 +10,8 @@ import time
 
 import httpx
 import pytest
+from simquery import counter, query
+from waiting import wait_for
 
 from agent.cli.main import main
 from agent.config import parse_config
@@ -19,6 +21,8 @@ from agent.cost.sources import CostsApiError, fetch_daily_costs
 API_KEY = "sk-sim-cost-test-key-5b1e09"
 ADMIN_KEY = "sk-admin-cost-test-9f3c71d2"
 WRONG_KEY = "sk-admin-wrong-key-e4a8c6b2"
+SPENT_USD = 0.008  # ~1 s of budget-burn spend
+BURN = "sum(rate(openai_api_cost_usd_total[5m]))"
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +31,9 @@ def sim():
 
     threaded = run_in_thread(api_key=API_KEY, admin_key=ADMIN_KEY, scenario="budget-burn")
     try:
-        time.sleep(1.5)  # let the budget-burn traffic spend something
+        # about a second of budget-burn traffic (0.5 USD/min) on the simulator's own clock
+        assert wait_for(lambda: counter(threaded, "openai_api_cost_usd_total") >= SPENT_USD
+                        and (query(threaded, BURN) or 0) > 0, timeout=30, step=0.1)
         yield threaded
     finally:
         threaded.stop()
