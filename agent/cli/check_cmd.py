@@ -69,15 +69,18 @@ def render_blind_spots(report: Report, verbose: bool) -> None:
     if not spots:
         return
     out = console()
+    count = sum(len(b.metrics) for b in spots)
     out.print(f"blind spots (not exported, not counted in any status): "
-              f"{sum(len(b.metrics) for b in spots)} metrics")
+              f"{count} metric{'' if count == 1 else 's'}")
     for spot in spots:
         out.print(f"  {spot.component}: {', '.join(spot.metrics)}")
         out.print(f"    missing: {', '.join(spot.missing)}", style="dim")
         if verbose:
-            for hint in spot.fix:
-                for line in hint.splitlines():
-                    out.print(f"      {line}", style="dim", overflow="fold")
+            from rich.padding import Padding
+            from rich.text import Text
+
+            for hint in spot.fix:  # wrapped inside the indent, not back at column 0
+                out.print(Padding(Text(hint, style="dim"), (0, 0, 0, 6)))
     if not verbose:
         out.print("  (check --verbose shows how to export each one)",
                   style="dim")

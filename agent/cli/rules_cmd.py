@@ -38,7 +38,8 @@ def show_rules(args: argparse.Namespace) -> int:
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(r.component, r.metric, r.target_text, r.alert_text,
-                      f"probe: {r.probe}" if r.probe else r.promql)
+                      f"probe: {r.probe}" if r.probe else
+                      f"json: {r.json}" if r.json else r.promql)
     console().print(table)
     return 0
 

@@ -175,3 +175,28 @@ def test_the_tui_words_absent_dim_and_ranks_it_below_ok():
     assert fmt.status_rank("absent") < fmt.status_rank("ok")
     comp = {"metrics": [{"status": "absent", "name": "a"}, {"status": "ok", "name": "b"}]}
     assert fmt.headline_metric(comp)["name"] == "b"
+
+
+def test_check_lists_blind_spots_once_per_component_after_the_tables(capsys, monkeypatch):
+    from agent.cli.check_cmd import render
+
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("NO_COLOR", "1")
+    gone = ThresholdRow("backend", "gone_p95", "Gone p95", "ms", "lower", 1, 2,
+                        promql="sum(rate(gone_total[5m]))")
+    results = {"backend": _backend(), "prometheus": _prom({
+        promql_key("backend", "lat_p95"): ABSENT,
+        promql_key("backend", "gone_p95"): Reading(None, reason="never exported: gone_total",
+                                                   missing=("gone_total",)),
+        promql_key("backend", "acc"): Reading(95.0)})}
+    report = evaluate(results, [LAT, ACC, gone], NOW)
+    render(report, verbose=False)
+    out = capsys.readouterr().out
+    assert "no data" not in out  # a blind spot is not a failure line
+    assert out.count("backend: lat_p95, gone_p95") == 1
+    assert "missing: lat_ms, gone_total" in out
+    assert out.index("blind spots") < out.index("overall: OK")
+    assert all(len(line) <= 80 for line in out.splitlines())
+    render(report, verbose=True)
+    out = capsys.readouterr().out
+    assert "absent" in out and "prometheus_client" in out  # the row's word and the fix
