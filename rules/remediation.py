@@ -13,6 +13,10 @@ Safety rails (the Kubernetes crash-loop pattern, issue 5):
 - dry-run mode records a plan once per trigger episode (rising edge); execute mode
   runs while the trigger fires and the rails allow; a playbook with
   `revert_on_resolve` that ran successfully is reverted when its trigger clears.
+- not applicable: a playbook that `remediate verify` found cannot work on this
+  deployment (`Spec.not_applicable` holds why) is never run or reverted automatically
+  (HOLD with the reason); dry-run mode still records its plan, saying so.
+  `applicability(checks)` turns the per-step checks into that verdict.
 """
 
 from __future__ import annotations
@@ -54,6 +58,47 @@ class Spec:
     revert_on_resolve: bool = False
     mode: Mode = "off"
     policy: Policy = Policy()
+    not_applicable: str = ""
+    """Why the playbook cannot work here (from verification); empty: applicable, or not
+    known (a deployment that could not be reached is not a reason to hold)."""
+
+
+Verdict = Literal["applicable", "not_applicable", "unknown"]
+CheckStatus = Literal["ok", "not_applicable", "unknown"]
+
+
+@dataclass(frozen=True)
+class StepCheck:
+    """One step of a playbook checked against the deployment (`remediate verify`)."""
+
+    phase: Literal["steps", "revert"]
+    index: int
+    """0-based position in its phase."""
+    title: str
+    status: CheckStatus
+    detail: str
+    """What was checked and found, e.g. `GET /api/admin/config: HTTP 404 (not served)`."""
+    optional: bool = False
+
+    @property
+    def where(self) -> str:
+        return f"{'revert step' if self.phase == 'revert' else 'step'} {self.index + 1}"
+
+
+def applicability(checks: Sequence[StepCheck]) -> tuple[Verdict, str]:
+    """The playbook's verdict from its step checks, and the reason: a required step
+    (steps, then revert steps) that cannot work makes it not applicable (the reason names
+    the first and counts the others); else one that could not be checked makes it
+    unknown. Optional steps never decide."""
+    required = [c for c in checks if not c.optional]
+    verdicts: tuple[tuple[Verdict, str], ...] = (("not_applicable", "not applicable"),
+                                                 ("unknown", "cannot verify now"))
+    for verdict, prefix in verdicts:
+        bad = [c for c in required if c.status == verdict]
+        if bad:
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            return verdict, f"{prefix}: {bad[0].where} ({bad[0].title}): {bad[0].detail}{more}"
+    return "applicable", ""
 
 
 @dataclass(frozen=True)
@@ -170,7 +215,14 @@ def plan(signals: Sequence[Signal], specs: Sequence[Spec], ledgers: Mapping[str,
             continue
         if spec.mode == "dry-run":
             if rising:
-                decisions.append(Decision(spec.name, Kind.DRY_RUN, "trigger fired", fired))
+                why = "trigger fired" + (f" ({spec.not_applicable})" if spec.not_applicable
+                                         else "")
+                decisions.append(Decision(spec.name, Kind.DRY_RUN, why, fired))
+            out[spec.name] = led
+            continue
+        if spec.not_applicable:
+            if active:
+                decisions.append(Decision(spec.name, Kind.HOLD, spec.not_applicable, fired))
             out[spec.name] = led
             continue
         if active:

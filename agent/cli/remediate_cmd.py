@@ -1,8 +1,11 @@
-"""`alice-ops remediate list|plan|run|history|resume`: the guide's runbooks as playbooks.
+"""`alice-ops remediate list|plan|verify|run|history|resume`: the guide's runbooks as
+playbooks.
 
-`plan` is a dry-run (nothing done, audited); `run` asks for the playbook's name typed
-as confirmation unless `--yes`; both share the agent's state file, its cross-process
-lock and its audit trail.
+`plan` is a dry-run (nothing done, audited); `verify` checks every step against this
+deployment, changing nothing (`agent.remediation.verify`; exit 0 all applicable, 1 some
+not applicable, 2 bad input, 3 could not verify), and `list` and `plan` show its verdict;
+`run` asks for the playbook's name typed as confirmation unless `--yes`; they share the
+agent's state file, its cross-process lock and its audit trail.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("remediate", help="remediation playbooks: list, plan, run, history, "
-                                         "resume")
+    p = sub.add_parser("remediate", help="remediation playbooks: list, plan, verify, run, "
+                                         "history, resume")
     _options(p, top=True)
     acts = p.add_subparsers(dest="action", metavar="ACTION", required=True,
                             parser_class=_with_options(type(p)))
@@ -26,6 +29,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     plan = acts.add_parser("plan", help="dry-run: every step exactly as it would run")
     plan.add_argument("name")
     plan.set_defaults(func=_demo(cmd_plan))
+    ver = acts.add_parser("verify", help="check every step against this deployment (URLs "
+                                         "served, compose files and services, commands on "
+                                         "PATH); exit 0 applicable, 1 not, 3 unknown")
+    ver.add_argument("name", nargs="?", default=None, help="one playbook (default: all)")
+    ver.set_defaults(func=_demo(cmd_verify))
     run = acts.add_parser("run", help="execute a playbook (asks for its name as confirmation)")
     run.add_argument("name")
     run.add_argument("--yes", "-y", action="store_true", help="no confirmation (scripts)")
@@ -143,10 +151,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     with store:
         ledgers = ops.load_ledgers(store)
     now = time.time()
+    verified = _verify(config, playbooks)
     rows = []
     for pb in playbooks:
         spec, led = spec_of(pb, config), ledgers.get(pb.name, Ledger())
-        rows.append({"name": pb.name, "title": pb.title, "target": pb.target,
+        rows.append({"applicable": verified[pb.name].verdict,
+                     "not_applicable_reason": verified[pb.name].reason,
+                     "name": pb.name, "title": pb.title, "target": pb.target,
                      "trigger": list(pb.trigger.alerts), "severity": list(pb.trigger.severity),
                      "mode": spec.mode, "steps": len(pb.steps), "revert_steps": len(pb.revert),
                      "revert_on_resolve": pb.revert_on_resolve, "limit": spec.policy.limit,
@@ -171,13 +182,24 @@ def cmd_list(args: argparse.Namespace) -> int:
     for r in rows:
         state = "SUSPENDED" if r["suspended"] else (
             f"cooldown {r['cooldown_left_s']:.0f} s" if r["cooldown_left_s"] else "ready")
+        if r["applicable"] != "applicable":
+            state += "\n" + r["not_applicable_reason"]
         table.add_row(r["name"], r["mode"], "\n".join(r["trigger"]) or "(by hand)",
                       f"{r['steps']}+{r['revert_steps']}r", state)
     console().print(table)
     return 0
 
 
-def _print_steps(out, steps, heading: str) -> None:
+def _verify(config, playbooks) -> dict:
+    from agent.remediation.verify import verify_playbooks
+
+    return asyncio.run(verify_playbooks(playbooks, config, now=time.time()))
+
+
+CHECK_WORDS = {"ok": "ok", "not_applicable": "NOT APPLICABLE", "unknown": "UNKNOWN"}
+
+
+def _print_steps(out, steps, heading: str, checks=()) -> None:
     import json
 
     out.print(f"[bold]{heading}[/bold]")
@@ -206,6 +228,10 @@ def _print_steps(out, steps, heading: str) -> None:
             out.print(f"      poll {s['component']} every {s['interval_s']:g} s", markup=False)
         elif s["type"] == "notify":
             out.print(f"      {s['severity']}: {s['message']}", markup=False)
+        check = next((c for c in checks if c.index == i - 1), None)
+        if check is not None:
+            out.print(f"      verify: {CHECK_WORDS[check.status]}: {check.detail}",
+                      markup=False, style=None if check.status == "ok" else "yellow")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -220,18 +246,57 @@ def cmd_plan(args: argparse.Namespace) -> int:
             shown = asyncio.run(_runner(config, store, args).record_plan(pb, _user()))
         except RenderError as exc:
             raise UsageError(f"remediate plan: {exc}") from None
+    verified = _verify(config, [pb])[pb.name]
     if args.json:
-        print_json(shown)
+        print_json({**shown, "verify": verified.to_json()})
         return 0
     out = console()
     out.print(f"[bold]{pb.name}[/bold]: {pb.title}  (dry-run: nothing was done)")
     if pb.guide:
         out.print(f"from the guide: {pb.guide}", markup=False)
-    _print_steps(out, shown["steps"], "steps")
+    out.print(f"verify: {verified.reason or 'applicable: every step fits this deployment'}",
+              markup=False, style=None if verified.verdict == "applicable" else "bold yellow")
+    by_phase = {phase: [c for c in verified.checks if c.phase == phase]
+                for phase in ("steps", "revert")}
+    _print_steps(out, shown["steps"], "steps", by_phase["steps"])
     if shown["revert"]:
         _print_steps(out, shown["revert"], "revert steps (on failure"
-                     + (", and when the trigger resolves)" if pb.revert_on_resolve else ")"))
+                     + (", and when the trigger resolves)" if pb.revert_on_resolve else ")"),
+                     by_phase["revert"])
     return 0
+
+
+VERIFY_EXIT = {"applicable": 0, "not_applicable": 1, "unknown": 3}
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from agent.cli.output import console, print_json
+
+    config, playbooks, _store = _context(args, need_store=False)
+    chosen = [_find(playbooks, args.name)] if args.name else list(playbooks)
+    verified = _verify(config, chosen)
+    verdicts = {v.verdict for v in verified.values()}
+    overall = ("not_applicable" if "not_applicable" in verdicts else
+               "unknown" if "unknown" in verdicts else "applicable")
+    if args.json:
+        print_json({"status": overall,
+                    "playbooks": [verified[pb.name].to_json() for pb in chosen]})
+        return VERIFY_EXIT[overall]
+    out = console()
+    width = max(len(pb.name) for pb in chosen)
+    for pb in chosen:
+        v = verified[pb.name]
+        word = {"applicable": "applicable", "not_applicable": "NOT APPLICABLE",
+                "unknown": "UNKNOWN"}[v.verdict]
+        out.print(f"{pb.name:<{width}}  {word}", markup=False,
+                  style=None if v.verdict == "applicable" else "bold yellow")
+        if v.reason:
+            out.print(f"  {v.reason}", markup=False, soft_wrap=True)
+        for c in v.checks if args.name else ():
+            flag = " (optional)" if c.optional else ""
+            out.print(f"  {CHECK_WORDS[c.status]:<14} {c.where}{flag} {c.title}: {c.detail}",
+                      markup=False, soft_wrap=True)
+    return VERIFY_EXIT[overall]
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -19,7 +19,9 @@ GET /api/v1/remediation and read by the dashboard's Remediation screen:
                     "cooldown_left_s": float, "backoff_s": float,
                     "runs_in_window": int, "limit": int, "window_s": float,
                     "steps": int, "revert_steps": int, "revert_on_resolve": bool,
-                    "last_run": RUN | null}],
+                    "last_run": RUN | null,
+                    "applicable": "applicable|not_applicable|unknown" | null,
+                    "not_applicable_reason": str, "verified_at": ISO | null}],
      "history": [RUN, ...],            # newest first, at most 20
      "notices": [{"at": ISO, "severity", "message"}]}   # from notify steps, last 20
 
@@ -41,6 +43,7 @@ from agent.model import Status
 from agent.remediation import ledger as ops
 from agent.remediation.render import playbooks_for, spec_of
 from agent.remediation.runner import Runner, RunOutcome
+from agent.remediation.verify import VerificationCache
 from agent.snapshot import iso
 from agent.store import AuditRecord, OutboxItem
 from alerts.lifecycle import AlertEvent, AlertState, transition
@@ -68,6 +71,7 @@ class RemediationController:
         self._resumes_at = 0.0
         self.playbooks: tuple = ()
         self.specs: tuple = ()
+        self.verification = VerificationCache()
 
     # -- configuration ----------------------------------------------------------------------
 
@@ -89,6 +93,8 @@ class RemediationController:
                                                                "playbook": p.name},
                                          success_threshold=1, flap_window_s=0)
                        for p in self.playbooks}
+        self._config = config
+        self.verification.invalidate()  # checked again (start, reload), then every 10 min
 
     async def _notice(self, severity: str, message: str, playbook: str = "") -> None:
         """A `notify` step: shown in the snapshot, and queued to every receiver (webhooks,
@@ -114,10 +120,13 @@ class RemediationController:
         await self.runner.recover()
         self.ledgers = await self._rt.db(ops.load_ledgers, self._rt._store)
         await self._refresh_history()
+        await self.verification.refresh(self.playbooks, self._config, self._rt._clock(),
+                                        self._rt._transport)
 
     async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """Let a run in flight finish for up to `grace_s`, then cancel it: its record
         stays `started` and the next start marks it `interrupted`."""
+        await self.verification.stop()
         if not self.tasks:
             return
         _done, pending = await asyncio.wait(set(self.tasks), timeout=grace_s)
@@ -157,7 +166,9 @@ class RemediationController:
         if not self.specs:
             return []
         await self._apply_resumes(now)
-        planning = plan(self.signals(), self.specs, self.ledgers, now)
+        self.verification.spawn_if_due(self.playbooks, self._config, now, self._rt._transport,
+                                       lambda: self._rt._publish(self._rt._clock()))
+        planning = plan(self.signals(), self.verification.apply(self.specs), self.ledgers, now)
         changed = planning.ledgers != self.ledgers
         self.ledgers = dict(planning.ledgers)
         audit = []
@@ -311,7 +322,8 @@ class RemediationController:
                 "runs_in_window": led.runs_in_window(now, spec.policy.window_s),
                 "limit": spec.policy.limit, "window_s": spec.policy.window_s,
                 "steps": len(pb.steps), "revert_steps": len(pb.revert),
-                "revert_on_resolve": pb.revert_on_resolve, "last_run": last.get(pb.name)})
+                "revert_on_resolve": pb.revert_on_resolve, "last_run": last.get(pb.name),
+                **self.verification.view(pb.name)})
         return {"read_only": self.runner.read_only, "running": self.running,
                 "error": self.error, "playbooks": playbooks,
                 "history": history, "notices": list(self.notices)}

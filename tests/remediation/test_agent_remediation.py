@@ -39,6 +39,8 @@ remediation:
 
 async def test_openai_outage_runs_the_playbook(simulator, tmp_path, fake_docker):
     (tmp_path / ".env").write_text(f"OPENAI_API_KEY={SIM_KEY}\nVOICE_ARCHITECTURE=hybrid\n")
+    (tmp_path / "docker-compose.local-only.yml").write_text(  # verified before it may run
+        "services:\n  alice-backend: {image: alice}\n  voice-gateway: {image: gateway}\n")
     service = await AgentService.start(agent_config(simulator, tmp_path))
     try:
         simulator.set_scenario("openai-outage")

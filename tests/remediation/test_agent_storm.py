@@ -46,6 +46,8 @@ async def test_flapping_outage_stops_at_the_limit_and_gives_up(simulator, tmp_pa
     receivers = Receivers()
     hook = await receivers()
     try:
+        (tmp_path / "docker-compose.local-only.yml").write_text(  # verified before it runs
+            "services:\n  alice-backend: {image: alice}\n  voice-gateway: {image: gw}\n")
         config = storm_config(simulator, tmp_path, hook.url)
         service = await AgentService.start(config)
         try:

@@ -1,12 +1,15 @@
 """Screen 3, Remediation: the guide's runbooks as playbooks (agent.remediation), their
 state and rails, the dry-run preview of the exact steps (p / enter), a run by hand after
 the operator types the playbook's name (r), resume after the agent gave up (u), and
-the audit history of runs; from the snapshot's `remediation` section."""
+the audit history of runs; from the snapshot's `remediation` section. A playbook that
+`remediate verify` found cannot work on this deployment shows N/A, and the highlighted
+playbook's verdict (why not applicable) shows under the table."""
 
 from __future__ import annotations
 
 from typing import Any, Awaitable, Mapping
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,10 +26,24 @@ PLAYBOOK_COLUMNS = (("playbook", "name"), ("state", "state"), ("mode", "mode"),
 RUN_COLUMNS = (("when", "when"), ("playbook", "playbook"), ("kind", "kind"),
                ("outcome", "outcome"), ("by", "actor"), ("why", "reason"))
 STATE_STYLES = {"ready": "green", "applied": "cyan", "triggered": "yellow",
-                "cooldown": "yellow", "running": "bold cyan", "suspended": "bold red"}
+                "cooldown": "yellow", "running": "bold cyan", "suspended": "bold red",
+                "not_applicable": "magenta"}
 OUTCOME_STYLES = {"ok": "green", "planned": "cyan", "reverted": "yellow",
                   "started": "cyan", "failed": "bold red", "revert_failed": "bold red",
                   "refused": "yellow", "interrupted": "bold red", "suspended": "bold red"}
+
+
+def verdict_line(p: Mapping[str, Any] | None) -> str:
+    """Pure: the verification verdict of one playbook, for the line under the table."""
+    if not p:
+        return ""
+    verdict = p.get("applicable")
+    if verdict is None:
+        return f"{p.get('name', '')}: not verified yet"
+    if verdict == "applicable":
+        return f"{p.get('name', '')}: applicable (every step fits this deployment)"
+    held = "; never run automatically" if verdict == "not_applicable" else ""
+    return f"{p.get('name', '')}: {p.get('not_applicable_reason') or verdict}{held}"
 
 
 def playbook_row(p: Mapping[str, Any], now: float) -> tuple:
@@ -35,6 +52,8 @@ def playbook_row(p: Mapping[str, Any], now: float) -> tuple:
     word = state.upper()
     if state == "cooldown" and p.get("cooldown_left_s"):
         word += f" {fmt.format_duration(float(p['cooldown_left_s']))}"
+    if p.get("applicable") == "not_applicable":
+        word, state = f"N/A {word}", "not_applicable"
     last = p.get("last_run") or {}
     outcome = str(last.get("outcome") or "")
     last_cell = Text(f"{outcome.upper()} {fmt.clock_time(last.get('started_at'), now)}"
@@ -68,6 +87,7 @@ class RemediationScreen(DashboardScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(id="remediation-info")
         yield KeyedTable(PLAYBOOK_COLUMNS, id="playbooks")
+        yield Static(id="playbook-verdict")
         yield Static("Runs (newest first)", id="runs-title")
         yield KeyedTable(RUN_COLUMNS, id="runs")
 
@@ -104,6 +124,11 @@ class RemediationScreen(DashboardScreen):
         self.set_text("#remediation-info", "; ".join(info) +
                        ("" if not playbooks else "   p dry-run" +
                         ("" if self.app.read_only else ", r run, u resume")))
+        self._show_verdict()
+
+    @on(DataTable.RowHighlighted, "#playbooks")
+    def _show_verdict(self) -> None:
+        self.set_text("#playbook-verdict", escape(verdict_line(self.selected_playbook())))
 
     def selected_playbook(self) -> dict | None:
         key = self.query_one("#playbooks", KeyedTable).selected_key()
