@@ -11,11 +11,11 @@ import os
 import signal
 import sys
 
-from simulator.scenarios import SCENARIOS
+from simulator.profiles import DEFAULT_PROFILE, PROFILES, scenarios_for
 from simulator.server import BindError, SimPorts, Simulator
 
 DEFAULT_PORTS = {"backend": 18000, "gateway": 18001, "ollama": 21434, "openai": 18080,
-                 "prometheus": 19090}
+                 "prometheus": 19090, "nlu": 17071}
 API_KEY_ENV, ADMIN_KEY_ENV = "ALICE_SIM_API_KEY", "ALICE_SIM_ADMIN_KEY"
 DEMO_API_KEY, DEMO_ADMIN_KEY = "sk-sim-demo-key", "sk-admin-sim-demo-key"
 
@@ -25,12 +25,20 @@ def build_parser() -> argparse.ArgumentParser:
         prog="alice-ops sim",
         description="Run fake Alice services (backend, voice gateway, Ollama, OpenAI, "
                     "Prometheus) on 127.0.0.1 with a switchable fault scenario.")
-    parser.add_argument("--scenario", default="normal", choices=SCENARIOS,
+    parser.add_argument("--profile", default=DEFAULT_PROFILE, choices=PROFILES,
+                        help="which Alice to simulate: guide (what the operations guide "
+                             "describes; default) or alice-main (a replay of the real Alice "
+                             "main backend, no separate gateway)")
+    parser.add_argument("--scenario", default="normal", metavar="NAME",
                         help="fault scenario to start in (default: normal); switch later with "
-                             "POST /_sim/scenario on any port")
+                             "POST /_sim/scenario on any port. guide: "
+                             f"{', '.join(scenarios_for('guide'))}; alice-main: its recorded "
+                             "ones (database-error) and the Ollama/OpenAI ones")
     for service, port in DEFAULT_PORTS.items():
+        only = " (alice-main: Alice's NLU agent)" if service == "nlu" else \
+            " (guide only)" if service == "gateway" else ""
         parser.add_argument(f"--{service}-port", type=int, default=port, metavar="PORT",
-                            help=f"{service} port (default: {port}; 0 picks a free port)")
+                            help=f"{service} port{only} (default: {port}; 0 picks a free port)")
     parser.add_argument("--latency-ms", type=float, default=None, metavar="MS",
                         help="extra delay added to every endpoint")
     parser.add_argument("--api-key", default=None,
@@ -46,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def describe(sim: Simulator) -> str:
     """The startup banner: one line per service, then a ready-to-paste config snippet."""
+    if sim.profile == "alice-main":
+        return describe_alice_main(sim)
     urls = sim.urls
     ws = urls["gateway"].replace("http://", "ws://", 1) + "/ws/voice/{session}"
     lines = [f"Alice stack simulator running, scenario: {sim.scenario}",
@@ -80,14 +90,70 @@ def describe(sim: Simulator) -> str:
     return "\n".join(lines)
 
 
+def describe_alice_main(sim: Simulator) -> str:
+    """The alice-main banner: the recording it replays, and a config fitted to it."""
+    from simulator.profiles.alice_main import recording
+
+    meta = recording().meta
+    urls = sim.urls
+    ws = urls["backend"].replace("http://", "ws://", 1) + "/ws/alice"
+    commit = str(meta.get("alice_commit", "unknown"))[:12]
+    lines = [f"Alice stack simulator running, profile: alice-main (replay of the real Alice "
+             f"{meta.get('alice_branch', 'main')} backend, commit {commit}, recorded "
+             f"{str(meta.get('recorded_at', '?'))[:10]}), scenario: {sim.scenario}",
+             f"  backend     {urls['backend']}  (WebSocket {ws})",
+             "              no separate voice gateway: the real Alice has none",
+             f"  nlu-agent   {urls['nlu']}  (Alice's NLU agent: POST /nlu/classify)",
+             f"  ollama      {urls['ollama']}",
+             f"  openai      {urls['openai']}",
+             f"  prometheus  {urls['prometheus']}  (Alice's own series: alice_b3_*)",
+             "",
+             "Switch scenario:  curl -X POST -d '{\"scenario\": \"database-error\"}' "
+             f"{urls['backend']}/_sim/scenario",
+             "",
+             f"# alice-ops.yaml for this profile; set {API_KEY_ENV} (and {ADMIN_KEY_ENV})",
+             "targets:",
+             "  openai:",
+             f'    base_url: "{urls["openai"]}"',
+             f'    api_key: "${{{API_KEY_ENV}}}"',
+             f'    admin_key: "${{{ADMIN_KEY_ENV}}}"',
+             '    model: "gpt-4o-mini"',
+             "  ollama:",
+             f'    url: "{urls["ollama"]}"',
+             f'    model: "{sim.model}"',
+             "  backend:",
+             f'    url: "{urls["backend"]}"',
+             "    health: {path: /api/health, status_path: status, "
+             "sub_statuses: [database.status]}",
+             "  gateway:                  # Alice's WebSocket lives on the backend",
+             f'    url: "{urls["backend"]}"',
+             "    health: null",
+             "    websocket: {path: /ws/alice, send: '{\"type\": \"ping\"}', "
+             "expect: {json_path: type, equals: pong}}",
+             "  nlu:",
+             f'    url: "{urls["nlu"]}"',
+             "    path: /nlu/classify",
+             "    intent_path: intent",
+             "    confidence_path: score",
+             "  prometheus:",
+             f'    url: "{urls["prometheus"]}"',
+             "",
+             "Press Ctrl+C to stop."]
+    return "\n".join(lines)
+
+
 async def serve(args: argparse.Namespace) -> int:
-    sim = Simulator(
-        scenario=args.scenario,
-        ports=SimPorts(**{s: getattr(args, f"{s}_port") for s in DEFAULT_PORTS}),
-        latency_ms=args.latency_ms, seed=args.seed,
-        api_key=args.api_key or os.environ.get(API_KEY_ENV) or DEMO_API_KEY,
-        admin_key=args.admin_key or os.environ.get(ADMIN_KEY_ENV) or DEMO_ADMIN_KEY,
-        model=args.model)
+    try:
+        sim = Simulator(
+            scenario=args.scenario, profile=args.profile,
+            ports=SimPorts(**{s: getattr(args, f"{s}_port") for s in DEFAULT_PORTS}),
+            latency_ms=args.latency_ms, seed=args.seed,
+            api_key=args.api_key or os.environ.get(API_KEY_ENV) or DEMO_API_KEY,
+            admin_key=args.admin_key or os.environ.get(ADMIN_KEY_ENV) or DEMO_ADMIN_KEY,
+            model=args.model)
+    except ValueError as exc:  # an unknown scenario for the profile, a missing recording
+        print(f"alice-ops sim: {exc}", file=sys.stderr)
+        return 2
     try:
         await sim.start()
     except BindError as exc:

@@ -151,7 +151,10 @@ class Recorder:
                 [*self.texts[:count], EXTRA_TEXTS[0]]
             for text in [*texts, NLU_UNKNOWN]:
                 body = json.loads(json.dumps(template).replace("{text}", _json_inner(text)))
-                self.call(service, "nlu", "POST", path, body, name=f"POST {path} {text!r}")
+                entry = self.call(service, "nlu", "POST", path, body,
+                                  name=f"POST {path} {text!r}")
+                if entry is not None and text == NLU_UNKNOWN:
+                    entry["fallback"] = True  # the replay's answer to texts not recorded
 
     def admin(self, playbooks: str) -> None:
         for path in admin_paths(playbooks):

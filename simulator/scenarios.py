@@ -29,10 +29,11 @@ SCENARIOS: tuple[str, ...] = (
 )
 
 
-def check_scenario(name: str) -> str:
-    """Return `name` if it is a scenario, else raise ValueError naming the valid ones."""
-    if name not in SCENARIOS:
-        raise ValueError(f"unknown scenario {name!r}; valid: {', '.join(SCENARIOS)}")
+def check_scenario(name: str, valid: tuple[str, ...] = SCENARIOS) -> str:
+    """Return `name` if it is one of `valid` (default: the guide profile's scenarios),
+    else raise ValueError naming the valid ones."""
+    if name not in valid:
+        raise ValueError(f"unknown scenario {name!r}; valid: {', '.join(valid)}")
     return name
 
 
@@ -97,4 +98,6 @@ PROFILES: dict[str, Profile] = {
 
 
 def profile(name: str) -> Profile:
-    return PROFILES[check_scenario(name)]
+    """The traffic shape of scenario `name`; normal traffic for a scenario that only
+    another simulator profile has (e.g. alice-main's database-error)."""
+    return PROFILES.get(name, NORMAL)

@@ -18,9 +18,10 @@ from aiohttp import web
 from simulator.context import SimContext
 from simulator.history import History
 from simulator.metrics import MetricStore
+from simulator.profiles import DEFAULT_PROFILE, SERVICES, check_profile, scenarios_for
 from simulator.scenarios import check_scenario
 from simulator.services import backend, gateway, ollama, openai_api, prom_api, tools
-from simulator.state import SERVICES, SimState
+from simulator.state import SimState
 from simulator.traffic import Traffic
 
 APP_FACTORIES: dict[str, Callable[[SimContext], web.Application]] = {
@@ -29,6 +30,19 @@ APP_FACTORIES: dict[str, Callable[[SimContext], web.Application]] = {
     "prometheus": prom_api.create_app,
 }
 SHUTDOWN_TIMEOUT_S = 1.0
+
+
+def app_factories(profile: str) -> dict[str, Callable[[SimContext], web.Application]]:
+    """The service apps of `profile` (alice-main: recorded backend and NLU agent, and a
+    Prometheus of the recorded series; Ollama and OpenAI are the simulator's own)."""
+    if profile == "guide":
+        return APP_FACTORIES
+    from simulator.profiles import alice_main
+
+    alice_main.recording()  # RecordingMissing (a ValueError) now, not at start()
+    return {"backend": alice_main.backend_app, "nlu": alice_main.nlu_app,
+            "ollama": ollama.create_app, "openai": openai_api.create_app,
+            "prometheus": alice_main.prometheus_app}
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,7 @@ class SimPorts:
     ollama: int = 0
     openai: int = 0
     prometheus: int = 0
+    nlu: int = 0  # Alice's NLU agent; only the alice-main profile has one
 
 
 class BindError(OSError):
@@ -66,12 +81,14 @@ class Simulator:
                  latency_ms: float | None = None, seed: int | None = None,
                  api_key: str = "sk-sim-test-key", admin_key: str = "sk-admin-sim-key",
                  model: str = "gpt-oss:20b", tick_s: float = 0.1,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", profile: str = DEFAULT_PROFILE) -> None:
         if not tick_s > 0:
             raise ValueError(f"tick_s must be > 0, not {tick_s!r}")
+        self.profile = check_profile(profile)
         self.ports = ports or SimPorts()
         self.host = host
-        state = SimState(scenario, latency_ms)
+        self._factories = app_factories(profile)
+        state = SimState(scenario, latency_ms, scenarios_for(profile))
         store = MetricStore()
         history = History(store, time.time())
         rng = random.Random(seed)
@@ -90,8 +107,8 @@ class Simulator:
         self._started = True
         urls: dict[str, str] = {}
         try:
-            for service in SERVICES:
-                runner = web.AppRunner(APP_FACTORIES[service](self._ctx), handle_signals=False,
+            for service in SERVICES[self.profile]:
+                runner = web.AppRunner(self._factories[service](self._ctx), handle_signals=False,
                                        access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
                 await runner.setup()
                 self._runners.append(runner)
@@ -215,7 +232,7 @@ class ThreadedSimulator:
         return self._call(lambda: self._sim.scenario)
 
     def set_scenario(self, name: str) -> None:
-        check_scenario(name)
+        check_scenario(name, scenarios_for(self._kwargs.get("profile", DEFAULT_PROFILE)))
         self._call(self._sim.set_scenario, name)
 
     def set_latency(self, ms: float, endpoint: str | None = None) -> None:

@@ -10,7 +10,7 @@ import math
 import time
 from typing import Any, Callable
 
-from simulator.scenarios import check_scenario
+from simulator.scenarios import SCENARIOS, check_scenario
 
 SERVICES = ("backend", "gateway", "ollama", "openai", "prometheus")
 DAY_S = 86400
@@ -19,8 +19,10 @@ DAY_S = 86400
 class SimState:
     """One simulator's switchable state; all methods run on the simulator's event loop."""
 
-    def __init__(self, scenario: str = "normal", latency_ms: float | None = None) -> None:
-        self.scenario = check_scenario(scenario)
+    def __init__(self, scenario: str = "normal", latency_ms: float | None = None,
+                 scenarios: tuple[str, ...] = SCENARIOS) -> None:
+        self.scenarios = scenarios  # the ones this simulator's profile accepts
+        self.scenario = check_scenario(scenario, scenarios)
         self.changed_at = time.time()
         self.stopped = False
         self._wake = asyncio.Event()
@@ -35,7 +37,7 @@ class SimState:
 
     # -- scenario -------------------------------------------------------------------------
     def set_scenario(self, name: str) -> None:
-        check_scenario(name)
+        check_scenario(name, self.scenarios)
         self._stop_flap()
         self.scenario = name
         self.changed_at = time.time()
@@ -47,7 +49,7 @@ class SimState:
     def flap(self, scenario: str, period_s: float) -> None:
         """Alternate between `scenario` and normal every `period_s` seconds (a flapping
         fault, for storm tests); any later `set_scenario` or `flap` stops it."""
-        check_scenario(scenario)
+        check_scenario(scenario, self.scenarios)
         if not (isinstance(period_s, (int, float)) and math.isfinite(period_s)
                 and 0.05 <= period_s <= 3600):
             raise ValueError(f"period_s must be a number of seconds in 0.05..3600, "

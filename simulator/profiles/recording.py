@@ -56,6 +56,8 @@ def refresh(value: Any, now: float | None = None) -> Any:
 
 
 def _now_like(item: Any, now: float) -> Any:
+    if isinstance(item, (int, float)) and item == 0:
+        return item  # 0 means "never" (e.g. last_health_check before the first check)
     if isinstance(item, float):
         return now
     if isinstance(item, int):
@@ -85,6 +87,7 @@ class Exchange:
     headers: dict[str, str]
     body_json: Any = None
     body_text: str | None = None
+    fallback: bool = False  # the answer for a body not recorded (e.g. an unknown text)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Exchange":
@@ -93,7 +96,8 @@ class Exchange:
                    request_body=data.get("request_body"), status=int(data["status"]),
                    headers={str(k).lower(): str(v) for k, v in
                             (data.get("headers") or {}).items()},
-                   body_json=data.get("body_json"), body_text=data.get("body_text"))
+                   body_json=data.get("body_json"), body_text=data.get("body_text"),
+                   fallback=bool(data.get("fallback", False)))
 
 
 @dataclass
@@ -106,12 +110,13 @@ class Recording:
     websockets: list[dict[str, Any]]
     routes: dict[str, list[str]]
     scenarios: dict[str, dict[str, list[Exchange]]] = field(default_factory=dict)
+    failed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def find(self, service: str, method: str, path: str, body: Any = None,
              scenario: str = "normal") -> Exchange | None:
         """The recording for this request: the scenario's own first, then the normal one;
-        among several for one method and path, the one with the same body, else the first
-        recorded (the path's generic answer)."""
+        among several for one method and path, the one with the same body, else the one
+        marked `fallback`, else the first recorded."""
         pools = [self.scenarios.get(scenario, {}).get(service, [])] if scenario != "normal" \
             else []
         pools.append(self.services.get(service, []))
@@ -123,15 +128,33 @@ class Recording:
             for exchange in same:
                 if body_key(exchange.request_body) == wanted:
                     return exchange
-            return same[0]
+            return next((e for e in same if e.fallback), same[0])
         return None
 
+    def failed_for(self, service: str, method: str, path: str) -> bool:
+        """Whether the real server dropped the connection on this request when recorded."""
+        return any(f.get("method") == method and f.get("path") == path
+                   for f in self.failed.get(service, []))
+
     def methods_for(self, service: str, path: str) -> list[str]:
-        """The methods a path answers (from the route list, else from the exchanges)."""
-        methods = set(self.routes.get(path, [])) if service == "backend" else set()
+        """The methods a path answers (from the route list, templates like `/x/{id}`
+        included, and from the exchanges)."""
+        methods: set[str] = set()
+        if service == "backend":
+            for template, listed in self.routes.items():
+                if template == path or path_matches(template, path):
+                    methods |= set(listed)
         methods |= {e.method for e in self.services.get(service, [])
                     if e.path == path and e.status not in (404, 405)}
         return sorted(methods)
+
+
+def path_matches(template: str, path: str) -> bool:
+    """Whether `path` fits a route template whose `{name}` parts are one path segment."""
+    if "{" not in template:
+        return template == path
+    pattern = re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(template))
+    return re.fullmatch(pattern, path) is not None
 
 
 def _read_json(path: Path) -> Any:
@@ -160,6 +183,9 @@ def load(root: Path) -> Recording:
         data = _read_json(root / filename) or {}
         scenarios[name] = {svc: [Exchange.from_dict(e) for e in items]
                            for svc, items in (data.get("services") or {}).items()}
+    failed = {svc: [f for f in (_read_json(root / filename) or {}).get("failed", [])
+                    if isinstance(f, dict)]
+              for svc, filename in (meta.get("services") or {"backend": "http.json"}).items()}
     ws = (_read_json(root / "websockets.json") or {}).get("sessions", [])
     routes = (_read_json(root / "routes.json") or {}).get("http", {})
-    return Recording(root, meta, services, ws, routes, scenarios)
+    return Recording(root, meta, services, ws, routes, scenarios, failed)

@@ -10,7 +10,6 @@ from typing import Any
 from aiohttp import web
 
 from simulator.context import SimContext
-from simulator.scenarios import SCENARIOS
 
 CTX = web.AppKey("ctx", SimContext)
 SERVICE = web.AppKey("service", str)
@@ -49,8 +48,8 @@ async def sim_middleware(request: web.Request, handler) -> web.StreamResponse:
 
 
 async def _get_scenario(request: web.Request) -> web.Response:
-    return json_response({"scenario": request.app[CTX].state.scenario,
-                          "scenarios": list(SCENARIOS)})
+    state = request.app[CTX].state
+    return json_response({"scenario": state.scenario, "scenarios": list(state.scenarios)})
 
 
 async def _post_scenario(request: web.Request) -> web.Response:

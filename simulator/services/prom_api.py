@@ -51,18 +51,34 @@ def threshold_queries() -> list[tuple[str, str]]:
 class SimSource:
     """The query engine's view of the simulator: its metric history plus `up`."""
 
-    def __init__(self, ctx: SimContext) -> None:
+    def __init__(self, ctx: SimContext, services: tuple[str, ...] = SERVICES,
+                 jobs: dict[str, str] | None = None) -> None:
         self.ctx = ctx
+        self.services = services
+        self.jobs = {**JOBS, **(jobs or {})}
+
+    def up(self) -> promql.Vector:
+        scenario = self.ctx.state.scenario
+        down = set(self.services) - {"prometheus"} if scenario in ("hang", "garbage") \
+            else DOWN_IN.get(scenario, set())
+        return [({"job": self.jobs.get(s, s),
+                  "instance": urlsplit(self.ctx.urls.get(s, "")).netloc},
+                 0.0 if s in down else 1.0) for s in self.services]
 
     def instant(self, name: str, t: float) -> promql.Vector:
         if name == "up":
-            down = DOWN_IN.get(self.ctx.state.scenario, set())
-            return [({"job": JOBS[s], "instance": urlsplit(self.ctx.urls.get(s, "")).netloc},
-                     0.0 if s in down else 1.0) for s in SERVICES]
+            return self.up()
         return self.ctx.history.instant(name, t)
 
     def delta(self, name: str, t: float, range_s: float, follow_scenario: bool):
         return self.ctx.history.delta(name, t, range_s, follow_scenario)
+
+    def names(self) -> list[str]:
+        """Every metric name the server has (`/api/v1/label/__name__/values`)."""
+        return sorted(set(self.ctx.history.names()) | {"up"})
+
+
+SOURCE = web.AppKey("source", SimSource)
 
 
 def _bad(message: str, status: int = 400, kind: str = "bad_data") -> web.Response:
@@ -130,7 +146,7 @@ def _evaluate(request: web.Request, node: promql.Node | None, t: float
     if node is None:
         return []
     try:
-        return promql.evaluate(node, SimSource(request.app[CTX]), t)
+        return promql.evaluate(node, request.app[SOURCE], t)
     except promql.Unsupported:
         return []
 
@@ -196,8 +212,7 @@ async def query_range(request: web.Request) -> web.Response:
 async def label_values(request: web.Request) -> web.Response:
     if request.match_info["name"] != "__name__":
         return json_response({"status": "success", "data": []})
-    names = request.app[CTX].history.names() + ["up"]
-    return json_response({"status": "success", "data": sorted(set(names))})
+    return json_response({"status": "success", "data": request.app[SOURCE].names()})
 
 
 async def buildinfo(request: web.Request) -> web.Response:
@@ -217,8 +232,10 @@ async def root(request: web.Request) -> web.Response:
                         content_type="text/html")
 
 
-def create_app(ctx: SimContext) -> web.Application:
+def create_app(ctx: SimContext, source: SimSource | None = None) -> web.Application:
+    """The Prometheus API over `source` (default: the simulator's own metric history)."""
     app = make_app("prometheus", ctx)
+    app[SOURCE] = source if source is not None else SimSource(ctx)
     app[PARSED] = _precompile(threshold_queries())
     for path, handler in (("/api/v1/query", query), ("/api/v1/query_range", query_range)):
         app.router.add_get(path, handler)
