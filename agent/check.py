@@ -27,12 +27,22 @@ GRACE_S = 1.0
 
 
 def secrets_of(config: Config) -> list[str]:
-    """Every secret value in the config, so output can be scrubbed of them."""
+    """Every secret value in the config, so output can be scrubbed of them: API keys,
+    the agent token, notifier bearer tokens, webhook URLs' paths and queries (a Slack
+    or Discord webhook's path is its secret), and remediation.secrets."""
+    from urllib.parse import urlsplit
+
     t = config.targets
     found = [t.openai.api_key if t.openai else None,
              t.openai.admin_key if t.openai else None,
-             t.prometheus.bearer_token if t.prometheus else None]
-    return [s.get_secret_value() for s in found if s is not None]
+             t.prometheus.bearer_token if t.prometheus else None, config.agent.token]
+    found += [hook.bearer_token for hook in config.notifiers.webhooks]
+    found += list(config.remediation.secrets.values())
+    values = [s.get_secret_value() for s in found if s is not None]
+    for hook in config.notifiers.webhooks:
+        parts = urlsplit(str(hook.url))
+        values += [v for v in (parts.path.strip("/"), parts.query) if len(v) >= 8]
+    return sorted(set(values), key=len, reverse=True)  # longest first: no partial masks
 
 
 def threshold_rows(config: Config) -> tuple[ThresholdRow, ...]:

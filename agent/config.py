@@ -30,13 +30,18 @@ class ConfigError(Exception):
 
 
 def _http_url(value: str) -> str:
+    """A URL's problems name it without user, password, path or query (a webhook's
+    path is often its secret)."""
+    from agent.redact import url_without_secrets
+
     parts = urlsplit(value)
+    shown = repr(value) if not any(c in value for c in "/?@#") else url_without_secrets(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {value!r}")
+        raise ValueError(f"not an http(s) URL: {shown}")
     try:
         parts.port  # noqa: B018 - raises on a non-numeric port
     except ValueError:
-        raise ValueError(f"bad port in URL: {value!r}") from None
+        raise ValueError(f"bad port in URL: {parts.scheme}://{parts.hostname}:…") from None
     return value.rstrip("/")
 
 

@@ -19,6 +19,14 @@ _MATCHER = re.compile(r"\s*(?P<name>[^=!~\s]*)\s*(?P<op>=~|!~|!=|=)\s*(?P<value>
 _UNESCAPE = {'"': '"', "\\": "\\", "n": "\n"}
 
 
+def _scrubbed(comment: str) -> str:
+    """A free-text comment with key shapes (sk-..., bearer tokens, `token=...`) masked:
+    comments are stored and shown, and people paste keys into them."""
+    from agent.redact import redact_comment
+
+    return redact_comment(comment)
+
+
 def fingerprint(name: str, labels: Mapping[str, str]) -> str:
     """Stable 16-hex-digit identity of an alert: sha256 of its name and sorted labels.
 
@@ -216,6 +224,7 @@ class Silence:
         object.__setattr__(self, "ends_at", ends)
         _require_text(owner, "created_by", self.created_by)
         _require_text(owner, "comment", self.comment)
+        object.__setattr__(self, "comment", _scrubbed(self.comment))
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """Whether every matcher matches the labels (time is not considered)."""
@@ -252,6 +261,7 @@ class Ack:
         _require_text(owner, "by", self.by)
         if not isinstance(self.comment, str):
             raise ValueError(f"{owner}: comment must be a string")
+        object.__setattr__(self, "comment", _scrubbed(self.comment))
         if self.expires_at is not None:
             object.__setattr__(self, "expires_at",
                                _require_time(owner, "expires_at", self.expires_at))

@@ -32,8 +32,11 @@ class ScanReport:
 async def scan(config: Config, config_path: Path | None,
                prometheus_factory: Callable[[], object] | None = None) -> ScanReport:
     """Findings in a fixed order: secrets, auth failures, TLS, permissions."""
+    from agent.remediation.render import secrets_of
+
     sec = config.security
-    jobs = [asyncio.to_thread(scan_globs, sec.log_globs)]
+    known = tuple(secrets_of(config))  # every configured secret, remediation.secrets too
+    jobs = [asyncio.to_thread(scan_globs, sec.log_globs, known)]
     prom = config.targets.prometheus
     if prom is not None:
         if prometheus_factory is None:
