@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from agent.store import schema
-from agent.store.errors import StoreError
+from agent.store.errors import StoreError, is_corrupt
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -76,14 +76,70 @@ def _configure(conn: sqlite3.Connection, path: Path) -> None:
         conn.execute("PRAGMA fullfsync = ON")
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def _open_for_writing(p: Path) -> bool:  # the mode bits too: root may write anything
+    return os.access(p, os.W_OK) and bool(p.stat().st_mode & 0o222)
+
+
+def writable(path: Path) -> bool:
+    """Whether `path` can be written (or created): a read-only copy (file or folder not
+    writable) is opened read-only instead of failing on the WAL's shared memory."""
+    if path.exists():
+        return _open_for_writing(path) and _open_for_writing(path.parent)
+    return True
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection: `mode=ro` while the WAL files can be used (an agent may be
+    writing), `immutable=1` for a copy in a read-only folder (nothing is created there;
+    a -wal copied beside it is not read: copy a stopped agent's file)."""
+    uri = path.resolve().as_uri()
+    last: sqlite3.Error | None = None
+    queries = ("mode=ro", "mode=ro&immutable=1") if _open_for_writing(path.parent) else \
+        ("mode=ro&immutable=1",)
+    for query in queries:
+        try:
+            conn = sqlite3.connect(f"{uri}?{query}", uri=True,
+                                   timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.Error as exc:
+            last = exc
+    assert last is not None
+    raise last
+
+
+def connect(path: Path, *, read_only: bool | None = None) -> sqlite3.Connection:
     """Create if needed, configure and migrate; return an autocommit-mode connection
     (`isolation_level=None`: the caller issues BEGIN/COMMIT itself).
 
+    `read_only` (default: when the file or its folder is not writable) opens an
+    existing file without creating, migrating or writing anything: the read-only
+    commands work on a read-only copy and beside a running agent.
+
     Raises:
         StoreError: the file cannot be created or opened, is not an alice-ops state
-            database, or has a newer schema than this version knows.
+            database, or has a newer schema than this version knows (`corrupt` set
+            when SQLite reports the file damaged).
     """
+    if read_only is None:
+        read_only = not writable(path)
+    if read_only:
+        if not path.exists():
+            raise StoreError(f"{path}: cannot open: no such file")
+        try:
+            conn = _connect_read_only(path)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open read-only: {exc}",
+                             corrupt=is_corrupt(exc)) from exc
+        try:
+            schema.check(conn, str(path))
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"{path}: cannot read: {exc}", corrupt=is_corrupt(exc)) from exc
+            raise
+        return conn
     try:
         _create_private(path)
     except OSError as exc:
@@ -98,12 +154,12 @@ def connect(path: Path) -> sqlite3.Connection:
     except StoreError:
         conn.close()
         raise
-    except sqlite3.OperationalError as exc:  # locked, unreadable, read-only, disk full
+    except sqlite3.DatabaseError as exc:  # locked, read-only, disk full; NOTADB, CORRUPT
         conn.close()
+        if is_corrupt(exc):
+            raise StoreError(f"{path}: not an alice-ops state database or damaged ({exc})",
+                             corrupt=True) from exc
         raise StoreError(f"{path}: cannot open: {exc}") from exc
-    except sqlite3.DatabaseError as exc:  # SQLITE_NOTADB, SQLITE_CORRUPT
-        conn.close()
-        raise StoreError(f"{path}: not an alice-ops state database ({exc})") from exc
     except BaseException:
         conn.close()
         raise

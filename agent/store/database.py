@@ -13,13 +13,14 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from agent.redact import redact_comment
 from agent.store import history
 from agent.store.connection import connect
-from agent.store.errors import StoreError
+from agent.store.errors import StoreError, is_corrupt
 from agent.store.rows import (
     AckRow,
     AlertStateRow,
@@ -36,10 +37,19 @@ DAY_S = 86400.0
 
 Sample = tuple[float, str, str, float | None, int]  # ts, component, metric, value, status
 StateUpdate = tuple[str, str, Mapping[str, str], Mapping[str, Any]]  # fp, rule, labels, state
+Write = Callable[[sqlite3.Connection], None]  # more rows in the cycle's transaction
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _scrub_comment(record: AuditRecord) -> AuditRecord:
+    """An audit record whose free-text `comment` has its key shapes masked."""
+    comment = record.detail.get("comment")
+    if not isinstance(comment, str):
+        return record
+    return replace(record, detail={**record.detail, "comment": redact_comment(comment)})
 
 
 class Store:
@@ -53,15 +63,16 @@ class Store:
     # -- lifecycle ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path) -> Store:
-        """Open (creating if needed) and migrate the database at `path`.
+    def open(cls, path: str | Path, *, read_only: bool | None = None) -> Store:
+        """Open (creating if needed) and migrate the database at `path`; `read_only`
+        (default: when the file or its folder is not writable) opens it as it is.
 
         Raises:
             StoreError: the file cannot be created or opened, is not an alice-ops state
                 database, or has a newer schema than this version knows.
         """
         path = Path(path).expanduser()
-        return cls(connect(path), path)
+        return cls(connect(path, read_only=read_only), path)
 
     def close(self) -> None:
         """Close the connection; calling it again does nothing."""
@@ -88,7 +99,7 @@ class Store:
                     conn.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: {what}: {exc}") from exc
+            raise StoreError(f"{self.path}: {what}: {exc}", corrupt=is_corrupt(exc)) from exc
 
     @contextmanager
     def _read(self, what: str) -> Iterator[sqlite3.Connection]:
@@ -102,13 +113,13 @@ class Store:
                 if conn.in_transaction:
                     conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: {what}: {exc}") from exc
+            raise StoreError(f"{self.path}: {what}: {exc}", corrupt=is_corrupt(exc)) from exc
 
     # -- the cycle ---------------------------------------------------------------
 
     def commit_cycle(self, now: float, samples: Iterable[Sample] = (),
                      states: Iterable[StateUpdate] = (), outbox: Iterable[OutboxItem] = (),
-                     audit: Iterable[AuditRecord] = ()) -> int:
+                     audit: Iterable[AuditRecord] = (), writes: Iterable[Write] = ()) -> int:
         """Record one cycle in one transaction: all of it, or (on any error) none of it.
 
         Args:
@@ -119,6 +130,8 @@ class Store:
             states: `(fingerprint, rule, labels, state)` upserted by fingerprint.
             outbox: items queued unless their `dedupe_key` was ever queued before.
             audit: records appended to the audit trail.
+            writes: more writes of the same cycle (e.g. the remediation ledgers), each
+                called with the connection inside the transaction.
 
         Returns:
             How many outbox items were newly queued.
@@ -149,6 +162,8 @@ class Store:
                        VALUES (?, ?, ?, ?, ?, ?, ?)
                        ON CONFLICT (dedupe_key) DO NOTHING""", row).rowcount
             self._insert_audit(conn, audit_rows)
+            for write in writes:
+                write(conn)
             conn.execute("INSERT INTO meta (key, value) VALUES ('last_seen', ?) "
                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (now,))
         return queued
@@ -237,8 +252,9 @@ class Store:
             StoreError: a silence with this id exists.
         """
         params = (silence.id, _json(silence.matchers), silence.starts_at, silence.ends_at,
-                  silence.created_by, silence.comment, silence.created_at, silence.expired_at)
-        audit_rows = [self._audit_params(audit)] if audit else []
+                  silence.created_by, redact_comment(silence.comment), silence.created_at,
+                  silence.expired_at)
+        audit_rows = [self._audit_params(_scrub_comment(audit))] if audit else []
         with self._write(f"add silence {silence.id}") as conn:
             conn.execute("INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, "
                          "comment, created_at, expired_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -270,8 +286,10 @@ class Store:
 
     def add_ack(self, fingerprint: str, comment: str, expires_at: float, by: str,
                 now: float, audit: AuditRecord | None = None) -> None:
-        """Acknowledge an alert until `expires_at`, replacing an earlier ack of it."""
-        audit_rows = [self._audit_params(audit)] if audit else []
+        """Acknowledge an alert until `expires_at`, replacing an earlier ack of it (the
+        comment stored with key shapes masked, like a silence's)."""
+        comment = redact_comment(comment)
+        audit_rows = [self._audit_params(_scrub_comment(audit))] if audit else []
         with self._write(f"ack {fingerprint}") as conn:
             conn.execute("DELETE FROM acks WHERE fingerprint = ?", (fingerprint,))
             conn.execute("INSERT INTO acks (fingerprint, comment, expires_at, by, created_at) "
@@ -393,6 +411,13 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: checkpoint: {exc}") from exc
         return counts
+
+    def quick_check(self) -> str:
+        """SQLite's `PRAGMA quick_check` (the page structure, without index contents):
+        "ok", or its findings one per line."""
+        with self._read("quick check") as conn:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+        return "\n".join(str(r[0]) for r in rows)
 
     def integrity_check(self) -> str:
         """SQLite's `PRAGMA integrity_check`: "ok", or its findings one per line."""

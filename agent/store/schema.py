@@ -107,6 +107,12 @@ def _check_ours(conn: sqlite3.Connection, label: str) -> int:
     return version
 
 
+def check(conn: sqlite3.Connection, label: str) -> int:
+    """For a read-only connection: the file is ours and not newer than this version
+    (an older one is read as it is: every reader selects only columns it has)."""
+    return _check_ours(conn, label)
+
+
 def migrate(conn: sqlite3.Connection, label: str) -> int:
     """Bring the database to `LATEST` in one transaction; return the version found.
 
