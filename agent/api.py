@@ -5,6 +5,12 @@ checklists (GET /api/v1/checklists; POST /api/v1/checklists/{kind}/items/{id}).
 Bound to 127.0.0.1 by default. A bearer token is required for mutating endpoints
 always, and for every endpoint when bound to a non-loopback address; the agent
 refuses to start on a non-loopback address without one.
+
+The `Host` header is checked against the address the API listens on (a web page
+cannot reach the snapshot by DNS rebinding): on loopback `localhost`, `127.0.0.1`
+and `[::1]` with the bound port; elsewhere the listen address, and any IP literal
+when bound to all addresses; plus the names in `agent.allowed_hosts`. Any other Host
+gets 421 Misdirected Request.
 """
 
 from __future__ import annotations
@@ -88,11 +94,76 @@ def _authorized(request: web.Request, token: str | None) -> bool:
                                                               token.encode())
 
 
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def _split_host(value: str) -> tuple[str, int | None] | None:
+    """`name:port`, `[v6]:port`, `name` -> (lowercase host, port or None); None if bad."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        if rest and not rest.startswith(":"):
+            return None
+        port = rest[1:]
+    else:
+        host, sep, port = value.rpartition(":") if value.count(":") == 1 else (value, "", "")
+        if not sep:
+            host, port = value, ""
+    if not host or (port and not port.isdigit()):
+        return None
+    return host.rstrip("."), int(port) if port else None
+
+
+def host_allowed(header: str | None, listen_host: str, port: int,
+                 allowed: tuple[str, ...] = ()) -> bool:
+    """Whether a request's Host header names this API (see the module docstring)."""
+    if not header:
+        return False
+    parsed = _split_host(header)
+    if parsed is None:
+        return False
+    host, given = parsed
+    if given is None:
+        given = 80
+    names = {n.strip().lower().strip("[]") for n in allowed if n.strip()}
+    named = {_split_host(n) for n in allowed if n.strip()}
+    if host in names and (given == port or (host, given) in named):
+        return True
+    if (host, given) in named:
+        return True
+    if given != port:
+        return False
+    listen = listen_host.lower()
+    if is_loopback(listen):
+        return host in LOOPBACK_NAMES or host == listen
+    if host == listen:
+        return True
+    if listen in ("", "0.0.0.0", "::"):
+        try:
+            ipaddress.ip_address(host)
+            return True
+        except ValueError:
+            return False
+    return False
+
+
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def make_app(commands: Commands, token: str | None, loopback: bool) -> web.Application:
+def make_app(commands: Commands, token: str | None, loopback: bool, *,
+             listen_host: str | None = None, allowed_hosts: tuple[str, ...] = ()
+             ) -> web.Application:
+    @web.middleware
+    async def host_check(request: web.Request, handler):
+        if listen_host is not None:
+            sock = request.transport.get_extra_info("sockname") if request.transport else None
+            port = int(sock[1]) if sock else 0
+            if not host_allowed(request.headers.get("Host"), listen_host, port, allowed_hosts):
+                return _error(421, "this agent does not answer to that Host (see "
+                                   "agent.allowed_hosts)")
+        return await handler(request)
+
     @web.middleware
     async def auth(request: web.Request, handler):
         mutating = request.method not in ("GET", "HEAD", "OPTIONS")
@@ -106,7 +177,11 @@ def make_app(commands: Commands, token: str | None, loopback: bool) -> web.Appli
         """ok while snapshots keep coming; 503 "stale" when cycles stopped publishing."""
         import time
 
+        problem = getattr(commands, "storage_problem", lambda: None)()
         snap = commands.snapshot
+        if problem is not None:
+            return web.json_response({"status": "storage", "reason": problem,
+                                      "seq": snap.seq if snap else 0}, status=503)
         if snap is None:
             return web.json_response({"status": "starting", "seq": 0}, status=503)
         age = time.time() - snap.taken_at
@@ -257,7 +332,7 @@ def make_app(commands: Commands, token: str | None, loopback: bool) -> web.Appli
             return _error(400, str(exc))
         return web.json_response(run)
 
-    app = web.Application(middlewares=[auth], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[host_check, auth], client_max_size=64 * 1024)
     app.on_shutdown.append(end_streams)
     app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics),
                     web.get("/api/v1/snapshot", snapshot), web.get("/api/v1/events", events),
@@ -272,15 +347,17 @@ def make_app(commands: Commands, token: str | None, loopback: bool) -> web.Appli
     return app
 
 
-async def serve(commands: Commands, listen: str, token: str | None) -> web.AppRunner:
+async def serve(commands: Commands, listen: str, token: str | None,
+                allowed_hosts: tuple[str, ...] = ()) -> web.AppRunner:
     """Start the API; raise ApiError for an unsafe or unusable address."""
     host, port = split_listen(listen)
     loopback = is_loopback(host)
     if not loopback and token is None:
         raise ApiError(f"agent.listen {listen} is not a loopback address and no agent.token "
                        "is set: refusing to expose the API without authentication")
-    runner = web.AppRunner(make_app(commands, token, loopback), access_log=None,
-                           handle_signals=False)
+    runner = web.AppRunner(make_app(commands, token, loopback, listen_host=host,
+                                    allowed_hosts=allowed_hosts),
+                           access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     try:

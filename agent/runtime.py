@@ -4,6 +4,15 @@ Each component is its own job (the scheduler calls `run_job(name)`); a job probe
 its component, re-judges the whole table, moves the alerts that depend on it,
 plans notifications, commits everything in one SQLite transaction on the store's
 own thread, wakes the dispatcher and publishes a new immutable `Snapshot`.
+
+Commit first, then believe: what a cycle decided (alert rows, notices, audit records,
+the remediation and checklist rows) joins a pending batch, and the batch leaves it
+only when its transaction commits. A failed commit (disk full, damaged pages) keeps
+the whole batch and the next cycle commits it together with its own, so no
+transition is lost: once the fault clears every notice is queued. Meanwhile the
+`agent_storage` alert (CRITICAL) is handed straight to the notifiers (the outbox
+lives in the failing file), /healthz answers 503 with the reason, and /metrics
+counts `alice_ops_store_commit_failures_total`.
 """
 
 from __future__ import annotations
@@ -25,11 +34,14 @@ from agent.exporter import DurationHistogram, SnapshotCollector
 from agent.model import ProbeResult, Status
 from agent.probes import endpoint
 from agent.probes.http import make_client
-from agent.redact import redact
+from agent.resources import FdWatch
+from agent.redact import redact, redact_comment
 from agent.silences import (ack_from_row, check_duration, new_silence, silence_from_row,
                             silence_json)
 from agent.snapshot import AgentStats, AlertView, Snapshot
-from agent.store import AuditRecord, OutboxItem, Store
+from agent.store import AuditRecord, OutboxItem, Store, StoreError
+from agent.store.health import RULE as STORAGE_RULE
+from agent.store.health import STORAGE_ALERT, StorageHealth
 from alerts.codec import state_from_dict, state_to_dict
 from alerts.dispatch import Dispatcher, Tracked, plan
 from alerts.lifecycle import AlertEvent, AlertState, EventKind, Phase, restore, transition
@@ -44,6 +56,42 @@ HISTORY_POINTS = 60
 SILENCE_REFRESH_S = 1.0
 HISTORY_MAX_LIMIT = 1000  # records in one page of the alert history
 SHOWN_PHASES = (Phase.PENDING, Phase.FIRING, Phase.RESOLVED)
+MAX_PENDING_SAMPLES = 50_000  # history kept back during a storage fault (oldest dropped)
+DIRECT_SEND_S = 10.0  # longest a notifier may take with an agent_storage notice
+
+
+class PendingBatch:
+    """What cycles decided that is not committed yet (one cycle's, or several while
+    commits fail): state fingerprints to save, rows, notices, audit records and the
+    extra writes of other parts (keyed, the latest write of a key wins)."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple] = []
+        self.fps: set[str] = set()
+        self.rows: list[tuple] = []
+        self.outbox: list[OutboxItem] = []
+        self.audit: list[AuditRecord] = []
+        self.writes: dict[str, Callable] = {}
+        self.dropped_samples = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.samples or self.fps or self.rows or self.outbox or self.audit
+                    or self.writes)
+
+    def absorb(self, later: PendingBatch) -> PendingBatch:
+        """This (older) batch followed by `later`, in order; returns self."""
+        self.samples += later.samples
+        self.fps |= later.fps
+        self.rows += later.rows
+        self.outbox += later.outbox
+        self.audit += later.audit
+        self.writes.update(later.writes)
+        self.dropped_samples += later.dropped_samples
+        if len(self.samples) > MAX_PENDING_SAMPLES:
+            cut = len(self.samples) - MAX_PENDING_SAMPLES
+            del self.samples[:cut]
+            self.dropped_samples += cut
+        return self
 
 
 def job_dependencies(rules: dict[str, BoundRule], rows) -> dict[str, list[str]]:
@@ -99,6 +147,11 @@ class Runtime:
         self._dispatch_task: asyncio.Task | None = None
         self._retired: list[AlertEvent] = []
         self._retired_rows: list[tuple] = []
+        self._pending = PendingBatch()
+        self.storage = StorageHealth()
+        self._direct: set[asyncio.Task] = set()
+        self._extra_saved: dict[str, tuple] = {}  # alert rows of other parts, as committed
+        self._fd_watch = FdWatch()
         # one pooled client for every extra endpoint (hundreds of them at scale)
         # (aiohttp: httpx's pool is quadratic in requests in flight, encode/httpx#3215;
         # tests that inject a transport get an httpx client through it)
@@ -180,6 +233,8 @@ class Runtime:
         rows = await self.db(self._store.load_alert_states)
         last_seen = await self.db(self._store.last_seen)
         tolerance = self.config.agent.outage_tolerance_s
+        self.ledger.update(self.remediation.restore_alerts(rows, now, last_seen, tolerance))
+        self._extra_saved = {row[0]: row for row in self.remediation.alert_rows()}
         for fp, row in rows.items():
             name = self._fp_rule.get(fp)
             if name is None or not isinstance(row.state, dict) or "state" not in row.state:
@@ -265,7 +320,10 @@ class Runtime:
         retired, retired_rows, self._retired, self._retired_rows = \
             self._retired, self._retired_rows, [], []
         events = retired + events
-        events += await self.remediation.evaluate(now)  # runs go to background tasks
+        try:
+            events += await self.remediation.evaluate(now)  # runs go to background tasks
+        except StoreError as exc:  # its reads failed: planned again next cycle
+            log.warning("remediation not evaluated this cycle: %s", exc)
         events += self.checklists.events()  # checklist_overdue, moved by its own timer
         await self._refresh_silences(now)
         before = dict(self.ledger)
@@ -289,11 +347,113 @@ class Runtime:
         for e in events:
             if e.kind in (EventKind.FIRING, EventKind.RESOLVED):
                 log.info("alert %s %s (%s): %s", e.rule, e.kind.value, e.severity, e.summary)
-        queued = await self.db(self._store.commit_cycle, now, samples,
-                               [s for s in states if s is not None], outbox, audit)
+        batch = PendingBatch()
+        batch.samples, batch.outbox, batch.audit = samples, outbox, audit
+        batch.fps, batch.rows = set(changed), list(retired_rows)
+        await self.commit(now, batch)
+        self._fd_watch.check()
+        self._publish(now)
+
+    # -- commit first, then believe --------------------------------------------------------
+
+    def defer_write(self, key: str, write: Callable) -> None:
+        """Add a write (`write(conn)`, inside the transaction) to the next commit; a
+        later write with the same key replaces it (e.g. the remediation ledgers)."""
+        self._pending.writes[key] = write
+
+    def defer_outbox(self, items: list[OutboxItem], audit: list[AuditRecord] = ()) -> None:
+        """Queue notices (and audit records) with the next commit."""
+        self._pending.outbox.extend(items)
+        self._pending.audit.extend(audit)
+
+    def _extra_rows(self) -> dict[str, tuple]:
+        """Alert rows of the other parts (remediation_gave_up, checklist_overdue), with
+        the notification record the planner keeps for them."""
+        rows: dict[str, tuple] = {}
+        for source in (self.remediation, self.checklists):
+            rows_of = getattr(source, "alert_rows", None)
+            for row in (rows_of() if rows_of is not None else ()):
+                rows[row[0]] = row
+        return rows
+
+    async def commit(self, now: float, batch: PendingBatch | None = None) -> bool:
+        """Commit the pending batch (with `batch` added); True when it went through.
+        On failure the batch stays pending, the failure is counted and the
+        agent_storage alert moves; the next commit retries it all."""
+        pending, self._pending = self._pending, PendingBatch()
+        if batch is not None:
+            pending.absorb(batch)
+        extra = {fp: row for fp, row in self._extra_rows().items()
+                 if self._extra_saved.get(fp) != row}
+        storage_rows, storage_audit = self.storage.to_store()
+        states = [self._state_row(fp) for fp in pending.fps if fp in self._fp_rule]
+        states = [s for s in states if s is not None] + pending.rows + list(extra.values()) \
+            + storage_rows
+        try:
+            queued = await self.db(self._store.commit_cycle, now, pending.samples, states,
+                                   pending.outbox, pending.audit + storage_audit,
+                                   list(pending.writes.values()))
+        except StoreError as exc:
+            self._pending = pending.absorb(self._pending)  # keep order: older first
+            self._storage_failed(now, exc)
+            return False
+        self._extra_saved.update(extra)
+        self.storage.saved(len(storage_audit))
+        if pending.dropped_samples:
+            log.warning("storage fault: %d samples of history were dropped (the alerts, "
+                        "notices and audit records were all kept)", pending.dropped_samples)
         if queued:
             self.dispatcher.wake()
-        self._publish(now)
+        self._storage_ok(now)
+        return True
+
+    def _storage_failed(self, now: float, exc: StoreError) -> None:
+        first = self.storage.problem is None
+        reason = " ".join(redact(str(exc), self._secrets).split())
+        events = self.storage.failed(now, reason)
+        (log.critical if first else log.error)(
+            "state commit failed (%d so far; the cycle's transitions are kept and retried): "
+            "%s%s", self.storage.failures_total, reason,
+            "; the file is damaged: stop the agent and run `alice-agent --recover`"
+            if exc.corrupt else "")
+        self._send_direct(events)
+
+    def _storage_ok(self, now: float) -> None:
+        was = self.storage.problem
+        events = self.storage.succeeded(now)
+        if was is not None:
+            log.warning("state commits succeed again after %d failure(s); the transitions "
+                        "kept meanwhile are committed", self.storage.failures_total)
+        self._send_direct(events)  # the episode itself is written by the next commit
+
+    def _send_direct(self, events: list[AlertEvent]) -> None:
+        """agent_storage notices straight to every notifier, not through the outbox."""
+        from alerts.notifiers.notice import notice_from_event
+
+        notices = [notice_from_event(e) for e in events
+                   if e.kind in (EventKind.FIRING, EventKind.RESOLVED)]
+        if not notices:
+            return
+        for e in events:
+            if e.kind in (EventKind.FIRING, EventKind.RESOLVED):
+                log.log(logging.CRITICAL if e.kind is EventKind.FIRING else logging.WARNING,
+                        "alert %s %s (%s): %s", e.rule, e.kind.value, e.severity, e.summary)
+
+        async def send(notifier) -> None:
+            try:
+                await asyncio.wait_for(notifier.send(notices), DIRECT_SEND_S)
+            except Exception as exc:  # one receiver failing must not stop the others
+                log.warning("notify %s of %s failed: %s", notifier.name, STORAGE_ALERT,
+                            redact(f"{type(exc).__name__}: {exc}", self._secrets))
+
+        for notifier in self._notifiers:
+            task = asyncio.get_running_loop().create_task(send(notifier))
+            self._direct.add(task)
+            task.add_done_callback(self._direct.discard)
+
+    def storage_problem(self) -> str | None:
+        """Why commits fail now (for /healthz), or None."""
+        return self.storage.problem
 
     def _judge(self, job: str, result: ProbeResult, report: Report, now: float
                ) -> tuple[list[AlertEvent], list[tuple]]:
@@ -323,6 +483,8 @@ class Runtime:
         return events, samples
 
     def _state_row(self, fp: str):
+        if fp == STORAGE_RULE.fingerprint:
+            return None  # written by `commit` from `self.storage`
         name = self._fp_rule[fp]
         state = self.states.get(name)
         if state is None:
@@ -338,7 +500,11 @@ class Runtime:
         if not force and now - self._silences_at < SILENCE_REFRESH_S:
             return
         self._silences_at = now
-        rows, acks, stats = await self.db(self._read_mutes, now)
+        try:
+            rows, acks, stats = await self.db(self._read_mutes, now)
+        except StoreError as exc:  # keep the mutes known; the commit raises agent_storage
+            log.warning("silences not re-read: %s", exc)
+            return
         self.silences = [silence_from_row(r) for r in rows]
         self.acks = [ack_from_row(a) for a in acks]
         self.outbox_pending = stats["pending"]
@@ -376,6 +542,18 @@ class Runtime:
         views.sort(key=lambda v: (order[v.phase], -(v.fired_at or v.started_at or 0)))
         return tuple(views)
 
+    def _storage_views(self) -> tuple[AlertView, ...]:
+        state = self.storage.state
+        if state is None or state.phase not in SHOWN_PHASES:
+            return ()
+        summary = (f"state commits failing: {self.storage.problem}" if self.storage.problem
+                   else "state commits succeed again")
+        return (AlertView(name=STORAGE_ALERT, fingerprint=STORAGE_RULE.fingerprint,
+                          labels=dict(STORAGE_RULE.labels), phase=state.phase.value,
+                          severity=state.severity, started_at=state.active_since,
+                          fired_at=state.fired_at, resolved_at=state.resolved_at,
+                          value=state.value, summary=summary),)
+
     def _publish(self, now: float) -> None:
         """Mark the state changed; the Snapshot itself is built when someone reads it
         (a busy agent with hundreds of jobs a second builds a few, not hundreds)."""
@@ -399,8 +577,8 @@ class Runtime:
                                                    default=5.0))
         self._snapshot = Snapshot(
             seq=self._seq, taken_at=now, report=report,
-            alerts=(self._alert_views(now) + self.remediation.alert_views()
-                    + self.checklists.alert_views()),
+            alerts=(self._storage_views() + self._alert_views(now)
+                    + self.remediation.alert_views() + self.checklists.alert_views()),
             silences=tuple(silence_json(s) for s in self.silences), stats=stats,
             last_probe=dict(self.last_probe), last_good=dict(self.last_good),
             history={k: tuple(v) for k, v in self.history.items()},
@@ -433,13 +611,17 @@ class Runtime:
     def metrics_text(self) -> bytes:
         from prometheus_client import CollectorRegistry, generate_latest
 
+        from agent.resources import ResourceCollector
+
         registry = CollectorRegistry()
         registry.register(SnapshotCollector(lambda: self.snapshot, self.durations, self.lag))
+        registry.register(ResourceCollector(lambda: self.storage.failures_total))
         return generate_latest(registry)
 
     async def add_silence(self, matchers: str, duration_s: float, comment: str,
                           by: str) -> dict[str, Any]:
         now = self._clock()
+        comment = redact_comment(comment, self._secrets)  # stored and shown redacted
         silence, row = new_silence(matchers, duration_s, comment, by, now)
         await self.db(self._store.add_silence, row,
                       AuditRecord(now, by, "silence.add", silence.id, "ok",
@@ -466,6 +648,7 @@ class Runtime:
             raise ValueError(f"no alert named {alert!r}")
         if not comment.strip():
             raise ValueError("an acknowledgement needs a comment")
+        comment = redact_comment(comment, self._secrets)  # stored and shown redacted
         expires = now + (check_duration(duration_s, "an acknowledgement")
                          if duration_s else 24 * 3600.0)
         await self.db(self._store.add_ack, fp, comment, expires, by, now,

@@ -7,8 +7,11 @@ each start's delay behind its scheduled time is recorded as scheduler lag.
 
 from __future__ import annotations
 
+import random
 import time
 from datetime import datetime, timedelta, timezone
+
+from typing import Callable
 
 from apscheduler.events import (EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED,
                                 JobExecutionEvent, JobSubmissionEvent)
@@ -69,18 +72,39 @@ def schedule_checklists(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
                       replace_existing=True, next_run_time=_now() + timedelta(seconds=TICK_S))
 
 
-def schedule_probes(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
-    """(Re)create one job per probe; the first runs start now, spread by jitter."""
-    for job in scheduler.get_jobs():
-        if job.id.startswith(PROBE_PREFIX):
-            job.remove()
+def schedule_probes(scheduler: AsyncIOScheduler, runtime: Runtime, *, keep_phase: bool = False,
+                    rand: Callable[[], float] = random.random) -> None:
+    """(Re)create one job per probe. At start the first runs start now, spread by jitter.
+    On a reload (`keep_phase`) a job whose interval and jitter did not change is left
+    as it is (same phase), one whose interval changed keeps its next run when that
+    comes within the new interval (else is jittered into it), a new one runs at a
+    random point of its first interval, and a removed one goes: a SIGHUP never fires
+    every probe at once."""
     jitter = runtime.config.agent.jitter_s
+    now = _now()
+    existing = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(PROBE_PREFIX)}
+    for job_id, job in existing.items():
+        if job_id.removeprefix(PROBE_PREFIX) not in runtime.jobs or not keep_phase:
+            job.remove()
     for name in runtime.jobs:
         interval = runtime.interval(name)
-        scheduler.add_job(runtime.run_job, IntervalTrigger(seconds=interval,
-                                                           jitter=min(jitter, interval / 4) or None),
-                          args=[name], id=PROBE_PREFIX + name, name=name,
-                          next_run_time=_now())
+        trigger = IntervalTrigger(seconds=interval, jitter=min(jitter, interval / 4) or None)
+        first = now
+        old = existing.get(PROBE_PREFIX + name) if keep_phase else None
+        if old is not None:
+            same = (old.trigger.interval == trigger.interval
+                    and old.trigger.jitter == trigger.jitter)
+            if same:
+                continue  # untouched: its phase is kept
+            planned = old.next_run_time
+            old.remove()
+            first = planned if planned is not None and \
+                planned <= now + timedelta(seconds=interval) else \
+                now + timedelta(seconds=interval * rand())
+        elif keep_phase:
+            first = now + timedelta(seconds=interval * rand())
+        scheduler.add_job(runtime.run_job, trigger, args=[name], id=PROBE_PREFIX + name,
+                          name=name, next_run_time=first)
 
 
 def _now() -> datetime:

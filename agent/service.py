@@ -1,16 +1,25 @@
-"""The agent assembled and running inside someone's event loop: store thread, runtime,
-scheduler, optional HTTP API. Used by `alice-agent` and by `alice-tui` in-process."""
+"""The agent assembled and running inside someone's event loop: the state-file lock, store
+thread, runtime, scheduler, optional HTTP API. Used by `alice-agent` and by `alice-tui`
+in-process.
+
+One agent per state file: `start` takes `<state file>.agent.lock` (flock, holding the
+pid) before opening the store; a second agent gets StoreError naming the holder's pid.
+Blocking helpers (asyncio.to_thread: host and GPU reads) run on one bounded executor
+(PROBE_THREADS), shut down with the agent.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agent.config import Config
 
 log = logging.getLogger("alice_ops.agent")
+PROBE_THREADS = 8
 
 # Settings a running agent cannot change on SIGHUP (they need a restart).
 RESTART_KEYS = (("agent.listen", lambda c: c.agent.listen),
@@ -47,6 +56,9 @@ class AgentService:
         self.path: Path | None = None
         self.api_url: str | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._threads: ThreadPoolExecutor | None = None
+        self._lock = None
+        self.in_force: Config | None = None  # what a restart-only setting runs with
 
     @property
     def api_port(self) -> int | None:
@@ -58,19 +70,35 @@ class AgentService:
         agent.api.ApiError on failure, with everything opened so far closed again."""
         from agent import api, scheduler
         from agent.runtime import Runtime
-        from agent.store import Store, state_path
+        from agent.store import Store, StoreError, state_path
+        from agent.store.lock import AgentLock, LockHeld
 
         self = cls()
         loop = asyncio.get_running_loop()
         self.path = state_path(config)
+        self.in_force = config
+        self._lock = AgentLock(self.path)
+        try:
+            self._lock.acquire()
+        except LockHeld as exc:
+            raise StoreError(str(exc)) from None
+        except OSError as exc:
+            raise StoreError(f"{self._lock.path}: cannot lock: {exc.strerror or exc}") from None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="alice-db")
+        self._threads = ThreadPoolExecutor(PROBE_THREADS, thread_name_prefix="alice-probe")
+        loop.set_default_executor(self._threads)
         try:
             self.store = await loop.run_in_executor(self._executor, Store.open, self.path)
+            found = await loop.run_in_executor(self._executor, self.store.quick_check)
+            if found != "ok":
+                raise StoreError(f"{self.path}: damaged: {found.splitlines()[0]}",
+                                 corrupt=True)
             notifiers = make_notifiers(config)
             self.runtime = Runtime(config, self.store, self._executor, notifiers)
             if serve_api:
                 token = config.agent.token.get_secret_value() if config.agent.token else None
-                self.runner = await api.serve(self.runtime, config.agent.listen, token)
+                self.runner = await api.serve(self.runtime, config.agent.listen, token,
+                                              tuple(config.agent.allowed_hosts))
                 host, _ = api.split_listen(config.agent.listen)
                 self.api_url = f"http://{host_in_url(host)}:{api.bound_port(self.runner)}"
                 for notifier in notifiers:  # link to the bound port (listen may say 0)
@@ -89,9 +117,11 @@ class AgentService:
         settings that only a restart applies."""
         from agent import scheduler
 
-        stuck = [key for key, get in RESTART_KEYS if get(self.runtime.config) != get(config)]
+        in_force = self.in_force or self.runtime.config
+        stuck = [key for key, get in RESTART_KEYS if get(in_force) != get(config)]
         self.runtime.configure(config)
-        scheduler.schedule_probes(self.scheduler, self.runtime)
+        scheduler.schedule_probes(self.scheduler, self.runtime, keep_phase=True,
+                                  rand=random.random)
         scheduler.schedule_checklists(self.scheduler, self.runtime)
         return stuck
 
@@ -109,4 +139,9 @@ class AgentService:
             await asyncio.get_running_loop().run_in_executor(self._executor, self.store.close)
         if self._executor is not None:
             self._executor.shutdown()
+        if self._threads is not None:  # queued work dropped, the running calls finish
+            self._threads.shutdown(wait=True, cancel_futures=True)
+        if self._lock is not None:
+            self._lock.release()
         self.runtime = self.scheduler = self.runner = self.store = self._executor = None
+        self._threads = self._lock = None

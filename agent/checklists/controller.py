@@ -167,12 +167,24 @@ class ChecklistController:
                 {"state": state_to_dict(self.state),
                  "tracked": tracked.to_dict() if tracked is not None else None})
 
+    def alert_rows(self) -> list[tuple]:
+        """The overdue alert's row, committed by the runtime with the cycle that plans
+        its notices (so the state and its notification record never part)."""
+        row = self._row()
+        return [row] if row is not None else []
+
     async def _save(self, now: float) -> None:
         """Keep the alert's state and notification record in state.db when they change
-        (checked every tick: a notice planned since shows up in the runtime's ledger)."""
+        (checked every tick: a notice planned since shows up in the runtime's ledger);
+        not while its events wait for the runtime's commit, nor when the store fails
+        (the runtime's commit keeps the row and retries it)."""
         row = self._row()
-        if row is not None and row != self._saved:
-            await self._rt.db(cstore.save_alert_state, self._rt._store, row, now)
+        if row is not None and row != self._saved and not self._events:
+            try:
+                await self._rt.db(cstore.save_alert_state, self._rt._store, row, now)
+            except Exception as exc:
+                log.warning("checklist alert state not saved yet: %s", exc)
+                return
             self._saved = row
 
     def _describe(self, due: Overdue | None, detail: bool = False) -> str:

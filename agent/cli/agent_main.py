@@ -1,8 +1,13 @@
 """`alice-agent`: the headless agent — scheduled probes, alerts, notifiers, store, HTTP API.
 
 SIGTERM/SIGINT finish the jobs in flight (each commits) and exit 0; SIGHUP reloads
-the config, and an invalid new config is refused with a log line while the old one
-keeps running.
+the config (each probe keeps its phase), and an invalid new config is refused with a
+log line while the old one keeps running.
+
+Exit codes: 0 stopped cleanly; 2 cannot start (bad config, address in use, state file
+unusable, another agent on the same state file); 65 the state file is damaged: one line
+says so and names `alice-agent --recover` (never a restart loop: the systemd unit has
+`RestartPreventExitStatus=65`); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -92,13 +97,15 @@ def check_args(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Headless Alice monitoring agent.")
-
     p.add_argument("--config", "-c", metavar="FILE", help="config file (default: discovery)")
     p.add_argument("--demo", action="store_true", help="run against the built-in simulator")
     p.add_argument("--scenario", default="normal", help="simulator scenario for --demo")
     p.add_argument("--listen", metavar="HOST:PORT", type=_listen,
                    help="API address (overrides agent.listen)")
     p.add_argument("--data", metavar="FILE", help="SQLite state file (overrides agent.data_path)")
+    p.add_argument("--recover", action="store_true",
+                   help="a damaged state file is moved aside (kept as "
+                        "state.db.corrupt-<UTC time>) and the agent starts with a fresh one")
     p.add_argument("--read-only", action="store_true",
                    help="refuse every mutating action (as config read_only: true)")
     p.add_argument("--log-format", choices=("text", "json"), default="text")
@@ -125,9 +132,17 @@ async def run_agent(config: Config, config_path: Path | None, args: argparse.Nam
     from agent.service import AgentService
     from agent.store import StoreError
 
+    from agent.store.recover import EXIT_CORRUPT, RECOVER_HINT
+
     try:
+        if getattr(args, "recover", False):
+            _recover(config)
         service = await AgentService.start(config)
     except (StoreError, ApiError) as exc:
+        if isinstance(exc, StoreError) and exc.corrupt:
+            print(f"{PROG}: the state file is damaged ({exc}); {RECOVER_HINT}",
+                  file=sys.stderr)
+            return EXIT_CORRUPT
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     log.info("api listening on %s", service.api_url)
@@ -162,6 +177,20 @@ async def run_agent(config: Config, config_path: Path | None, args: argparse.Nam
     await service.stop()
     log.info("stopped cleanly")
     return 0
+
+
+def _recover(config: Config) -> None:
+    """--recover: move a damaged state file aside (StoreError when it cannot be)."""
+    from agent.store import state_path
+    from agent.store.recover import recover
+
+    path = state_path(config)
+    moved = recover(path)
+    if moved is None:
+        log.info("--recover: %s is not damaged (or absent): nothing moved", path)
+    else:
+        log.warning("--recover: damaged %s moved aside to %s; starting with a fresh one",
+                    path, moved)
 
 
 async def _demo(args: argparse.Namespace) -> int:

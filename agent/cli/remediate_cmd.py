@@ -107,7 +107,10 @@ def _context(args: argparse.Namespace, need_store: bool = True):
     problems = unknown_settings(config, playbooks)
     if problems:
         raise UsageError(f"remediate: {problems[0]}")
-    path = Path(args.data) if args.data else state_path(config)
+    path = Path(args.data).expanduser() if args.data else state_path(config)
+    if args.data:  # the remediation lock lives beside the state file in use
+        config = config.model_copy(update={"agent": config.agent.model_copy(
+            update={"data_path": str(path)})})
     store = None
     if need_store:
         try:

@@ -108,12 +108,8 @@ class RemediationController:
             return
         notice = remediation_notice(playbook, severity, message, now)
         items = [OutboxItem(**e) for e in outbox_entries([notice], receivers)]
-        try:
-            await self._rt.db(self._rt._store.commit_cycle, now, (), (), items, ())
-        except Exception as exc:  # the step itself succeeded; say why nobody was told
-            log.error("remediation notice not queued: %s", exc)
-            return
-        self._rt.dispatcher.wake()
+        self._rt.defer_outbox(items)  # queued with the next commit (retried while it fails)
+        await self._rt.commit(now)
 
 
     async def start(self) -> None:
@@ -185,11 +181,52 @@ class RemediationController:
                 audit.append(AuditRecord(now, "agent", "remediation.give_up", pb.name,
                                          "suspended", {"reason": d.reason,
                                                        "alerts": list(d.alerts)}))
-        if changed or audit:
-            await self._rt.db(ops.save_ledgers, self._rt._store, self.ledgers, now, audit)
-        if audit:
-            await self._refresh_history()
+        if changed or audit:  # committed with the cycle's alerts (runtime.commit)
+            self._defer_ledgers(now, audit)
         return self._gave_up_events(now)
+
+    def _defer_ledgers(self, now: float, audit=()) -> None:
+        """Every ledger (and the audit records) go with the runtime's next commit; the
+        latest write replaces an earlier one still pending, so nothing is lost while
+        commits fail."""
+        ledgers = dict(self.ledgers)
+        self._rt.defer_write("remediation:ledgers",
+                             lambda conn: ops.write_ledgers(conn, ledgers, now))
+        if audit:
+            self._rt.defer_outbox([], list(audit))
+
+    def restore_alerts(self, rows: dict, now: float, last_seen, tolerance_s: float) -> dict:
+        """The gave-up alerts as they were before a restart (a firing one keeps its start);
+        returns their notification records by fingerprint for the planner's ledger."""
+        from alerts.codec import state_from_dict
+        from alerts.dispatch import Tracked
+        from alerts.lifecycle import restore
+
+        tracked = {}
+        for name, rule in self._rules.items():
+            row = rows.get(rule.fingerprint)
+            if row is None or not isinstance(row.state, dict) or "state" not in row.state:
+                continue
+            self.gave_up[name] = restore(state_from_dict(row.state["state"]), now,
+                                         last_seen=last_seen, downtime_tolerance_s=tolerance_s)
+            if row.state.get("tracked"):
+                tracked[rule.fingerprint] = Tracked.from_dict(row.state["tracked"])
+        return tracked
+
+    def alert_rows(self) -> list[tuple]:
+        """The gave-up alerts' rows for state.db's alert_states (the runtime commits them)."""
+        from alerts.codec import state_to_dict
+
+        rows = []
+        for name, state in self.gave_up.items():
+            rule = self._rules.get(name)
+            if rule is None:
+                continue
+            tracked = self._rt.ledger.get(rule.fingerprint)
+            rows.append((rule.fingerprint, GAVE_UP, dict(rule.labels),
+                         {"state": state_to_dict(state),
+                          "tracked": tracked.to_dict() if tracked is not None else None}))
+        return rows
 
     def _gave_up_events(self, now: float) -> list[AlertEvent]:
         events: list[AlertEvent] = []
@@ -240,9 +277,13 @@ class RemediationController:
             self.ledgers[pb.name] = finish(led, bool(outcome and outcome.ok), now,
                                            revert_on_resolve=pb.revert_on_resolve)
             self.running = None
-            await self._rt.db(ops.save_ledgers, self._rt._store,
-                              {pb.name: self.ledgers[pb.name]}, now)
-            await self._refresh_history()
+            try:
+                await self._rt.db(ops.save_ledgers, self._rt._store,
+                                  {pb.name: self.ledgers[pb.name]}, now)
+                await self._refresh_history()
+            except Exception as exc:  # storage fault: the next cycle's commit retries it
+                log.error("remediation %s: ledger not saved yet: %s", pb.name, exc)
+                self._defer_ledgers(now)
             self._rt._publish(now)
 
     # -- commands (API, dashboard) -----------------------------------------------------------

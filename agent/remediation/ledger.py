@@ -122,13 +122,18 @@ def load_ledgers(store: Store) -> dict[str, Ledger]:
     return {name: Ledger.from_json(json.loads(text)) for name, text in rows}
 
 
+def write_ledgers(conn, ledgers: Mapping[str, Ledger], now: float) -> None:
+    """Upsert the ledgers inside the caller's transaction (the agent's cycle commit)."""
+    rows = [(name, _json(led.to_json()), now) for name, led in ledgers.items()]
+    conn.executemany("INSERT INTO remediation_ledger (playbook, ledger, updated_at) "
+                     "VALUES (?, ?, ?) ON CONFLICT (playbook) DO UPDATE SET "
+                     "ledger = excluded.ledger, updated_at = excluded.updated_at", rows)
+
+
 def save_ledgers(store: Store, ledgers: Mapping[str, Ledger], now: float,
                  audit: Iterable[AuditRecord] = ()) -> None:
-    rows = [(name, _json(led.to_json()), now) for name, led in ledgers.items()]
     with store._write("save remediation ledgers") as conn:
-        conn.executemany("INSERT INTO remediation_ledger (playbook, ledger, updated_at) "
-                         "VALUES (?, ?, ?) ON CONFLICT (playbook) DO UPDATE SET "
-                         "ledger = excluded.ledger, updated_at = excluded.updated_at", rows)
+        write_ledgers(conn, ledgers, now)
         _audit(store, conn, audit)
 
 

@@ -1,7 +1,8 @@
 """One remediation at a time, across processes: an `fcntl.flock` on a file beside state.db.
 
-`alice-ops remediate run` and the agent take the same lock (`remediation.lock` next to
-the agent's data path, default `$XDG_DATA_HOME/alice-ops/`). It is never waited for:
+`alice-ops remediate run`, `rotate-key` and the agent take the same lock (`remediation.lock`
+beside the state file in use: `--data FILE` or `agent.data_path`, default
+`$XDG_DATA_HOME/alice-ops/`; a missing folder is created 0700). It is never waited for:
 a second taker gets `LockBusy` naming the holder's pid. The kernel drops the lock
 when its holder dies, so a crash never leaves it stuck.
 """
@@ -33,7 +34,9 @@ class RemediationLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        from agent.store.lock import make_private_dirs
+
+        make_private_dirs(self.path.parent)  # 0700, like the state file's folder
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
