@@ -725,10 +725,16 @@ class BudgetSettings(_Section):
 
 
 class PriceSettings(_Section):
-    """USD per 1000 tokens for one model."""
+    """USD per 1000 tokens for one model, by token type (an unset type costs its text rate)."""
 
     input_per_1k: Usd
     output_per_1k: Usd
+    cached_input_per_1k: Usd | None = None
+    audio_input_per_1k: Usd | None = None
+    """Realtime audio in: about 600 tokens per minute of user audio."""
+    audio_output_per_1k: Usd | None = None
+    """Realtime audio out: about 1200 tokens per minute of assistant audio."""
+    cached_audio_input_per_1k: Usd | None = None
 
 
 class CostMetricNames(_Section):
@@ -1062,7 +1068,8 @@ def parse_config(text: str, source: str, env: dict[str, str] | None = None) -> C
 def semantic_problems(config: Config) -> list[tuple[tuple, str]]:
     """What the schema cannot see but the commands would trip on, as (key path, why):
     a threshold override that matches no row and is not a complete new row (or disables
-    a row that does not exist), and an alert override that names no alert. The one check
+    a row that does not exist), an alert override that names no alert, and settings for
+    a playbook that does not exist. The one check
     behind `config validate`, `check`, the agent (and its SIGHUP reload) and the TUI:
     all of them load through `parse_config`."""
     problems: list[tuple[tuple, str]] = []
@@ -1093,6 +1100,18 @@ def semantic_problems(config: Config) -> list[tuple[tuple, str]]:
         names = build_rules(rows, components, config.alerts)
         problems += [(("alerts", "rules", i, "alert"), why)
                      for i, why in unknown_overrides(config.alerts, names)]
+    if config.remediation.playbooks:
+        from agent.remediation.render import playbooks_for
+        from rules.playbooks import PlaybookError
+
+        try:  # a broken playbooks_file is reported by remediate and the agent themselves
+            known = {p.name for p in playbooks_for(config)}
+        except PlaybookError:
+            known = None
+        problems += [(("remediation", "playbooks", name), "no playbook with this name "
+                      "(`alice-ops remediate list` lists them)")
+                     for name in config.remediation.playbooks
+                     if known is not None and name not in known]
     return problems
 
 
