@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -18,3 +19,14 @@ def wait_for(predicate: Callable[[], T], timeout: float, step: float = 0.05) -> 
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(step)
+
+
+async def wait_for_async(predicate: Callable[[], Awaitable[T]], timeout: float,
+                         step: float = 0.05) -> T:
+    """`wait_for` for a coroutine predicate, sleeping on the event loop between calls."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        await asyncio.sleep(step)

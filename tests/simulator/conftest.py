@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
+from simquery import query
+from waiting import wait_for
 
 from simulator.server import SimPorts, Simulator, run_in_thread
 
@@ -30,5 +30,7 @@ async def http():
 def sim_thread():
     """A Simulator in a background thread, for synchronous clients."""
     with run_in_thread(seed=3) as threaded:
-        time.sleep(0.5)
+        # its query API answers with data (the first tick of traffic is recorded)
+        assert wait_for(lambda: query(threaded, "avg(intent_classification_accuracy)"),
+                        timeout=10)
         yield threaded

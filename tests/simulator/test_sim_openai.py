@@ -114,11 +114,16 @@ async def test_unknown_model_is_404(sim):
 
 
 async def test_costs_need_admin_key_and_follow_the_counter(sim, http):
-    import asyncio
     import time
 
+    from waiting import wait_for_async
+
     sim.set_scenario("budget-burn")
-    await asyncio.sleep(0.6)
+
+    async def spent() -> bool:  # the simulator runs on this loop: wait without blocking it
+        return sim.metrics.value("openai_api_cost_usd_total") > 0
+
+    assert await wait_for_async(spent, timeout=10)
     url = sim.urls["openai"] + "/organization/costs"
     params = {"start_time": int(time.time()) - 3 * 86400, "bucket_width": "1d", "limit": 7}
     denied = await http.get(url, params=params, headers={"Authorization": f"Bearer {KEY}"})

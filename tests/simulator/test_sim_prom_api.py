@@ -9,6 +9,8 @@ import time
 import pytest
 import yaml
 
+from waiting import wait_for_async
+
 from simulator.services.prom_api import threshold_queries
 
 ACCURACY = "100 * avg(intent_classification_accuracy)"
@@ -30,6 +32,19 @@ async def instant(http, sim, query: str, **extra) -> dict:
     return body["data"]
 
 
+async def _has_data(http, sim, query: str) -> bool:
+    return bool((await instant(http, sim, query))["result"])
+
+
+async def _above(http, sim, query: str, floor: float) -> bool:
+    data = await instant(http, sim, query)
+    return bool(data["result"]) and number(data) > floor
+
+
+async def _negate(predicate) -> bool:
+    return not await predicate()
+
+
 def number(data: dict) -> float:
     assert data["resultType"] == "vector" and len(data["result"]) == 1, data
     ts, text = data["result"][0]["value"]
@@ -40,17 +55,23 @@ def number(data: dict) -> float:
 async def test_every_threshold_row_is_a_number_and_on_target(sim, http):
     rows = table_rows()
     assert len(rows) == len(threshold_queries()) >= 8
-    await asyncio.sleep(1.2)
-    for row in rows:
-        value = number(await instant(http, sim, row["promql"]))
-        assert math.isfinite(value), row["metric"]
-        good = value <= row["target"] if row["direction"] == "lower" else value >= row["target"]
-        assert good, (row["metric"], value)  # the normal scenario is healthy
+
+    async def off_target() -> list:  # [] once the window holds enough traffic
+        bad = []
+        for row in rows:
+            value = number(await instant(http, sim, row["promql"]))
+            good = value <= row["target"] if row["direction"] == "lower" \
+                else value >= row["target"]
+            if not (math.isfinite(value) and good):
+                bad.append((row["metric"], value))
+        return bad
+
+    await wait_for_async(lambda: _negate(off_target), timeout=10)
+    assert await off_target() == []  # every row a number, and the normal scenario healthy
 
 
 async def test_accuracy_follows_a_scenario_switch_within_two_seconds(sim, http):
-    await asyncio.sleep(0.5)
-    assert number(await instant(http, sim, ACCURACY)) > 90
+    assert await wait_for_async(lambda: _above(http, sim, ACCURACY, 90), timeout=10)
     sim.set_scenario("accuracy-drop")
     deadline = time.monotonic() + 2
     while number(await instant(http, sim, ACCURACY)) >= 85:
@@ -60,10 +81,9 @@ async def test_accuracy_follows_a_scenario_switch_within_two_seconds(sim, http):
 
 async def test_outage_error_rate_follows_the_switch(sim, http):
     query = next(r["promql"] for r in table_rows() if r["metric"] == "openai_error_rate")
-    await asyncio.sleep(0.5)
+    assert await wait_for_async(lambda: _has_data(http, sim, query), timeout=10)
     sim.set_scenario("openai-outage")
-    await asyncio.sleep(1.5)
-    assert number(await instant(http, sim, query)) > 50
+    assert await wait_for_async(lambda: _above(http, sim, query, 50), timeout=5)
 
 
 async def test_unknown_and_broken_queries(sim, http):
@@ -91,7 +111,9 @@ async def test_post_form_scalar_and_up(sim, http):
 
 
 async def test_zero_over_zero_is_nan(sim, http):
-    await asyncio.sleep(0.3)
+    # the window holds two samples: a rate of a counter that stayed 0
+    assert await wait_for_async(
+        lambda: _has_data(http, sim, "sum(rate(auth_failures_total[5m]))"), timeout=10)
     data = await instant(http, sim, "sum(rate(auth_failures_total[5m])) / "
                                      "sum(rate(auth_failures_total[5m]))")
     assert data["result"][0]["value"][1] == "NaN"
