@@ -151,3 +151,12 @@ def test_validate_and_check_agree(tmp_path, capsys, body):
     err = capsys.readouterr().err
     assert err.splitlines() == [f"alice-ops: {line}" for line in refused]
     assert "unexpected error" not in err
+
+
+def test_settings_for_a_playbook_that_does_not_exist_are_refused():
+    assert problems("""remediation:
+  playbooks:
+    openai-outage: {mode: off}
+    openai-outgae: {mode: dry-run}
+""") == ["f.yaml:4: remediation.playbooks.openai-outgae: no playbook with this name "
+         "(`alice-ops remediate list` lists them)"]
