@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     from agent.cli import rotate_cmd
 
     rotate_cmd.add_parser(sub)
+    from agent.cli import discover_cmd
+
+    discover_cmd.add_parser(sub)
     for module in (cost_cmd, report_cmd):
         module.add_parser(sub)
     return parser

@@ -30,7 +30,7 @@ import json
 import socket
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Union
 from urllib.parse import urlsplit
 
 import httpx

@@ -120,8 +120,7 @@ async def exchange(url: str, check: WebSocketCheck, timeout_s: float) -> Exchang
 def ws_reason(exc: BaseException, timeout_ms: float, expect: WebSocketExpect | None = None
               ) -> str:
     """One line for a failed exchange (shared with discover)."""
-    from websockets.exceptions import (ConnectionClosed, InvalidHandshake, InvalidStatus,
-                                       InvalidURI)
+    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
     if isinstance(exc, InvalidStatus):
         return f"upgrade refused with HTTP {exc.response.status_code}"

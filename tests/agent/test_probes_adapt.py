@@ -9,14 +9,20 @@ import asyncio
 import contextlib
 import json
 import time
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from aiohttp import WSMsgType, web
 
-from agent.config import (BackendTarget, ConfigError, EndpointTarget, GatewayTarget,
-                          HealthCheck, parse_config)
+from agent.config import (
+    BackendTarget,
+    ConfigError,
+    EndpointTarget,
+    GatewayTarget,
+    HealthCheck,
+    parse_config,
+)
 from agent.model import Status
 from agent.probes import backend, endpoint, gateway
 from agent.probes.health import judge
