@@ -93,8 +93,9 @@ def render(report: BenchReport) -> None:
         out.print(conf)
     if report.unmatched:
         names = ", ".join(f"{lab} x{n}" for lab, n in report.unmatched)
-        out.print(f"answered labels no gold item has: {names} (map them with "
-                  "targets.nlu.aliases)", style="yellow", markup=False)
+        out.print(f"answered labels no gold item has: {names} (where one is another "
+                  "name for a gold label, map it in targets.nlu.aliases)", style="yellow",
+                  markup=False)
     for reason, count in report.errors:
         out.print(f"  failed x{count}: {reason}", style="dim")
 
