@@ -3,12 +3,17 @@
 GPU semantics (DESIGN.md): `auto` — no NVIDIA driver means no GPU, shown and not
 counted; `required` — a missing GPU is CRITICAL; `off` — not probed. A driver error
 where a GPU exists is UNKNOWN with the reason, never a crash.
+
+GPU health: power against the enforced limit, hardware/thermal clock slowdowns (WARNING),
+and faults (uncorrected volatile ECC errors, failed or pending row remapping) that are
+CRITICAL for a person to look at: a restart does not fix hardware. Each is read only where
+the GPU supports it (consumer cards have no ECC).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 from agent.config import HostTarget
@@ -17,12 +22,37 @@ from agent.model import ProbeResult, Reading, Status
 COMPONENT = "host"
 
 
+# nvmlClocksEventReason* bits that mean the GPU slows itself down (SW power cap, idle and
+# application clocks are normal operation and are not listed).
+SLOWDOWNS = {0x8: "hw_slowdown", 0x20: "sw_thermal", 0x40: "hw_thermal", 0x80: "hw_power_brake"}
+NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC = 1, 0
+
+
 @dataclass(frozen=True)
 class GpuInfo:
     name: str
     util_percent: float
     memory_percent: float
     temperature_c: float
+    power_w: float | None = None
+    power_limit_w: float | None = None
+    slowdowns: tuple[str, ...] = ()
+    """Active clock slowdown reasons (SLOWDOWNS words)."""
+    ecc_uncorrected: int | None = None
+    """Uncorrected ECC errors since the driver loaded (None: no ECC on this GPU)."""
+    remap_failed: bool = False
+    remap_pending: bool = False
+    """Row remapping pending: the GPU needs a reset for it to take effect."""
+
+    def faults(self) -> list[str]:
+        found = []
+        if self.ecc_uncorrected:
+            found.append(f"{self.ecc_uncorrected} uncorrected ECC errors")
+        if self.remap_failed:
+            found.append("row remapping failed")
+        elif self.remap_pending:
+            found.append("row remapping pending (needs a GPU reset)")
+        return found
 
 
 class NoGpu(Exception):
@@ -62,9 +92,36 @@ def read_system(disk_path: str) -> dict[str, float]:
     return SystemReader()(disk_path)
 
 
-def read_gpus() -> list[GpuInfo]:
-    """Read every GPU through NVML; raise NoGpu when there is no driver or device."""
-    import pynvml
+def _optional(nvml: Any, fn: Callable[..., Any], *args: Any) -> Any:
+    """An NVML read this GPU may not support: None instead of NVMLError_NotSupported."""
+    try:
+        return fn(*args)
+    except nvml.NVMLError:
+        return None
+
+
+def _health(nvml: Any, handle: Any) -> dict[str, Any]:
+    power = _optional(nvml, nvml.nvmlDeviceGetPowerUsage, handle)
+    limit = _optional(nvml, nvml.nvmlDeviceGetEnforcedPowerLimit, handle)
+    reasons = _optional(nvml, getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None)
+                        or nvml.nvmlDeviceGetCurrentClocksThrottleReasons, handle) or 0
+    ecc = _optional(nvml, nvml.nvmlDeviceGetTotalEccErrors, handle,
+                    NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC)
+    remap = _optional(nvml, nvml.nvmlDeviceGetRemappedRows, handle)
+    _, _, pending, failed = remap if isinstance(remap, (tuple, list)) else (0, 0, 0, 0)
+    return {"power_w": power / 1000 if power is not None else None,
+            "power_limit_w": limit / 1000 if limit else None,
+            "slowdowns": tuple(w for bit, w in SLOWDOWNS.items() if int(reasons) & bit),
+            "ecc_uncorrected": int(ecc) if ecc is not None else None,
+            "remap_pending": bool(pending), "remap_failed": bool(failed)}
+
+
+def read_gpus(nvml: Any = None) -> list[GpuInfo]:
+    """Read every GPU through NVML; raise NoGpu when there is no driver or device. `nvml` is
+    the pynvml module or a fake with its functions (tests)."""
+    if nvml is None:
+        import pynvml as nvml
+    pynvml = nvml
 
     try:
         pynvml.nvmlInit()
@@ -88,7 +145,7 @@ def read_gpus() -> list[GpuInfo]:
             gpus.append(GpuInfo(name=name.decode() if isinstance(name, bytes) else str(name),
                                 util_percent=float(util.gpu),
                                 memory_percent=100.0 * mem.used / mem.total if mem.total else 0.0,
-                                temperature_c=float(temp)))
+                                temperature_c=float(temp), **_health(pynvml, handle)))
         return gpus
     finally:
         pynvml.nvmlShutdown()
@@ -180,8 +237,26 @@ async def probe(target: HostTarget, system: Callable[[str], dict] = read_system,
         readings["gpu_temperature_c"] = Reading(max(g.temperature_c for g in gpu_res), "celsius")
         readings["gpu_memory_percent"] = Reading(max(g.memory_percent for g in gpu_res), "percent")
         readings["gpu_util_percent"] = Reading(max(g.util_percent for g in gpu_res), "percent")
+        powered = [100.0 * g.power_w / g.power_limit_w for g in gpu_res
+                   if g.power_w is not None and g.power_limit_w]
+        if powered:
+            readings["gpu_power_percent"] = Reading(max(powered), "percent")
         notes.append(f"{len(gpu_res)} GPU: " + ", ".join(
             f"{g.name} {g.util_percent:.0f}% {g.temperature_c:.0f}°C" for g in gpu_res))
+        status = max(status, _gpu_health(gpu_res, notes))
     return ProbeResult(COMPONENT, status, "; ".join(notes), readings=readings,
                        details={"gpus": [] if not isinstance(gpu_res, list) else
-                                [g.__dict__ for g in gpu_res]})
+                                [asdict(g) for g in gpu_res]})
+
+
+def _gpu_health(gpus: list[GpuInfo], notes: list[str]) -> Status:
+    """Faults are CRITICAL (a person must look; no restart fixes them), slowdowns WARNING."""
+    status = Status.OK
+    for i, g in enumerate(gpus):
+        if g.faults():
+            status = Status.CRITICAL
+            notes.append(f"GPU {i} fault: {', '.join(g.faults())}")
+        if g.slowdowns:
+            status = max(status, Status.WARNING)
+            notes.append(f"GPU {i} throttled: {', '.join(g.slowdowns)}")
+    return status

@@ -5,11 +5,12 @@ live traffic proves generation, and checks `/api/ps` against a fake NVML at its 
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 
 import httpx
 import ollama
 import pytest
+from fake_nvml import (FakeGpu, FakeNvml, NVMLError, NVMLError_DriverNotLoaded,  # tests/agent
+                       NVMLError_LibraryNotFound)
 
 from agent.config import OllamaTarget
 from agent.model import ProbeResult, Reading, Status
@@ -113,43 +114,8 @@ async def test_live_traffic_replaces_the_deep_generate(sim, skip, tested):
 
 # --- /api/ps against NVML, with a fake NVML at its boundary -------------------------------
 
-class FakeNvml:
-    """The pynvml functions read_gpu_processes calls, answering from plain data."""
-
-    class NVMLError(Exception):
-        pass
-
-    class NVMLError_LibraryNotFound(NVMLError):
-        pass
-
-    class NVMLError_DriverNotLoaded(NVMLError):
-        pass
-
-    class NVMLError_NotFound(NVMLError):
-        pass
-
-    def __init__(self, gpus: list[list[tuple[int, int | None]]], init_error=None):
-        self.gpus, self.init_error, self.shut = gpus, init_error, 0
-
-    def nvmlInit(self):
-        if self.init_error is not None:
-            raise self.init_error
-
-    def nvmlShutdown(self):
-        self.shut += 1
-
-    def nvmlDeviceGetCount(self):
-        return len(self.gpus)
-
-    def nvmlDeviceGetHandleByIndex(self, i):
-        return i
-
-    def nvmlDeviceGetComputeRunningProcesses(self, handle):
-        return [SimpleNamespace(pid=pid, usedGpuMemory=used) for pid, used in self.gpus[handle]]
-
-
 def reader(gpus, names, **kwargs):
-    fake = FakeNvml(gpus, **kwargs)
+    fake = FakeNvml([FakeGpu(processes=procs) for procs in gpus], **kwargs)
     return fake, (lambda: read_gpu_processes(fake, name_of=lambda pid: names.get(pid, "")))
 
 
@@ -162,7 +128,7 @@ def test_read_gpu_processes_through_fake_nvml():
 
 
 def test_no_driver_is_no_gpu():
-    fake, read = reader([], {}, init_error=FakeNvml.NVMLError_LibraryNotFound())
+    fake, read = reader([], {}, init_error=NVMLError_LibraryNotFound())
     with pytest.raises(NoGpu):
         read()
     _, empty = reader([], {})
@@ -208,11 +174,11 @@ async def test_cross_check_skips_what_it_cannot_see(sim, gpus, names, words):
 
 
 async def test_nvml_error_is_a_note_and_no_gpu_is_silent(sim):
-    _, broken = reader([[]], {}, init_error=FakeNvml.NVMLError("Unknown Error"))
+    _, broken = reader([[]], {}, init_error=NVMLError("Unknown Error"))
     result = await probe_ollama.probe(target(sim, gpu_check="auto"), gpu_processes=broken)
     assert result.status is Status.OK and "NVML cross-check skipped: Unknown Error" in \
         result.summary
-    _, none = reader([], {}, init_error=FakeNvml.NVMLError_DriverNotLoaded())
+    _, none = reader([], {}, init_error=NVMLError_DriverNotLoaded())
     result = await probe_ollama.probe(target(sim, gpu_check="auto"), gpu_processes=none)
     assert result.status is Status.OK and "NVML" not in result.summary
 
