@@ -48,7 +48,8 @@ targets:
     - {{name: alice_metrics, component: backend, url: "{urls['backend']}/api/metrics"}}
 thresholds:
 {HOST_OFF}{SLACK}  - {{component: backend, metric: final_latency_p95,
-     title: Final answer latency p95, unit: ms, json: "alice_metrics:application.final_latency_ms.p95",
+     title: Final answer latency p95, unit: ms,
+     json: "alice_metrics:application.final_latency_ms.p95",
      export_as: alice_final_latency_p95_seconds, direction: lower, target: 1000, alert: 3000}}
   - {{component: backend, metric: memory_mb, title: Backend memory, unit: count,
      json: "alice_metrics:application.system.memory_usage_mb.current",
