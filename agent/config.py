@@ -130,6 +130,9 @@ class OllamaTarget(_Section):
     machine (a loopback URL) and an NVIDIA GPU is present."""
     runner_names: tuple[str, ...] = ("ollama", "ollama_llama_server", "llama-server")
     """Process names of Ollama's model runners, as NVML's process list shows them."""
+    baseline_tokens_per_s: Annotated[float, Field(gt=0)] | None = None
+    """This machine's usual deep-probe speed; under half of it is a WARNING (a model that
+    slipped to the CPU generates several times slower)."""
 
 
 def _url_path(value: str) -> str:

@@ -171,8 +171,12 @@ def _judge_generation(generated: Any, loaded_before: bool, target: OllamaTarget,
         return False
     eval_ns = generated.eval_duration or 0
     if eval_ns > 0:
-        verdict.readings["tokens_per_s"] = Reading(
-            (generated.eval_count or 0) / (eval_ns / 1e9), "tokens_per_s")
+        speed = (generated.eval_count or 0) / (eval_ns / 1e9)
+        verdict.readings["tokens_per_s"] = Reading(speed, "tokens_per_s")
+        base = target.baseline_tokens_per_s
+        if base is not None and speed < base / 2:
+            verdict.add(Status.WARNING, f"generation at {speed:.1f} tokens/s, under half the "
+                        f"baseline {base:g} (model partly on CPU?)")
     load_ms = (generated.load_duration or 0) / NS_PER_MS
     verdict.readings["load_duration_ms"] = Reading(load_ms, "ms")
     verdict.facts["load_duration_s"] = load_ms / 1000

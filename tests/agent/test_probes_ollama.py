@@ -209,3 +209,11 @@ def test_generation_proven_by_the_apps_think_path_metrics(readings, proven):
     prom = ProbeResult("prometheus", Status.OK, "", readings=readings)
     assert probe_ollama.generation_proven(prom) is proven
     assert probe_ollama.generation_proven(None) is False
+
+
+@pytest.mark.parametrize(("scenario", "slow"), [("normal", False), ("local-ai-degraded", True)])
+async def test_tokens_per_s_against_the_baseline(sim, scenario, slow):
+    sim.set_scenario(scenario)
+    result = await probe_ollama.probe(target(sim, baseline_tokens_per_s=38))
+    assert ("under half the baseline 38 (model partly on CPU?)" in result.summary) is slow
+    assert (result.status is Status.WARNING) is slow
