@@ -99,8 +99,14 @@ def pick_websocket(d: Discovery) -> WsPick | None:
     if not accepted:
         return None
     gateway = safe_base(d.options.gateway) if d.options.gateway else None
+    order = [*d.options.gateway_paths, *c.WEBSOCKET_PATHS]
+
+    def place(path: str) -> int:
+        return order.index(path) if path in order else len(order)
+
     return min(accepted, key=lambda p: (p.result.base != gateway, _RANK[p.kind],
-                                        p.result.path != c.GUIDE_WEBSOCKET))
+                                        p.result.path != c.GUIDE_WEBSOCKET,
+                                        place(p.result.path)))
 
 
 def prometheus_names(d: Discovery) -> set[str] | None:

@@ -30,10 +30,14 @@ def sub_status_words(pick: an.HealthPick) -> list[dict]:
     return [s.to_json() for s in sub_statuses(pick.answer.body, check)]
 
 
+def _word(value: Any) -> str:
+    return short(json.dumps(value, ensure_ascii=False), 40)
+
+
 def _words_line(pick: an.HealthPick) -> str:
-    where = f"status at {pick.status_path!r}: {short(pick.reported)}" if pick.status_path \
+    where = f"status at {pick.status_path!r}: {_word(pick.reported)}" if pick.status_path \
         else "no status field (judged by the HTTP code)"
-    words = [f"{s['path']} {short(s['value'])}" + ("" if s["kind"] == "ok" else
+    words = [f"{s['path']} {_word(s['value'])}" + ("" if s["kind"] == "ok" else
                                                    f" ({s['kind']})")
              for s in sub_status_words(pick)]
     return where + (f"; sub-statuses: {', '.join(words)}" if words else "")
@@ -179,6 +183,8 @@ def _nlu_section(d: Discovery) -> list[str]:
 
 def _admin_section(d: Discovery) -> list[str]:
     lines = ["Admin API (the remediation playbooks' HTTP steps)"]
+    if not d.admin:
+        lines.append(f"{GUIDE}no HTTP steps in the playbooks")
     for i, route in enumerate(d.admin):
         verdict = an.admin_verdict(route)
         code = f" ({route.answer.code})" if route.answer and route.answer.code else ""
