@@ -195,9 +195,8 @@ async def _deep_part(client: Any, target: OpenAITarget, status: Status, summary:
     except Exception as exc:  # the completion's failure is data, next to the list's verdict
         deep_status, reason = classify(exc, target)
         response = getattr(exc, "response", None)
-        if response is not None:
-            details["rate_limits"], more = rate_limits(response.headers)
-            readings.update(more)
+        if response is not None:  # kept for the record; the 429 itself is the verdict, so
+            details["rate_limits"], _ = rate_limits(response.headers)  # no 0 % row escalates
         return max(status, deep_status), f"{summary}; completion failed: {reason}"
     readings["completion_latency_ms"] = Reading(deep_ms, "ms")
     details["rate_limits"], more = rate_limits(raw.headers)

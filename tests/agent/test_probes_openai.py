@@ -64,7 +64,8 @@ async def test_plain_rate_limit_is_a_warning_with_the_figures(sim):
     assert result.status is Status.WARNING, result.summary
     assert "rate limited (HTTP 429): rate_limit_exceeded: Rate limit reached for gpt-4o-mini" \
         in result.summary
-    assert result.readings["ratelimit_requests_left_percent"].value == 0.0
+    assert "ratelimit_requests_left_percent" not in result.readings  # the 429 is the verdict
+    assert result.details["rate_limits"]["headers"]["x-ratelimit-remaining-requests"] == "0"
     assert result.details["rate_limits"]["reset_s"]["requests"] == 20.0
 
 
@@ -179,3 +180,20 @@ async def test_realtime_on_the_fault_servers(fault, words):
     assert verdict.status is Status.CRITICAL and verdict.session_ms is None
     assert verdict.summary.startswith(words), verdict.summary
     assert elapsed < 1.4 and KEY not in verdict.summary
+
+
+async def test_rate_limit_rows_judge_the_completions_figures(sim):
+    """Through the threshold table: the deep probe's shares feed the two rate-limit rows; a
+    models.list alone leaves them out of the report."""
+    from agent.check import check
+    from agent.config import Config
+
+    def config(deep: bool) -> Config:
+        return Config.model_validate({"targets": {"openai": {
+            "base_url": sim.urls["openai"], "api_key": KEY, "deep_probe": deep}}})
+
+    deep = {m.name: m for m in (await check(config(True))).metrics if m.component == "openai"}
+    assert deep["rate_limit_requests_left"].status is Status.OK
+    assert deep["rate_limit_tokens_left"].value > 99
+    shallow = {m.name for m in (await check(config(False))).metrics}
+    assert "rate_limit_requests_left" not in shallow
