@@ -1,0 +1,110 @@
+"""remediation_gave_up is stored like the metric alerts: across three restarts of a
+suspended playbook's agent the receiver hears one firing notice (same start) and,
+after `resume`, one resolved notice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+
+import httpx
+from agentproc import SIM_KEY
+from webhooks import Receivers
+
+from agent.config import parse_config
+from agent.service import AgentService
+
+OK_DOCKER = f"#!{sys.executable}\nimport sys\nsys.exit(0)\n"
+
+
+def _config(sim, tmp_path, hook_url: str):
+    return parse_config(f"""
+targets:
+  openai: {{base_url: "{sim.urls['openai']}", api_key: "{SIM_KEY}"}}
+  backend: {{url: "{sim.urls['backend']}"}}
+agent:
+  listen: "127.0.0.1:0"
+  data_path: "{tmp_path / 'state.db'}"
+  intervals: {{fast_s: 0.2}}
+alerts: {{success_threshold: 1, flap_window_s: 0}}
+notifiers:
+  webhooks: [{{name: ops, url: "{hook_url}"}}]
+remediation:
+  compose_dir: "{tmp_path}"
+  cooldown_s: 0.3
+  limit: 2
+  window_s: 600
+  playbooks: {{openai-outage: {{mode: execute}}}}
+""", "<test>")
+
+
+def _gave_up(receiver, status: str | None = None) -> list[dict]:
+    return [a for r in receiver.requests if isinstance(r.body, dict)
+            for a in r.body.get("alerts", [])
+            if a["labels"].get("alertname") == "remediation_gave_up"
+            and (status is None or a["status"] == status)]
+
+
+async def _until(predicate, what: str, timeout_s: float = 20.0):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+def _shown(service) -> dict | None:
+    snap = service.runtime.snapshot
+    alerts = snap.to_json()["alerts"] if snap else []
+    return next((a for a in alerts if a["name"] == "remediation_gave_up"), None)
+
+
+async def test_gave_up_across_three_restarts_one_firing_one_resolved(tmp_path, sim,
+                                                                     monkeypatch):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "docker").write_text(OK_DOCKER)
+    (bindir / "docker").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    (tmp_path / "docker-compose.local-only.yml").write_text(  # verified before it runs
+        "services:\n  alice-backend: {image: alice}\n  voice-gateway: {image: gw}\n")
+    receivers = Receivers()
+    hook = await receivers()
+    try:
+        config = _config(sim, tmp_path, hook.url)
+        service = await AgentService.start(config)
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                r = await client.post(f"{sim.urls['backend']}/_sim/flap",
+                                      json={"scenario": "openai-outage", "period_s": 0.7})
+                assert r.status_code == 200, r.text
+            await _until(lambda: _gave_up(hook, "firing"), "the gave-up notice")
+            started = _shown(service)["started_at"]
+        finally:
+            await service.stop()
+        for restart in range(3):
+            service = await AgentService.start(config)
+            try:
+                # a few cycles of the restarted agent: still firing, same episode, silent
+                cycles = dict(service.runtime.cycles)
+                await _until(lambda: sum(service.runtime.cycles.values())
+                             >= sum(cycles.values()) + 10, "ten cycles after a restart")
+                shown = _shown(service)
+                assert shown and shown["state"] == "firing", (restart, shown)
+                assert shown["started_at"] == started
+                await _until(lambda: service.runtime.outbox_pending == 0, "outbox drained")
+                if restart == 2:
+                    await service.runtime.remediation_resume("openai-outage", "tester")
+                    await _until(lambda: _gave_up(hook, "resolved"), "the resolved notice")
+            finally:
+                await service.stop()
+        assert len(_gave_up(hook, "firing")) == 1, _gave_up(hook)
+        assert len(_gave_up(hook, "resolved")) == 1, _gave_up(hook)
+        assert _gave_up(hook, "resolved")[0]["startsAt"] == _gave_up(hook, "firing")[0][
+            "startsAt"]
+    finally:
+        await receivers.close()
