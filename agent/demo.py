@@ -47,17 +47,52 @@ def is_demo(config: object) -> bool:
     return isinstance(config, DemoConfig)
 
 
-def demo_config(urls: dict[str, str], api_key: str = DEMO_API_KEY) -> DemoConfig:
-    """A config for the simulator's URLs (deep Ollama probe on: it is free locally)."""
-    text = f"""
+def demo_config(urls: dict[str, str], api_key: str = DEMO_API_KEY,
+                profile: str = "guide") -> DemoConfig:
+    """A config for the simulator's URLs (deep Ollama probe on: it is free locally).
+    Profile alice-main: the real Alice main backend's surface (health sub-statuses, the
+    WebSocket on the backend, its JSON metrics, its NLU agent), no separate gateway."""
+    head = f"""
 targets:
   openai: {{base_url: "{urls['openai']}", api_key: "${{ALICE_DEMO_KEY}}", model: "gpt-4o-mini"}}
   ollama: {{url: "{urls['ollama']}", model: "gpt-oss:20b", deep_probe: true, deep_timeout_ms: 5000}}
+"""
+    if profile == "alice-main":
+        text = head + ALICE_MAIN_TARGETS.format(**urls)
+    else:
+        text = head + f"""\
   gateway: {{url: "{urls['gateway']}"}}
   backend: {{url: "{urls['backend']}"}}
   prometheus: {{url: "{urls['prometheus']}"}}
 """
     return as_demo(parse_config(text, "<demo>", {"ALICE_DEMO_KEY": api_key}))
+
+
+# targets fitted to the simulator's alice-main profile (what discover finds on the real one)
+ALICE_MAIN_TARGETS = """\
+  backend:
+    url: "{backend}"
+    health:
+      path: /api/health
+      status_path: status
+      sub_statuses: [database.status, "services.*"]
+  gateway:
+    url: "{backend}"
+    health: null
+    websocket:
+      path: /ws/alice
+      send: '{{"type": "ping"}}'
+      expect: {{json_path: type, equals: pong}}
+  nlu:
+    url: "{nlu}"
+    path: /nlu/classify
+    intent_path: intent
+    confidence_path: score
+    latency_path: null
+  prometheus: {{url: "{prometheus}"}}
+  json_metrics:
+    - {{name: alice_metrics, component: backend, url: "{backend}/api/metrics"}}
+"""
 
 
 @contextlib.contextmanager
@@ -112,19 +147,20 @@ def with_demo_capabilities(config: Config, data_path: str | None = None) -> Demo
 
 
 @contextlib.asynccontextmanager
-async def demo_stack(scenario: str = "normal", warmup_s: float = 0.0
+async def demo_stack(scenario: str = "normal", warmup_s: float = 0.0, profile: str = "guide"
                      ) -> AsyncIterator[tuple[object, DemoConfig]]:
-    """Simulator on free loopback ports plus its config, for the length of the block."""
+    """Simulator (of `profile`) on free loopback ports plus its config, for the block."""
     import asyncio
 
     from simulator.server import SimPorts, Simulator
 
-    sim = Simulator(scenario=scenario, ports=SimPorts(0, 0, 0, 0, 0), api_key=DEMO_API_KEY)
+    sim = Simulator(scenario=scenario, ports=SimPorts(0, 0, 0, 0, 0), api_key=DEMO_API_KEY,
+                    profile=profile)
     await sim.start()
     try:
         if warmup_s:
             await asyncio.sleep(warmup_s)  # let simulated traffic fill the metric windows
-        yield sim, demo_config(sim.urls)
+        yield sim, demo_config(sim.urls, profile=profile)
     finally:
         await sim.stop()
 

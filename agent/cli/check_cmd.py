@@ -14,6 +14,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="probe every component once; exit 0/1/2/3 by the worst status")
     p.add_argument("--demo", action="store_true", help="start the simulator on loopback and check it")
     p.add_argument("--scenario", default="normal", help="simulator scenario for --demo")
+    p.add_argument("--profile", default="guide", choices=("guide", "alice-main"),
+                   help="simulator profile for --demo: guide (default) or alice-main (a "
+                        "replay of the real Alice main backend)")
     p.add_argument("--verbose", "-v", action="store_true", help="show every metric row")
     p.set_defaults(func=run)
 
@@ -91,17 +94,19 @@ def run(args: argparse.Namespace) -> int:
 
     if args.demo:
         from agent.cli.main import UsageError
-        from simulator.scenarios import SCENARIOS
+        from simulator.profiles import scenarios_for
 
-        if args.scenario not in SCENARIOS:
+        scenarios = scenarios_for(args.profile)
+        if args.scenario not in scenarios:
             raise UsageError(f"check --scenario: unknown scenario {args.scenario!r} "
-                             f"(one of: {', '.join(SCENARIOS)})")
+                             f"(one of: {', '.join(scenarios)})")
 
     async def main() -> Report:
         if args.demo:
             from agent.demo import demo_stack
 
-            async with demo_stack(args.scenario, warmup_s=1.2) as (_sim, config):
+            async with demo_stack(args.scenario, warmup_s=1.2,
+                                  profile=args.profile) as (_sim, config):
                 return await check(config)
         from agent.cli.main import load
 

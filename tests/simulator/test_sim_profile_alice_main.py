@@ -263,3 +263,18 @@ def test_cli_banner_names_the_profile_and_no_gateway():
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.mark.parametrize("scenario,backend", [("normal", "ok"), ("database-error", "critical")])
+async def test_check_demo_config_fits_the_profile(scenario, backend):
+    from agent.check import check
+    from agent.demo import demo_stack
+
+    async with demo_stack(scenario, profile="alice-main") as (sim, config):
+        assert config.targets.gateway.url == sim.urls["backend"]  # no gateway of its own
+        report = (await check(config)).to_json()
+    status = {c["name"]: c for c in report["components"]}
+    assert status["backend"]["status"] == backend
+    assert status["gateway"]["status"] == "ok"  # the ping/pong on /ws/alice
+    if backend == "critical":
+        assert "database.status" in status["backend"]["summary"]
