@@ -40,17 +40,19 @@ def _health_of(answer: Answer) -> HealthPick:
 
 
 def answering_health(d: Discovery, base: str) -> list[Answer]:
-    """Health candidates on `base` that answered: a 200, or a 5xx carrying JSON."""
+    """Health candidates on `base` that answered JSON with a 200 or a 5xx (a deployment
+    that is down right now still shows where its health lives)."""
     return [a for a in d.health if a.base == safe_base(base) and a.code is not None
-            and (a.code == 200 or (a.code >= 500 and a.is_json))]
+            and a.is_json and (a.code == 200 or a.code >= 500)]
 
 
 def pick_health(d: Discovery, base: str, guide_path: str) -> HealthPick | None:
-    answers = [a for a in answering_health(d, base) if a.code == 200]
+    answers = answering_health(d, base)
     if not answers:
         return None
-    ranked = sorted(answers, key=lambda a: (a.path != guide_path,
-                                            find_status(a.body) is None,
+    ranked = sorted(answers, key=lambda a: (a.code != 200 and find_status(a.body) is None,
+                                            a.path != guide_path,
+                                            find_status(a.body) is None, a.code != 200,
                                             _order(a.path)))
     return _health_of(ranked[0])
 

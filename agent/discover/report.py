@@ -48,7 +48,7 @@ def _health_section(d: Discovery, title: str, base: str, guide_path: str,
     lines = [title, f"{GUIDE}GET {guide_path} -> {guide_body}"]
     pick = an.pick_health(d, base, guide_path)
     if pick is None:
-        lines.append(f"{HERE}no health path answered on {safe_base(base)}")
+        lines.append(f"{HERE}no health path answered JSON on {safe_base(base)}")
     else:
         a = pick.answer
         outline = shape(a.body) if a.is_json else "(not JSON)"
@@ -60,9 +60,17 @@ def _health_section(d: Discovery, title: str, base: str, guide_path: str,
     if also:
         lines.append(MORE + "also answering: " + ", ".join(also))
     missing = [a for a in mine if a not in an.answering_health(d, base)]
-    for reason, paths in _grouped((_code(a), a.path) for a in missing).items():
-        lines.append(MORE + f"not served ({reason}): " + ", ".join(paths))
+    for reason, paths in _grouped((_unused(a), a.path) for a in missing).items():
+        lines.append(MORE + f"{reason}: " + ", ".join(paths))
     return lines
+
+
+def _unused(a: Answer) -> str:
+    if a.code is None:
+        return a.error or "no answer"
+    if a.code == 404:
+        return "not served (HTTP 404)"
+    return f"HTTP {a.code}" + ("" if a.is_json else ", not JSON")
 
 
 def _grouped(pairs) -> dict[str, list[str]]:

@@ -131,3 +131,14 @@ def test_fitted_config_adds_a_healthy_word_and_leaves_the_gateway_out():
     assert config.targets.gateway is None
     assert "# gateway left out: no WebSocket path accepted an upgrade" in text
     assert "# /api/health did not answer; /healthz did" in text
+
+
+def test_health_pick_takes_json_only_and_a_down_deployment_too():
+    down = Answer("GET", BASE, "/api/health", 503, 1.0, body={"status": "down"}, is_json=True)
+    html = Answer("GET", BASE, "/health", 200, 1.0, body=None, is_json=False)
+    pick = an.pick_health(discovery(health=(down, html)), BASE, "/api/health")
+    assert (pick.answer.path, pick.status_path, pick.reported) == ("/api/health", "status",
+                                                                   "down")
+    assert an.pick_health(discovery(health=(html,)), BASE, "/api/health") is None
+    report = render(discovery(health=(html,)))
+    assert "no health path answered JSON" in report and "HTTP 200, not JSON: /health" in report
