@@ -120,6 +120,7 @@ def _residency(running: Any, target: OllamaTarget, now: float, verdict: Verdict)
     if isinstance(expires, datetime):
         verdict.facts["expires_at"] = expires.timestamp()
         past = now - expires.timestamp()
+        verdict.facts["expired"] = past > 0
         if past > target.unload_grace_s:
             verdict.add(Status.WARNING, f"stuck unloading: expires_at passed {past:.0f} s ago "
                         "and the model is still listed")
@@ -183,8 +184,11 @@ def _judge_generation(generated: Any, loaded_before: bool, target: OllamaTarget,
     verdict.notes.append(f"generate ok ({(generated.total_duration or 0) / NS_PER_MS:.0f} ms)")
     if loaded_before and load_ms > target.reload_ms:
         verdict.facts["reloaded"] = True
-        verdict.add(Status.WARNING, f"model reloaded by the probe/options mismatch (load "
-                    f"{load_ms:.0f} ms although /api/ps listed it loaded)")
+        if verdict.facts.get("expired"):  # it was on its way out: a load, not a mismatch
+            verdict.notes.append(f"loaded again ({load_ms:.0f} ms) after unloading")
+        else:
+            verdict.add(Status.WARNING, f"model reloaded by the probe/options mismatch (load "
+                        f"{load_ms:.0f} ms although /api/ps listed it loaded)")
     elif not loaded_before:
         verdict.facts["loaded_by_probe"] = True
     return True
@@ -203,7 +207,7 @@ async def probe(target: OllamaTarget, transport: httpx.AsyncBaseTransport | None
                                 transport=CappedTransport(transport))
     started = time.perf_counter()
     try:
-        return await _probe(ollama, client, http, target, serving, gpu_processes, now, started)
+        return await _probe(client, http, target, serving, gpu_processes, now, started)
     except Exception as exc:  # every failure becomes data at this edge
         return ProbeResult.failed(COMPONENT, Status.CRITICAL, _reason(exc, target.timeout_ms),
                                   (time.perf_counter() - started) * 1000)
@@ -212,7 +216,7 @@ async def probe(target: OllamaTarget, transport: httpx.AsyncBaseTransport | None
         await http.aclose()
 
 
-async def _probe(ollama: Any, client: Any, http: httpx.AsyncClient, target: OllamaTarget,
+async def _probe(client: Any, http: httpx.AsyncClient, target: OllamaTarget,
                  serving: bool, gpu_reader: GpuReader | None, now: Callable[[], float],
                  started: float) -> ProbeResult:
     cheap = asyncio.gather(_version(http, target.url), client.list(), client.ps())

@@ -90,11 +90,15 @@ async def test_queue_full_is_saturated_not_down(sim):
     assert result.details["required"]["saturated"] is True
 
 
-async def test_stuck_unloading(sim):
+@pytest.mark.parametrize("deep", [False, True])
+async def test_stuck_unloading(sim, deep):
     sim.set_scenario("ollama-stuck-unloading")
-    result = await probe_ollama.probe(target(sim, deep_probe=False))
+    result = await probe_ollama.probe(target(sim, deep_probe=deep))
     assert result.status is Status.WARNING
     assert "stuck unloading: expires_at passed 600 s ago" in result.summary
+    # the deep generate loads it again: that follows the unload, it is no options mismatch
+    assert ("loaded again (2400 ms) after unloading" in result.summary) is deep
+    assert "options mismatch" not in result.summary
 
 
 async def test_expiry_just_passed_is_unloading_not_stuck(sim):
