@@ -118,9 +118,12 @@ async def _classify_one(client: httpx.AsyncClient, target: Classifier,
             return Outcome(item, None, latency, error=f"HTTP {response.status_code}")
         if len(response.content) > MAX_ANSWER_BYTES:
             return Outcome(item, None, latency, error="answer too large")
-        body = response.json()
-    except (httpx.HTTPError, TimeoutError, ValueError) as exc:
+    except (httpx.HTTPError, TimeoutError) as exc:
         return Outcome(item, None, error=_reason(exc))
+    try:
+        body = response.json()
+    except ValueError:
+        return Outcome(item, None, latency, error="answer is not JSON")
     try:
         answer = read_answer(body, target.shape)
     except AnswerError as exc:

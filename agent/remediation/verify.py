@@ -341,8 +341,8 @@ class VerificationCache:
         for name, v in results.items():
             before = self.results.get(name)
             if v.verdict == "not_applicable" and (before is None or before.reason != v.reason):
-                log.warning("remediation %s is not applicable here, not run automatically: %s",
-                            name, v.reason)
+                log.info("remediation %s is not applicable here, not run automatically: %s",
+                         name, v.reason)
         self.results = results
 
     def spawn_if_due(self, playbooks, config: Config, now: float,
