@@ -20,8 +20,13 @@ API_KEY_ENV, ADMIN_KEY_ENV = "ALICE_SIM_API_KEY", "ALICE_SIM_ADMIN_KEY"
 DEMO_API_KEY, DEMO_ADMIN_KEY = "sk-sim-demo-key", "sk-admin-sim-demo-key"
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # type: ignore[override]  # one line, not the usage block
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="alice-ops sim",
         description="Run fake Alice services (backend, voice gateway, Ollama, OpenAI, "
                     "Prometheus) on 127.0.0.1 with a switchable fault scenario.")

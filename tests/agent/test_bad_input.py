@@ -17,7 +17,7 @@ import io
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -59,6 +59,7 @@ class Row:
     says: str  # the one line contains this ({tmp} is the test's directory)
     stdin_closed: bool = False
     json_code: int | None = None  # with --json when it differs (config validate: 1)
+    prefix: str = ""  # the line's start, when not `<prog>: ` (`alice-ops sim: `)
 
 
 def leaves(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
@@ -159,11 +160,23 @@ def other_rows(prog: str, parser: argparse.ArgumentParser) -> list[Row]:
     return rows
 
 
+def sim_rows() -> list[Row]:
+    """`alice-ops sim` has a parser of its own (simulator.cli) and no --config."""
+    from simulator.cli import build_parser as sim_parser
+
+    rows = [replace(row, argv=("sim", *row.argv), prefix="alice-ops sim: ")
+            for row in other_rows("alice-ops", sim_parser()) if row.argv[0] != "--config"]
+    return [*rows, Row("alice-ops", ("sim", "--scenario", "no-such"), 2, "unknown scenario",
+                       prefix="alice-ops sim: "),
+            Row("alice-ops", ("sim", "--backend-port", "99999"), 2, "ports must be between",
+                prefix="alice-ops sim: ")]
+
+
 def all_rows() -> list[Row]:
     from agent.cli.agent_main import build_parser as agent_parser
     from tui.cli import build_parser as tui_parser
 
-    return [*ops_rows(), *EXPLICIT, *other_rows("alice-agent", agent_parser()),
+    return [*ops_rows(), *EXPLICIT, *sim_rows(), *other_rows("alice-agent", agent_parser()),
             *other_rows("alice-tui", tui_parser())]
 
 
@@ -207,8 +220,9 @@ def run_subprocess(prog: str, argv: list[str], tmp: Path) -> tuple[int, str, str
     return done.returncode, done.stdout, done.stderr
 
 
-# every row as given, and every alice-ops row with --json (alice-agent and alice-tui have none)
-CASES = [(row, False) for row in ROWS] + [(row, True) for row in ROWS if row.prog == "alice-ops"]
+# every row as given, and every alice-ops row with --json (sim, alice-agent, alice-tui: none)
+CASES = [(row, False) for row in ROWS] + [(row, True) for row in ROWS
+                                         if row.prog == "alice-ops" and row.argv[0] != "sim"]
 
 
 @pytest.mark.parametrize("row,as_json", CASES, ids=[
@@ -230,7 +244,7 @@ def test_bad_input_is_one_line(row, as_json, files, monkeypatch):
         return
     assert code == row.code, err
     assert len(lines) == 1, err
-    assert lines[0].startswith(f"{row.prog}: ") and says in lines[0], lines[0]
+    assert lines[0].startswith(row.prefix or f"{row.prog}: ") and says in lines[0], lines[0]
     if as_json:
         doc = json.loads(out.strip().splitlines()[-1])
         assert doc == {"error": lines[0].removeprefix(f"{row.prog}: ")}
@@ -241,5 +255,5 @@ def test_the_table_walks_every_subcommand():
     walked = {r.argv[:2] if r.argv[0] in ("alerts", "config", "rules", "security",
                                            "checklist", "remediate", "report")
               else r.argv[:1] for r in ROWS if r.prog == "alice-ops"}
-    expected = {path for path, _p in leaves(build_parser()) if path[0] != "sim"}
+    expected = {path for path, _p in leaves(build_parser())}
     assert expected <= walked
