@@ -4,7 +4,8 @@ An async PromQL client on the shared httpx edge (`agent.probes.http`): each requ
 (connect, headers and the whole body) runs under one total deadline, and bodies are
 capped, so a trickling server costs at most `timeout_ms` and no thread.
 
-Every cycle also asks `/api/v1/label/__name__/values`: that request proves the server
+Every cycle also asks `/api/v1/label/__name__/values` for the names the queries use
+(`/api/v1/status/buildinfo` when there is no query): that request proves the server
 answers (so OK always means reached, also with no PromQL row), and it tells a series
 Prometheus has never had (absent: a blind spot, with the names) from one that stopped
 or a query that returns nothing (UNKNOWN, the query named). NaN and ±Inf are UNKNOWN.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import time
 from typing import Any, Iterable
 
@@ -27,6 +29,7 @@ from agent.redact import redact
 from rules.guide_metrics import family_of, series_names_in
 
 COMPONENT = "prometheus"
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 
 class PromQLError(Exception):
@@ -54,7 +57,7 @@ class PromQLClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+    async def _get(self, path: str, params: Any = None) -> Any:
         """GET an API path; return its `data`, or raise PromQLError with the reason."""
         try:
             async with asyncio.timeout(self._deadline_s):  # connect + headers + body
@@ -93,11 +96,30 @@ class PromQLClient:
             raise PromQLError(f"a range vector, not an instant value: {promql}")
         raise PromQLError("answer is not Prometheus JSON")
 
-    async def label_values(self, label: str = "__name__") -> list[str]:
-        data = await self._get(f"/api/v1/label/{label}/values")
+    async def label_values(self, label: str = "__name__",
+                           match: Iterable[str] = ()) -> list[str]:
+        """Values a label has ever had (within retention), optionally only on the series
+        selected by `match` (`match[]` selectors)."""
+        params = [("match[]", m) for m in match]
+        data = await self._get(f"/api/v1/label/{label}/values", params or None)
         if not isinstance(data, list):
             raise PromQLError("answer is not Prometheus JSON")
         return [str(v) for v in data]
+
+    async def buildinfo(self) -> dict:
+        data = await self._get("/api/v1/status/buildinfo")
+        if not isinstance(data, dict):
+            raise PromQLError("answer is not Prometheus JSON")
+        return data
+
+    async def known_names(self, names: Iterable[str]) -> set[str]:
+        """Which of `names` Prometheus has ever had: one label-values request limited to
+        them (a Prometheus with 100k series names answers a few bytes)."""
+        wanted = set(names)
+        plain = sorted(n for n in wanted if _METRIC_NAME.fullmatch(n))
+        odd = wanted - set(plain)  # not a plain name (a __name__ matcher's text): assume known
+        selector = '{__name__=~"' + "|".join(plain) + '"}'
+        return (set(await self.label_values("__name__", [selector])) & wanted) | odd
 
 
 class BlockingConnection:
@@ -161,16 +183,17 @@ async def probe(target: PrometheusTarget, queries: Iterable[tuple[str, str]],
     queries = list(queries)
     secrets = [target.bearer_token.get_secret_value()] if target.bearer_token else []
     started = time.perf_counter()
+    used = {n for _, q in queries for n in series_names_in(q)}
     async with PromQLClient(target, transport) as client:
-        answers = await asyncio.gather(client.label_values(),
-                                       *(client.query(q) for _, q in queries),
+        contact = client.known_names(used) if used else client.buildinfo()
+        answers = await asyncio.gather(contact, *(client.query(q) for _, q in queries),
                                        return_exceptions=True)
     latency = (time.perf_counter() - started) * 1000
     names, results = answers[0], answers[1:]
     for answer in answers:  # a bug, not a failed request: let the guard report it
         if isinstance(answer, BaseException) and not isinstance(answer, Exception):
             raise answer
-    known = set(names) if not isinstance(names, BaseException) else None
+    known = set(names) if used and not isinstance(names, BaseException) else None
     readings: dict[str, Reading] = {}
     failures = []
     for (name, query), result in zip(queries, results):
@@ -181,7 +204,7 @@ async def probe(target: PrometheusTarget, queries: Iterable[tuple[str, str]],
                                                          secrets))
         else:
             readings[name] = _value(result, query, known)
-    if known is None and len(failures) == len(queries):  # nothing answered: not reached
+    if isinstance(names, BaseException) and len(failures) == len(queries):  # not reached
         reason = _query_reason(names, target.timeout_ms)  # type: ignore[arg-type]
         summary = f"every query failed: {failures[0]}" if queries else \
             f"no answer from Prometheus: {reason}"
@@ -191,14 +214,14 @@ async def probe(target: PrometheusTarget, queries: Iterable[tuple[str, str]],
     answered = sum(1 for name, _ in queries if readings[name].known)
     absent = sum(1 for name, _ in queries if readings[name].absent)
     summary = f"{answered}/{len(queries)} queries answered" if queries else \
-        f"reached, {len(known or ())} series names"
+        f"reached, Prometheus {names.get('version', '?')}"  # type: ignore[union-attr]
     if absent:
         summary += f", {absent} never exported"
     status = Status.OK
     if failures:
         status = Status.UNKNOWN
         summary += f"; {len(failures)} failed ({failures[0]})"
-    if known is None:
+    if used and isinstance(names, BaseException):
         summary += f"; series names unavailable ({_query_reason(names, target.timeout_ms)})"
     return ProbeResult(COMPONENT, status, redact(summary, secrets), latency_ms=latency,
                        readings=readings)

@@ -31,6 +31,8 @@ def _server(answers: dict, names: list[str] | None = NAMES, seen: list | None = 
             if names is None:
                 return httpx.Response(404, text="404 page not found")
             return httpx.Response(200, json={"status": "success", "data": names})
+        if request.url.path == "/api/v1/status/buildinfo":
+            return httpx.Response(200, json={"status": "success", "data": {"version": "3.5.0"}})
         query = request.url.params.get("query", "")
         answer = answers.get(query)
         if answer is None:
@@ -106,11 +108,22 @@ def test_the_bearer_token_is_sent_and_never_shown():
     assert result.readings["q"].reason == "prometheus query failed: HTTP 500"
 
 
+def test_the_name_lookup_asks_only_for_the_names_the_queries_use():
+    seen: list[httpx.Request] = []
+    _probe([("a", "100 * avg(acc)"), ("l", "sum(rate(lat_ms_bucket[5m]))")],
+           _server({}, seen=seen))
+    lookup = next(r for r in seen if r.url.path.endswith("/values"))
+    assert lookup.url.params.get_list("match[]") == ['{__name__=~"acc|lat_ms_bucket"}']
+
+
 def test_ok_means_reached_even_with_no_promql_row():
     seen: list[httpx.Request] = []
     result = _probe([], _server({}, seen=seen))
-    assert [r.url.path for r in seen] == ["/api/v1/label/__name__/values"]
-    assert result.status is Status.OK and result.summary == f"reached, {len(NAMES)} series names"
+    assert [r.url.path for r in seen] == ["/api/v1/status/buildinfo"]
+    assert result.status is Status.OK and result.summary == "reached, Prometheus 3.5.0"
+    seen.clear()
+    result = _probe([("v", "vector(1)")], _server({}, seen=seen))  # no metric name to look up
+    assert sorted(r.url.path for r in seen) == ["/api/v1/query", "/api/v1/status/buildinfo"]
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("[Errno 111] Connection refused")
