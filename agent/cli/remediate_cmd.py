@@ -347,6 +347,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             mark = "ok" if s["ok"] else "FAILED"
             out.print(f" {mark:6} {s['title']}  ({s['duration_s']:.1f} s)"
                       + (f": {s['error']}" if s.get("error") else ""), markup=False)
+            if str(s.get("stdout") or "").startswith("demo: "):  # the demo's recorder
+                out.print(f"        {s['stdout'].strip()}", markup=False, style="dim")
         out.print(f"{pb.name}: {outcome.outcome}"
                   + (f" ({outcome.error})" if outcome.error else ""), markup=False)
     return 0 if outcome.ok else 1

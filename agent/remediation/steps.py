@@ -129,7 +129,7 @@ def run_argv(argv: Sequence[str], timeout_s: float,
                          time.monotonic() - started)
 
 
-Executor = Callable[[Sequence[str], float, "Mapping[str, str] | None", "str | None"],
+Executor = Callable[[Sequence[str], float, Mapping[str, str] | None, str | None],
                     CommandResult]
 
 

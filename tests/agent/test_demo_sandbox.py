@@ -116,6 +116,14 @@ def test_remediate_demo_run_records_compose_steps_instead_of_running_them(box):
     box.assert_untouched()
 
 
+def test_remediate_demo_run_says_what_would_run(box):
+    done = box.run([str(BIN / "alice-ops"), "remediate", "--demo", "run", "full-recovery",
+                    "--yes"])
+    assert done.returncode == 0, done.stderr
+    assert "demo: would run docker compose up -d --no-deps redis-cache" in done.stdout
+    box.assert_untouched()
+
+
 def test_remediate_demo_refuses_a_real_state_file(box):
     done = box.run([str(BIN / "alice-ops"), "remediate", "--demo", "history",
                     "--data", str(box.dirs["data"] / "state.db")])
