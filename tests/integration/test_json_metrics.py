@@ -195,3 +195,34 @@ thresholds:
   - {component: backend, metric: a, json: "n:x.y"}
 """, "c.yaml")
     assert "thresholds[0].json: no targets.json_metrics source named 'n' (m)" in str(err.value)
+
+
+def test_the_agent_judges_alerts_and_reexports_a_json_source(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agent.runtime import Runtime
+    from agent.store import Store
+    from alerts.lifecycle import Phase
+
+    async def cycle(config, db):
+        executor = ThreadPoolExecutor(1)
+        loop = asyncio.get_running_loop()
+        store = await loop.run_in_executor(executor, Store.open, db)
+        runtime = Runtime(config, store, executor, [])
+        try:
+            await runtime.start()
+            await runtime.run_job("metrics")
+            return dict(runtime.states), runtime.metrics_text().decode()
+        finally:
+            await runtime.stop()
+            await loop.run_in_executor(executor, store.close)
+            executor.shutdown()
+
+    slow = {**DOC, "application": {**DOC["application"],
+                                   "final_latency_ms": {"count": 3, "p95": 4200.0}}}
+    with json_server(slow) as (url, _):
+        states, text = asyncio.run(cycle(_config(url), tmp_path / "state.db"))
+    assert "alice_final_latency_p95_seconds 4.2" in text
+    assert states["metrics_final_p95"].phase is Phase.FIRING  # 4200 ms > alert 3000 ms
+    assert states["metrics_first_token_p95"].phase is not Phase.FIRING  # the blind spot
+    assert "metrics_health" in states
