@@ -65,7 +65,7 @@ def _order(path: str) -> int:
 class WsPick:
     result: WsResult
     kind: str
-    """ping/pong | reply | greeting | connect"""
+    """ping/pong | reply | hello | greeting | connect"""
     send: str | None
     expect: dict | None
 
@@ -88,12 +88,17 @@ def exchange_of(ws: WsResult) -> WsPick:
         return WsPick(ws, "reply", c.WS_PING, {"json_path": "type", "equals": reply_type})
     if ws.reply is not None:
         return WsPick(ws, "reply", c.WS_PING, {})
+    hello_type = _frame_type(ws.hello_reply)
+    if ws.hello_reply is not None:
+        expect = {"json_path": "type", "equals": hello_type} \
+            if hello_type is not None and hello_type != _frame_type(ws.greeting) else {}
+        return WsPick(ws, "hello", c.WS_HELLO, expect)
     if ws.greeting is not None:
         return WsPick(ws, "greeting", None, {})
     return WsPick(ws, "connect", None, None)
 
 
-_RANK = {"ping/pong": 0, "reply": 1, "greeting": 2, "connect": 3}
+_RANK = {"ping/pong": 0, "reply": 1, "hello": 2, "greeting": 3, "connect": 4}
 
 
 def pick_websocket(d: Discovery) -> WsPick | None:

@@ -21,6 +21,9 @@ WS_PING = '{"type": "ping", "source": "alice-ops"}'
 """The text frame sent once connected (the guide's gateway answers any frame; many
 servers answer this one with {"type": "pong"})."""
 
+WS_HELLO = '{"type": "hello", "source": "alice-ops"}'
+"""Sent when the ping got no answer (some voice sockets answer only a hello)."""
+
 JSON_METRICS_PATHS = ("/api/metrics", "/metrics.json", "/api/v1/metrics", "/stats",
                       "/api/stats", "/metrics/dashboard", "/metrics")
 """GET; a 200 JSON mapping holding numbers is a JSON metrics endpoint."""

@@ -91,12 +91,14 @@ class WsResult:
     """The first frame the server sent before we sent anything."""
     reply: str | None = None
     """The first frame after our ping."""
+    hello_reply: str | None = None
+    """The first frame after a hello frame, sent when the ping got no answer."""
 
     def to_json(self) -> dict:
         return {"url": ws_url(self.base, self.path, "{session}"), "path": self.path,
                 "accepted": self.accepted,
                 "reason": self.reason, "ms": round(self.ms, 1), "greeting": self.greeting,
-                "reply": self.reply}
+                "reply": self.reply, "hello_reply": self.hello_reply}
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,8 @@ class _Asker:
 
 
 async def try_websocket(base: str, path: str, timeout_ms: int) -> WsResult:
-    """Connect, wait briefly for a greeting, send the ping, wait for a reply."""
+    """Connect, wait briefly for a greeting, send the ping, wait for a reply; no reply:
+    send a hello frame and wait for that one's."""
     from websockets.asyncio.client import connect
 
     timeout_s = timeout_ms / 1000
@@ -194,11 +197,16 @@ async def try_websocket(base: str, path: str, timeout_ms: int) -> WsResult:
                 ms = (time.perf_counter() - started) * 1000
                 greeting = await frame(0.3)
                 await ws.send(c.WS_PING)
-                reply = await frame(1.0)
+                reply = await frame(0.6)
+                hello = None
                 if reply is not None and '"pong"' not in reply:
                     later = await frame(0.2)  # a heartbeat first, the pong next?
                     reply = later if later is not None and '"pong"' in later else reply
-                return WsResult(safe_base(base), path, True, "accepted", ms, greeting, reply)
+                if reply is None:
+                    await ws.send(c.WS_HELLO)
+                    hello = await frame(0.5)
+                return WsResult(safe_base(base), path, True, "accepted", ms, greeting, reply,
+                                hello)
     except Exception as exc:  # noqa: BLE001 - every failure on the wire becomes a reason
         return WsResult(safe_base(base), path, False, ws_reason(exc, timeout_ms),
                         (time.perf_counter() - started) * 1000)

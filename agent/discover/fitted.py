@@ -16,6 +16,7 @@ from agent.discover.report import sub_status_words
 
 WS_KINDS = {"ping/pong": "it answers a ping with a pong",
             "reply": "it answers the ping frame",
+            "hello": "it answers a hello frame (not the ping)",
             "greeting": "it greets on connect but does not answer the ping",
             "connect": "it accepts the upgrade and says nothing"}
 

@@ -88,6 +88,8 @@ def _ws_line(w) -> str:
     if w.greeting is not None:
         said.append(f"greets {short(w.greeting, 50)}")
     said.append(f"ping -> {short(w.reply, 50)}" if w.reply is not None else "ping unanswered")
+    if w.hello_reply is not None:
+        said.append(f"hello -> {short(w.hello_reply, 50)}")
     return f"{w.path} on {w.base}: accepted; {'; '.join(said)} [{pick.kind}]"
 
 
@@ -104,7 +106,7 @@ def _ws_section(d: Discovery) -> list[str]:
     if pick is None:
         lines.append(MORE + "no WebSocket path accepted an upgrade")
     else:
-        send = "ping" if pick.send else "nothing"
+        send = {c.WS_PING: "ping", c.WS_HELLO: "hello"}.get(pick.send or "", "nothing")
         lines.append(f"  fitted:          {pick.result.path} on {pick.result.base}, send {send},"
                      f" expect {describe_expect(_expect(pick.expect))}")
     return lines

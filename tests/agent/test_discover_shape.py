@@ -7,6 +7,7 @@ import pytest
 
 from agent.config import parse_config
 from agent.discover import analysis as an
+from agent.discover.candidates import WS_HELLO, WS_PING
 from agent.discover.explore import Answer, Discovery, Options, WsResult, safe_base
 from agent.discover.fitted import fitted_config
 from agent.discover.report import render, to_json
@@ -64,21 +65,25 @@ def test_classifier_answers_and_fastapi_422():
     assert missing_fields(detail) == ["prompt"]
 
 
-def _ws(path: str, greeting: str | None, reply: str | None, base: str = BASE) -> WsResult:
-    return WsResult(safe_base(base), path, True, "accepted", 5.0, greeting, reply)
+def _ws(path: str, greeting: str | None, reply: str | None, base: str = BASE,
+        hello: str | None = None) -> WsResult:
+    return WsResult(safe_base(base), path, True, "accepted", 5.0, greeting, reply, hello)
 
 
-@pytest.mark.parametrize("greeting, reply, kind, send, expect", [
-    ('{"type": "hello"}', '{"type": "pong"}', "ping/pong", True,
+@pytest.mark.parametrize("greeting, reply, hello, kind, send, expect", [
+    ('{"type": "hello"}', '{"type": "pong"}', None, "ping/pong", WS_PING,
      {"json_path": "type", "equals": "pong"}),
-    ('{"type": "ready"}', '{"type": "ack"}', "reply", True, {"json_path": "type", "equals": "ack"}),
-    ('{"type": "state"}', '{"type": "state"}', "reply", True, {}),
-    ("hi", None, "greeting", False, {}),
-    (None, None, "connect", False, None),
+    ('{"type": "ready"}', '{"type": "ack"}', None, "reply", WS_PING,
+     {"json_path": "type", "equals": "ack"}),
+    ('{"type": "state"}', '{"type": "state"}', None, "reply", WS_PING, {}),
+    (None, None, '{"type": "state", "ok": true}', "hello", WS_HELLO,
+     {"json_path": "type", "equals": "state"}),
+    ("hi", None, None, "greeting", None, {}),
+    (None, None, None, "connect", None, None),
 ])
-def test_exchange_kinds(greeting, reply, kind, send, expect):
-    pick = an.exchange_of(_ws("/ws/x", greeting, reply))
-    assert (pick.kind, pick.send is not None, pick.expect) == (kind, send, expect)
+def test_exchange_kinds(greeting, reply, hello, kind, send, expect):
+    pick = an.exchange_of(_ws("/ws/x", greeting, reply, hello=hello))
+    assert (pick.kind, pick.send, pick.expect) == (kind, send, expect)
 
 
 def discovery(**kw) -> Discovery:
