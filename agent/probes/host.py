@@ -13,6 +13,7 @@ the GPU supports it (consumer cards have no ECC).
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
@@ -151,6 +152,91 @@ def read_gpus(nvml: Any = None) -> list[GpuInfo]:
         pynvml.nvmlShutdown()
 
 
+# Xids NVIDIA documents as hardware or driver faults (ECC, row remapping, NVLink, off the
+# bus, contained/uncontained memory errors, GSP): a person must look. Others (13, 31, 43...)
+# are usually an application's own fault.
+HARDWARE_XIDS = {48: "double-bit ECC error", 63: "row remapping event",
+                 64: "row remapping failure", 74: "NVLink error", 79: "fallen off the bus",
+                 92: "high single-bit ECC rate", 94: "contained ECC error",
+                 95: "uncontained ECC error", 119: "GSP timeout", 120: "GSP error"}
+NVML_EVENT_XID = 0x8  # nvmlEventTypeXidCriticalError
+
+
+@dataclass(frozen=True)
+class Xid:
+    gpu_index: int
+    code: int
+    at: float = 0.0
+    """When the watcher drained it (unix time)."""
+
+    @property
+    def hardware(self) -> bool:
+        return self.code in HARDWARE_XIDS
+
+    def words(self) -> str:
+        return f"Xid {self.code} ({HARDWARE_XIDS.get(self.code, 'application fault?')})"
+
+
+class XidWatcher:
+    """Xid events since the watcher started, through one NVML event set held open across
+    probes (events are only delivered to a set registered before they happen, so a one-shot
+    `check` cannot see them; a long-lived agent holds one watcher and passes `poll`)."""
+
+    def __init__(self, nvml: Any = None, keep_s: float = 3600.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._nvml = nvml
+        self._set: Any = None
+        self._keep_s, self._clock = keep_s, clock
+        self.seen: list[Xid] = []
+
+    def _open(self) -> Any:
+        nvml = self._nvml
+        if nvml is None:
+            import pynvml as nvml
+            self._nvml = nvml
+        try:
+            nvml.nvmlInit()  # held until close(): NVML counts inits, other reads shut theirs
+        except nvml.NVMLError as exc:
+            if isinstance(exc, (nvml.NVMLError_LibraryNotFound, nvml.NVMLError_DriverNotLoaded,
+                                nvml.NVMLError_NotFound)):
+                raise NoGpu("no NVIDIA driver") from None
+            raise
+        try:
+            events = nvml.nvmlEventSetCreate()
+            for i in range(nvml.nvmlDeviceGetCount()):
+                try:
+                    nvml.nvmlDeviceRegisterEvents(nvml.nvmlDeviceGetHandleByIndex(i),
+                                                  NVML_EVENT_XID, events)
+                except nvml.NVMLError:
+                    pass  # a GPU that cannot report Xids: the others still do
+        except BaseException:
+            nvml.nvmlShutdown()  # the next poll starts over
+            raise
+        return events
+
+    def poll(self) -> list[Xid]:
+        """The Xids of the last `keep_s` seconds (new ones drained without waiting), so a
+        fault stays visible long enough to be seen and then ages out."""
+        if self._set is None:
+            self._set = self._open()
+        nvml, now = self._nvml, self._clock()
+        while True:
+            try:
+                data = nvml.nvmlEventSetWait_v2(self._set, 0)
+            except nvml.NVMLError_Timeout:
+                break
+            self.seen.append(Xid(int(nvml.nvmlDeviceGetIndex(data.device)),
+                                 int(data.eventData), now))
+        self.seen = [x for x in self.seen if now - x.at <= self._keep_s]
+        return list(self.seen)
+
+    def close(self) -> None:
+        if self._set is not None:
+            self._nvml.nvmlEventSetFree(self._set)
+            self._nvml.nvmlShutdown()
+            self._set = None
+
+
 @dataclass(frozen=True)
 class GpuProcess:
     """One process holding GPU memory, as NVML lists it (`used_bytes` None: not reported)."""
@@ -202,14 +288,22 @@ def read_gpu_processes(nvml: Any = None, name_of: Callable[[int], str] = _proces
 
 
 async def probe(target: HostTarget, system: Callable[[str], dict] = read_system,
-                gpus: Callable[[], list[GpuInfo]] = read_gpus) -> ProbeResult:
+                gpus: Callable[[], list[GpuInfo]] = read_gpus,
+                xids: Callable[[], list[Xid]] | None = None) -> ProbeResult:
+    """`xids`: a long-lived XidWatcher's `poll` (the agent's); None reads no Xid events."""
     async def gpu_part():
         if target.gpu == "off":
             return None
         return await asyncio.to_thread(gpus)
 
-    sys_res, gpu_res = await asyncio.gather(asyncio.to_thread(system, target.disk_path),
-                                            gpu_part(), return_exceptions=True)
+    async def xid_part():
+        if target.gpu == "off" or xids is None:
+            return []
+        return await asyncio.to_thread(xids)
+
+    sys_res, gpu_res, xid_res = await asyncio.gather(
+        asyncio.to_thread(system, target.disk_path), gpu_part(), xid_part(),
+        return_exceptions=True)
     readings: dict[str, Reading] = {}
     status, notes = Status.OK, []
     if isinstance(sys_res, BaseException):
@@ -244,9 +338,16 @@ async def probe(target: HostTarget, system: Callable[[str], dict] = read_system,
         notes.append(f"{len(gpu_res)} GPU: " + ", ".join(
             f"{g.name} {g.util_percent:.0f}% {g.temperature_c:.0f}°C" for g in gpu_res))
         status = max(status, _gpu_health(gpu_res, notes))
+    found: list[Xid] = xid_res if isinstance(xid_res, list) else []
+    if isinstance(xid_res, BaseException) and not isinstance(xid_res, NoGpu):
+        notes.append(f"Xid events unreadable: {str(xid_res) or xid_res.__class__.__name__}")
+    for x in found:
+        status = max(status, Status.CRITICAL if x.hardware else Status.WARNING)
+        notes.append(f"GPU {x.gpu_index} {x.words()}")
     return ProbeResult(COMPONENT, status, "; ".join(notes), readings=readings,
                        details={"gpus": [] if not isinstance(gpu_res, list) else
-                                [asdict(g) for g in gpu_res]})
+                                [asdict(g) for g in gpu_res],
+                                "xids": [asdict(x) for x in found]})
 
 
 def _gpu_health(gpus: list[GpuInfo], notes: list[str]) -> Status:

@@ -102,3 +102,48 @@ class FakeNvml:
 
     def nvmlDeviceGetComputeRunningProcesses(self, gpu: FakeGpu) -> list[Any]:
         return [SimpleNamespace(pid=pid, usedGpuMemory=used) for pid, used in gpu.processes]
+
+
+class NVMLError_Timeout(NVMLError):  # noqa: N801
+    pass
+
+
+class FakeEvents(FakeNvml):
+    """FakeNvml with the event API: `fire(gpu_index, xid)` queues an Xid for the set."""
+
+    NVMLError_Timeout = NVMLError_Timeout
+
+    def __init__(self, gpus: list[FakeGpu], unsupported: tuple[int, ...] = ()):
+        super().__init__(gpus)
+        self.unsupported, self.registered, self.queue = unsupported, [], []
+        self.freed = self.inits = 0
+
+    def nvmlInit(self) -> None:
+        self.inits += 1
+
+    def nvmlEventSetCreate(self) -> str:
+        return "event-set"
+
+    def nvmlDeviceRegisterEvents(self, gpu: FakeGpu, types: int, events: str) -> None:
+        index = self.nvmlDeviceGetIndex(gpu)
+        if index in self.unsupported:
+            raise NVMLError_NotSupported("Not Supported")
+        assert types == 0x8 and events == "event-set"
+        self.registered.append(index)
+
+    def fire(self, index: int, xid: int) -> None:
+        if index in self.registered:
+            self.queue.append(SimpleNamespace(device=self.gpus[index], eventType=0x8,
+                                              eventData=xid))
+
+    def nvmlEventSetWait_v2(self, events: str, timeout_ms: int) -> Any:
+        assert timeout_ms == 0  # a probe never waits for events
+        if not self.queue:
+            raise NVMLError_Timeout("Timeout")
+        return self.queue.pop(0)
+
+    def nvmlDeviceGetIndex(self, gpu: FakeGpu) -> int:
+        return next(i for i, g in enumerate(self.gpus) if g is gpu)  # equal GPUs differ
+
+    def nvmlEventSetFree(self, events: str) -> None:
+        self.freed += 1

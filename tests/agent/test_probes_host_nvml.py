@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from fake_nvml import FakeGpu, FakeNvml, NVMLError_DriverNotLoaded  # tests/agent on sys.path
+from fake_nvml import (FakeEvents, FakeGpu, FakeNvml,  # tests/agent on sys.path
+                       NVMLError_DriverNotLoaded)
 
 from agent.config import HostTarget
 from agent.model import Status
 from agent.probes import host
-from agent.probes.host import NoGpu, read_gpus
+from agent.probes.host import NoGpu, XidWatcher, read_gpus
 
 SYSTEM = {"cpu_percent": 20.0, "memory_percent": 30.0, "disk_percent": 40.0}
 
@@ -74,3 +75,60 @@ async def test_a_consumer_gpu_without_ecc_power_or_remapping():
 def test_no_driver():
     with pytest.raises(NoGpu):
         read_gpus(FakeNvml([], init_error=NVMLError_DriverNotLoaded()))
+
+
+# --- Xid events through a long-lived watcher ----------------------------------------------
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def probe_xids(fake, watcher):
+    return await host.probe(HostTarget(), system=lambda path: dict(SYSTEM),
+                            gpus=lambda: read_gpus(fake), xids=watcher.poll)
+
+
+async def test_xids_hardware_critical_application_warning_and_ageing_out():
+    fake, clock = FakeEvents([FakeGpu(), FakeGpu()], unsupported=(1,)), Clock()
+    watcher = XidWatcher(fake, keep_s=3600, clock=clock)
+    assert (await probe_xids(fake, watcher)).status is Status.OK  # registers the set
+    assert fake.registered == [0]  # GPU 1 cannot report Xids; GPU 0 still does
+    fake.fire(0, 13)
+    result = await probe_xids(fake, watcher)
+    assert result.status is Status.WARNING
+    assert "GPU 0 Xid 13 (application fault?)" in result.summary
+    fake.fire(0, 79)
+    clock.now += 60
+    result = await probe_xids(fake, watcher)
+    assert result.status is Status.CRITICAL
+    assert "GPU 0 Xid 79 (fallen off the bus)" in result.summary
+    assert [x["code"] for x in result.details["xids"]] == [13, 79]
+    clock.now += 3570  # Xid 13 is now older than an hour, 79 is not
+    assert [x.code for x in watcher.poll()] == [79]
+    clock.now += 60
+    assert (await probe_xids(fake, watcher)).status is Status.OK
+    watcher.close()
+    assert fake.freed == 1 and fake.shut >= 1 and fake.inits >= 1
+
+
+async def test_xid_reader_failure_is_a_note():
+    def broken():
+        raise FakeNvml.NVMLError("Unknown Error")
+
+    result = await host.probe(HostTarget(), system=lambda path: dict(SYSTEM),
+                              gpus=lambda: read_gpus(FakeNvml([FakeGpu()])), xids=broken)
+    assert result.status is Status.OK
+    assert "Xid events unreadable: Unknown Error" in result.summary
+
+
+def test_xid_watcher_without_a_driver_is_no_gpu():
+    class NoDriver(FakeEvents):
+        def nvmlInit(self) -> None:
+            raise NVMLError_DriverNotLoaded("Driver Not Loaded")
+
+    with pytest.raises(NoGpu):
+        XidWatcher(NoDriver([FakeGpu()])).poll()
