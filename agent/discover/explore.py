@@ -130,12 +130,12 @@ class Discovery:
 
 
 def safe_base(url: str) -> str:
-    """scheme://host[:port] of a URL: no user:password, path or query."""
+    """scheme://host[:port][/prefix] of a URL: no user:password, query or fragment."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     host = f"[{host}]" if ":" in host else host
     port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}"
+    return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}"
 
 
 class _Asker:
