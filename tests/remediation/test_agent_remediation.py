@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
-from remediation_helpers import SIM_KEY, wait_for
+from remediation_helpers import SIM_KEY, cycles_pass, wait_for
 
 from agent.config import parse_config
 from agent.remediation import ledger as ops
@@ -89,7 +88,7 @@ async def test_dry_run_mode_records_the_plan_only(simulator, tmp_path, fake_dock
             runs = await service.runtime.db(ops.runs, service.store, 10)
             return [r for r in runs if r.kind == "dry-run"]
         runs = await wait_for(planned)
-        await asyncio.sleep(1.0)  # more cycles with the trigger still firing: no new dry-run
+        await cycles_pass(service, "openai", 3)  # the trigger still firing: no new dry-run
         again = await service.runtime.db(ops.runs, service.store, 10)
         async with httpx.AsyncClient(timeout=5) as client:
             mode = (await client.get(f"{simulator.urls['backend']}/api/admin/mode")).json()

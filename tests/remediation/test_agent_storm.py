@@ -3,10 +3,9 @@ through a webhook, the suspension survives a restart and ends only with resume."
 
 from __future__ import annotations
 
-import asyncio
 
 import httpx
-from remediation_helpers import SIM_KEY, wait_for
+from remediation_helpers import SIM_KEY, cycles_pass, wait_for
 from webhooks import Receivers
 
 from agent.config import parse_config
@@ -76,7 +75,7 @@ async def test_flapping_outage_stops_at_the_limit_and_gives_up(simulator, tmp_pa
         # a restart keeps the suspension: still no third run while the storm goes on
         service = await AgentService.start(config)
         try:
-            await asyncio.sleep(2.0)
+            await cycles_pass(service, "openai", 10)
             runs = await service.runtime.db(ops.runs, service.store, 50)
             assert len([r for r in runs if r.kind == "run"]) == 2
             assert service.runtime.snapshot.remediation["playbooks"][0]["suspended"]
