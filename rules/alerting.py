@@ -8,7 +8,7 @@ from the config's `alerts:` section, with per-alert overrides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from agent.model import Status
 from alerts.rule import AlertRule
@@ -69,13 +69,13 @@ def build_rules(rows: Sequence[ThresholdRow], components: Iterable[str], setting
     return bound
 
 
-def unknown_overrides(settings, names: Iterable[str]) -> list[tuple[int, str]]:
+def unknown_overrides(settings: Any, names: Iterable[str]) -> list[tuple[int, str]]:
     """(index, why) of each `alerts.rules` entry that names no rule in `names` (a typo
     would otherwise be silently ignored), with the closest known name when one is near."""
     import difflib
 
     known = sorted(set(names))
-    out = []
+    out: list[tuple[int, str]] = []
     for i, o in enumerate(settings.rules):
         if o.alert in known:
             continue
