@@ -45,9 +45,11 @@ async def test_cli_silence_and_ack_reach_the_running_agent(tmp_path, sim, start_
     await agent.wait_for(lambda s: (alert(s, "openai_health") or {}).get("silenced_by") == sid,
                          "the CLI silence", timeout_s=5)
     assert time.monotonic() - asked < 2.5
-    await asyncio.sleep(1.2)  # a notice planned before the silence may still be in flight
+    # a notice planned before the silence may still be in flight: the outbox drains first
+    await agent.wait_for(lambda s: s["agent"]["outbox_pending"] == 0, "an empty outbox",
+                         timeout_s=10)
     muted = len(notices(hook.requests, "openai_health"))
-    await asyncio.sleep(QUIET_S)
+    await asyncio.sleep(QUIET_S)  # time passing on purpose: two reminder intervals, none sent
     assert len(notices(hook.requests, "openai_health")) == muted
 
     await _alice_ops("alerts", "--data", str(db), "ack", "openai_health", "-m", "on it")
