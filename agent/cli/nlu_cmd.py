@@ -32,6 +32,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="start the simulator on loopback and bench it")
     p.add_argument("--scenario", default="normal",
                    help="simulator scenario for --demo (e.g. accuracy-drop)")
+    p.add_argument("--profile", default="guide", choices=("guide", "alice-main"),
+                   help="simulator profile for --demo: guide (default: the backend's "
+                        "classify path) or alice-main (Alice's NLU agent, replayed; the "
+                        "default gold set is then Alice's own synthetic.jsonl)")
     p.set_defaults(func=run)
 
 
@@ -105,22 +109,28 @@ def run(args: argparse.Namespace) -> int:
     from agent.nlu_bench import NluTargetError, classifier_of, load_gold_set, run_bench
     from rules.nlu import GoldSetError, accuracy_row, summarize
 
+    gold = args.gold_set
+    if args.demo:
+        from simulator.profiles import scenarios_for
+
+        scenarios = scenarios_for(args.profile)
+        if args.scenario not in scenarios:
+            raise UsageError(f"nlu-bench --scenario: unknown scenario {args.scenario!r} "
+                             f"(one of: {', '.join(scenarios)})")
+        if gold is None and args.profile == "alice-main":
+            from simulator.profiles.alice_main import DEFAULT_RECORDING
+
+            gold = DEFAULT_RECORDING / "gold" / "synthetic.jsonl"
     try:
-        items = load_gold_set(args.gold_set)
+        items = load_gold_set(gold)
     except GoldSetError as exc:
         raise UsageError(f"nlu-bench: {exc}") from None
-    if args.demo:
-        from simulator.scenarios import SCENARIOS
-
-        if args.scenario not in SCENARIOS:
-            raise UsageError(f"nlu-bench --scenario: unknown scenario {args.scenario!r} "
-                             f"(one of: {', '.join(SCENARIOS)})")
 
     async def main() -> BenchReport:
         if args.demo:
             from agent.demo import demo_stack
 
-            async with demo_stack(args.scenario) as (_sim, config):
+            async with demo_stack(args.scenario, profile=args.profile) as (_sim, config):
                 outcomes = await run_bench(items, classifier_of(config), args.concurrency)
                 return summarize(outcomes, accuracy_row(config.thresholds))
         config = load(args)

@@ -189,3 +189,20 @@ def test_guide_gold_in_each_format_with_aliases_and_nulls(guide, tmp_path, capsy
     assert kinds["nonsense"]["correct"] == 2  # both answered COMPLEX_REASONING -> no intent
     assert {s["intent"] for s in doc["intents"]} >= {"PLAY", "(none)"}
     assert "MUSIC" not in {lab["label"] for lab in doc["unmatched_labels"]}
+
+
+def test_demo_on_the_alice_main_profile(capsys):
+    """`--demo --profile alice-main`: Alice's own gold set against her replayed NLU agent,
+    judged with whatever aliases the demo's fitted config carries."""
+    from agent.demo import demo_config
+
+    urls = {k: "http://127.0.0.1:9" for k in ("backend", "nlu", "ollama", "openai",
+                                                "prometheus")}
+    aliases = dict(demo_config(urls, profile="alice-main").targets.nlu.aliases)
+    code = main(["nlu-bench", "--demo", "--profile", "alice-main", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    items = synthetic()
+    assert (doc["total"], doc["failed"]) == (len(items), 0)
+    assert doc["correct"] == expected(items, {k.upper(): v for k, v in aliases.items()})[0]
+    assert {k["kind"] for k in doc["kinds"]} == {"tool_required", "chat_only", "missing_params"}
+    assert code == {"ok": 0, "warning": 1, "critical": 2}[doc["status"]]
