@@ -108,8 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "state.db.corrupt-<UTC time>) and the agent starts with a fresh one")
     p.add_argument("--read-only", action="store_true",
                    help="refuse every mutating action (as config read_only: true)")
-    p.add_argument("--log-format", choices=("text", "json"), default="text")
-    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.add_argument("--log-format", choices=("text", "json"), default="text",
+                   help="log lines on stderr: text, or one JSON object per line (default text)")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"),
+                   help="least severe level logged (default info)")
     return p
 
 

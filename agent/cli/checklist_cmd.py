@@ -37,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         run.add_argument("--scenario", default="normal", help="simulator scenario for --demo")
         run.set_defaults(func=run_checklist, kind=kind)
     hist = actions.add_parser("history", help="recorded runs, newest first")
-    hist.add_argument("--kind", choices=("daily", "weekly"), default=None)
+    hist.add_argument("--kind", choices=("daily", "weekly"), default=None,
+                      help="only daily or only weekly runs (default: both)")
     hist.add_argument("--limit", type=int, default=14, help="how many runs (default 14)")
     hist.set_defaults(func=run_history)
 

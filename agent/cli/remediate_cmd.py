@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     acts.add_parser("list", help="playbooks, their trigger, mode and state").set_defaults(
         func=_demo(cmd_list))
     plan = acts.add_parser("plan", help="dry-run: every step exactly as it would run")
-    plan.add_argument("name")
+    plan.add_argument("name", help="playbook name (alice-ops remediate list)")
     plan.set_defaults(func=_demo(cmd_plan))
     ver = acts.add_parser("verify", help="check every step against this deployment (URLs "
                                          "served, compose files and services, commands on "
@@ -35,15 +35,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ver.add_argument("name", nargs="?", default=None, help="one playbook (default: all)")
     ver.set_defaults(func=_demo(cmd_verify))
     run = acts.add_parser("run", help="execute a playbook (asks for its name as confirmation)")
-    run.add_argument("name")
+    run.add_argument("name", help="playbook name (alice-ops remediate list)")
     run.add_argument("--yes", "-y", action="store_true", help="no confirmation (scripts)")
     run.set_defaults(func=_demo(cmd_run))
     hist = acts.add_parser("history", help="runs, dry-runs and the audit trail")
-    hist.add_argument("--limit", type=int, default=20)
-    hist.add_argument("--playbook", default=None)
+    hist.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    hist.add_argument("--playbook", default=None, help="only this playbook's runs")
     hist.set_defaults(func=_demo(cmd_history))
     res = acts.add_parser("resume", help="end a playbook's suspension and reset its counters")
-    res.add_argument("name")
+    res.add_argument("name", help="playbook name (alice-ops remediate list)")
     res.set_defaults(func=_demo(cmd_resume))
 
 

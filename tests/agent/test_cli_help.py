@@ -11,15 +11,6 @@ from agent.cli.agent_main import build_parser as agent_parser
 from agent.cli.main import build_parser
 from tui.cli import build_parser as tui_parser
 
-# options still without help in files other work is changing now (issue 11); remove an
-# entry when its help is written, add none
-NOT_YET = {("alice-ops", "checklist", "history", "--kind"),
-           ("alice-ops", "remediate", "plan", "name"), ("alice-ops", "remediate", "run", "name"),
-           ("alice-ops", "remediate", "history", "--limit"),
-           ("alice-ops", "remediate", "history", "--playbook"),
-           ("alice-ops", "remediate", "resume", "name"),
-           ("alice-agent", "--log-format"), ("alice-agent", "--log-level")}
-
 
 def commands() -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
     found = []
@@ -48,8 +39,6 @@ def test_help_has_no_doubled_percent_and_every_option_is_explained(path, parser)
         if isinstance(action, argparse._SubParsersAction) or action.help == argparse.SUPPRESS:
             continue
         name = action.option_strings[0] if action.option_strings else action.dest
-        if (*path, name) in NOT_YET:
-            continue
         assert action.help, f"{' '.join(path)} {name}: no help text"
 
 
