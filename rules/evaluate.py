@@ -30,6 +30,11 @@ def json_key(binding: str) -> str:
     return f"json:{binding}"
 
 
+# a JSON figure of a summary that has counted nothing (`{"count": 0, "p95": 0.0}`): the
+# source has the metric but no measurement yet; absent (not a 0 ms reading), its own fix
+NO_SAMPLES = "no samples yet (count 0)"
+
+
 @dataclass(frozen=True)
 class MetricStatus:
     component: str
@@ -152,9 +157,12 @@ def _reading_for(row: ThresholdRow, results: Mapping[str, ProbeResult]) -> Readi
     return own.readings.get(row.probe)
 
 
-def _fixes(row: ThresholdRow, missing: tuple[str, ...]) -> tuple[str, ...]:
+def _fixes(row: ThresholdRow, missing: tuple[str, ...], reason: str) -> tuple[str, ...]:
     if row.json is not None:
         source = row.json.split(":", 1)[0]
+        if reason.endswith(NO_SAMPLES):
+            return tuple(f"{path}: {source} has counted nothing yet; judged from its first "
+                         "sample on" for path in missing)
         return tuple(f"serve {path} in the JSON of source {source}, or bind the row "
                      f"{row.component}/{row.metric} to a path it has" for path in missing)
     return tuple(export_hint(name) for name in missing)
@@ -172,7 +180,7 @@ def _metric(row: ThresholdRow, reading: Reading) -> MetricStatus:
                         unit=row.unit, target=row.target_text, alert=row.alert_text,
                         status=Status.OK if absent else status, reason=reading.reason,
                         absent=absent, missing=missing,
-                        fix=_fixes(row, missing) if absent else (),
+                        fix=_fixes(row, missing, reading.reason) if absent else (),
                         export_as=row.export_as or "")
 
 

@@ -3,9 +3,10 @@
 A source is an endpoint such as Alice's `/api/metrics` answering
 `{"application": {"final_latency_ms": {"count": 12, "p50": 80, "p95": 410}}, ...}`;
 threshold rows bind to it with `json: "<source>:<dotted.path>"`. A path the answer
-does not have is absent (a blind spot, `Reading.missing`); a value that is not a
-number, or a source that cannot be read, is UNKNOWN with the reason. Each GET has a
-total deadline (connect, headers, body) and a capped body.
+does not have is absent (a blind spot, `Reading.missing`), and so is a figure of a
+summary that has counted nothing yet (`count: 0`: its `p95: 0.0` is no measurement);
+a value that is not a number, or a source that cannot be read, is UNKNOWN with the
+reason. Each GET has a total deadline (connect, headers, body) and a capped body.
 
 `attach(...)` folds the sources of one component into that component's own probe, so
 their rows are judged and alerted with it (no new component appears).
@@ -23,29 +24,44 @@ import httpx
 from agent.config import JsonMetricsSource
 from agent.model import ProbeResult, Reading, Status
 from agent.probes.http import describe_error, make_client
-from rules.evaluate import json_key
+from rules.evaluate import NO_SAMPLES, json_key
 
 _MISSING = object()
 
 
-def lookup(doc: Any, path: str) -> Any:
-    """The value at a dotted path (`a.b.0.c`: list items by index), or `_MISSING`."""
-    node = doc
+def _walk(doc: Any, path: str) -> tuple[Any, Any]:
+    """(parent, value) at a dotted path (`a.b.0.c`: list items by index); value may be
+    `_MISSING`."""
+    parent, node = None, doc
     for part in path.split("."):
         if isinstance(node, Mapping) and part in node:
-            node = node[part]
+            parent, node = node, node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
+            parent, node = node, node[int(part)]
         else:
-            return _MISSING
-    return node
+            return parent, _MISSING
+    return parent, node
+
+
+def lookup(doc: Any, path: str) -> Any:
+    """The value at a dotted path, or `_MISSING`."""
+    return _walk(doc, path)[1]
+
+
+def _uncounted(parent: Any, path: str) -> bool:
+    """A figure of a summary that has counted nothing: `{"count": 0, "p95": 0.0}`."""
+    count = parent.get("count") if isinstance(parent, Mapping) else None
+    return (isinstance(count, (int, float)) and not isinstance(count, bool) and count == 0
+            and path.rsplit(".", 1)[-1] != "count")
 
 
 def reading_at(doc: Any, source: str, path: str) -> Reading:
     """One reading from a parsed answer (pure)."""
-    value = lookup(doc, path)
+    parent, value = _walk(doc, path)
     if value is _MISSING:
         return Reading(None, reason=f"{source} has no {path}", missing=(path,))
+    if _uncounted(parent, path):
+        return Reading(None, reason=f"{source}: {path}: {NO_SAMPLES}", missing=(path,))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         if isinstance(value, Mapping):
             keys = ", ".join(list(map(str, value))[:6])

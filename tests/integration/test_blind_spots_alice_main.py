@@ -73,16 +73,23 @@ def test_every_guide_metric_is_a_blind_spot_and_a_healthy_alice_exits_0(alice, t
     for key in guide_rows:
         assert rows[key]["status"] == "absent", rows[key]
         assert rows[key]["reason"].startswith("never exported: ")
-    listed = {name for spot in doc["blind_spots"] for name in spot["missing"]}
+    listed = {name for spot in doc["blind_spots"] for name in spot["missing"]
+              if not name.startswith("application.")}
     wanted = {n for r in default_rows() if r.promql is not None for n in metric_names_in(r.promql)}
     assert listed == wanted and wanted <= set(load_catalogue())
     assert len({s["component"] for s in doc["blind_spots"]}) == len(doc["blind_spots"])
     assert {s["component"] for s in doc["blind_spots"]} == {"openai", "ollama", "gateway",
                                                             "backend"}
-    # Alice's own JSON figures are judged (as recorded: no answers yet, a real RSS)
-    assert rows[("backend", "final_latency_p95")]["status"] == "ok"
-    assert rows[("backend", "final_latency_p95")]["value"] == 0.0
+    # Alice's own JSON figures: a real RSS is judged; the answer latency, recorded before
+    # Alice's first answer ({"count": 0, "p95": 0.0}), is no measurement but a blind spot
+    assert rows[("backend", "memory_mb")]["status"] == "ok"
     assert 10 < rows[("backend", "memory_mb")]["value"] < 2000
+    final = rows[("backend", "final_latency_p95")]
+    assert (final["status"], final["value"]) == ("absent", None)
+    assert final["reason"] == ("alice_metrics: application.final_latency_ms.p95: "
+                               "no samples yet (count 0)")
+    backend = next(s for s in doc["blind_spots"] if s["component"] == "backend")
+    assert any("counted nothing yet" in f for f in backend["fix"])
 
 
 def test_a_json_path_alice_lacks_is_a_blind_spot_a_word_is_unknown(alice, tmp_path, capsys):

@@ -105,6 +105,10 @@ def test_reading_at_follows_dotted_paths():
     assert reading_at(DOC, "m", "application.flag").reason.endswith("not a number")
     assert reading_at(DOC, "m", "application.nothing").reason == "m: application.nothing is null"
     assert reading_at(DOC, "m", "items.3.ms").absent
+    idle = {"a": {"count": 0, "p50": 0.0, "p95": 0.0}}  # Alice before its first answer
+    uncounted = reading_at(idle, "m", "a.p95")
+    assert uncounted.absent and uncounted.reason == "m: a.p95: no samples yet (count 0)"
+    assert reading_at(idle, "m", "a.count").value == 0.0  # the count itself is a figure
 
 
 def test_rows_are_judged_blind_spots_listed_and_a_word_is_unknown():
