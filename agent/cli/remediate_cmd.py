@@ -317,6 +317,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             outcome = asyncio.run(runner.refuse(pb.name, user, "read-only mode: no mutating "
                                                                "action"))
         else:
+            verified = _verify(config, [pb])[pb.name]
+            if verified.verdict == "not_applicable":  # by hand it is the operator's call
+                print(f"alice-ops: remediate run {pb.name}: warning: {verified.reason}",
+                      file=sys.stderr)
             if not args.yes:
                 if not sys.stdin.isatty():
                     raise UsageError(f"remediate run {pb.name}: needs confirmation: stdin is "
@@ -358,8 +362,11 @@ def cmd_history(args: argparse.Namespace) -> int:
     from agent.cli.output import console, print_json
     from agent.remediation import ledger as ops
     from agent.remediation.runner import Runner
+    from agent.cli.main import UsageError
     from agent.snapshot import iso
 
+    if args.limit < 1:
+        raise UsageError(f"remediate history --limit: expected 1 or more, got {args.limit}")
     config, _playbooks, store = _context(args)
     with store:
         asyncio.run(Runner(config, store).recover())

@@ -210,3 +210,19 @@ def test_the_demo_verifies_its_own_sandbox(capsys, demo_args):
     assert (code, doc["status"]) == (0, "applicable")
     compose = next(c for c in by_name(doc)["openai-outage"]["checks"] if c["step"] == 2)
     assert compose["detail"] == "demo: recorded, not run"
+
+
+def test_a_run_by_hand_warns_but_is_the_operators_call(threaded_simulator, tmp_path, capsys,
+                                                       fake_docker):
+    root = compose_dir(tmp_path, services=("alice-backend",))
+    path = write_config(tmp_path, threaded_simulator.urls, root)
+    code = main(["remediate", "-c", str(path), "--data", str(tmp_path / "state.db"), "run",
+                 "intent-accuracy-drop", "--yes"])
+    assert code == 0 and "warning" not in capsys.readouterr().err
+    main(["remediate", "-c", str(path), "--data", str(tmp_path / "state.db"), "run",
+          "websocket-issues", "--yes"])
+    err = capsys.readouterr().err
+    assert err.startswith("alice-ops: remediate run websocket-issues: warning: not applicable: "
+                          "step 1 (restart the voice gateway): service 'voice-gateway' is not "
+                          "in docker-compose.yml (services: alice-backend)")
+    assert [c[-1] for c in fake_docker.calls()] == ["voice-gateway"]  # it still ran
