@@ -114,6 +114,8 @@ EXPLICIT = [
         "checklist daily: no input to answer the manual items from (stdin is closed); use "
         "--non-interactive for cron", stdin_closed=True),
     Row("alice-ops", ("checklist", "history", "--limit", "0"), 3, "--limit"),
+    Row("alice-ops", ("remediate", "history", "--limit", "-5"), 2,
+        "remediate history --limit: expected 1 or more, got -5"),
     Row("alice-ops", ("check", "--demo", "--scenario", "no-such"), 3, "unknown scenario"),
     Row("alice-ops", ("nlu-bench", "--gold-set", "{tmp}/missing.jsonl"), 3, "missing.jsonl"),
     Row("alice-ops", ("nlu-bench", "--gold-set", "{tmp}/adir.yaml"), 3, "adir.yaml"),
