@@ -32,7 +32,27 @@ NS_PER_MS = 1_000_000
 MIB = 1024 * 1024
 ON_GPU_FRACTION = 0.10  # a runner holding less than this share of ps's size_vram is on CPU
 LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
-GpuReader = Callable[[], list[GpuProcess]]
+
+
+@dataclass(frozen=True)
+class GpuView:
+    """What this machine shows: NVML's GPU processes, and whether any Ollama process is
+    visible here at all (none: Ollama runs in another container or is not Ollama)."""
+
+    processes: list[GpuProcess]
+    ollama_seen: bool
+
+
+GpuReader = Callable[[], GpuView]
+
+
+def read_gpu_view(runner_names: tuple[str, ...]) -> GpuView:
+    """NVML's compute processes and psutil's answer to "is an Ollama process here?"."""
+    import psutil
+
+    processes = read_gpu_processes()
+    seen = any(p.info.get("name") in runner_names for p in psutil.process_iter(["name"]))
+    return GpuView(processes, seen)
 
 
 # The guide's think-path latency row as the prometheus probe reports it (rules.evaluate
@@ -128,13 +148,18 @@ def _residency(running: Any, target: OllamaTarget, now: float, verdict: Verdict)
             verdict.notes.append(f"unloading (keep_alive expired {past:.0f} s ago)")
 
 
-def _cross_check(processes: list[GpuProcess], target: OllamaTarget, verdict: Verdict) -> None:
+def _cross_check(view: GpuView, target: OllamaTarget, verdict: Verdict) -> None:
     """Compare ps's size_vram with the GPU memory NVML sees Ollama's runners hold."""
+    processes = view.processes
     named = [p for p in processes if p.name]
     if processes and not named:
         verdict.notes.append("NVML cross-check skipped: GPU processes not visible from here")
         return
     runners = [p for p in named if p.name in target.runner_names]
+    if not runners and not view.ollama_seen:
+        verdict.notes.append("NVML cross-check skipped: no Ollama process visible on this "
+                             "machine")
+        return
     if any(p.used_bytes is None for p in runners):
         verdict.notes.append("NVML cross-check skipped: the driver reports no per-process "
                              "memory")
@@ -151,14 +176,15 @@ def _cross_check(processes: list[GpuProcess], target: OllamaTarget, verdict: Ver
                     f"on CPU (NVML: {seen})")
 
 
-async def _gpu_processes(target: OllamaTarget, reader: GpuReader | None
-                         ) -> list[GpuProcess] | str | None:
+async def _gpu_view(target: OllamaTarget, reader: GpuReader | None) -> GpuView | str | None:
     """NVML's process list when the cross-check applies here; None when it does not (off,
     remote Ollama, no GPU); a note when NVML failed."""
     if target.gpu_check == "off" or (reader is None and not is_local(target.url)):
         return None
     try:
-        return await asyncio.to_thread(reader or read_gpu_processes)
+        if reader is None:
+            return await asyncio.to_thread(read_gpu_view, target.runner_names)
+        return await asyncio.to_thread(reader)
     except NoGpu:
         return None
     except Exception as exc:  # noqa: BLE001 - a driver error must not hide the Ollama verdict
@@ -221,7 +247,7 @@ async def _probe(client: Any, http: httpx.AsyncClient, target: OllamaTarget,
                  started: float) -> ProbeResult:
     cheap = asyncio.gather(_version(http, target.url), client.list(), client.ps())
     basics, processes = await asyncio.gather(
-        asyncio.wait_for(cheap, target.timeout_ms / 1000), _gpu_processes(target, gpu_reader),
+        asyncio.wait_for(cheap, target.timeout_ms / 1000), _gpu_view(target, gpu_reader),
         return_exceptions=True)
     latency = (time.perf_counter() - started) * 1000
     if isinstance(basics, BaseException):
@@ -241,7 +267,7 @@ async def _probe(client: Any, http: httpx.AsyncClient, target: OllamaTarget,
     details["model"] = (running.model if running is not None else None) or target.model
     if running is not None:
         _residency(running, target, now(), verdict)
-        if isinstance(processes, list):
+        if isinstance(processes, GpuView):
             _cross_check(processes, target, verdict)
         elif isinstance(processes, str):
             verdict.notes.append(processes)

@@ -118,15 +118,21 @@ async def test_live_traffic_replaces_the_deep_generate(sim, skip, tested):
 
 # --- /api/ps against NVML, with a fake NVML at its boundary -------------------------------
 
-def reader(gpus, names, **kwargs):
+def reader(gpus, names, ollama_seen=True, **kwargs):
+    """A fake NVML with these GPU processes; `ollama_seen`: psutil sees an Ollama here."""
     fake = FakeNvml([FakeGpu(processes=procs) for procs in gpus], **kwargs)
-    return fake, (lambda: read_gpu_processes(fake, name_of=lambda pid: names.get(pid, "")))
+
+    def read() -> probe_ollama.GpuView:
+        found = read_gpu_processes(fake, name_of=lambda pid: names.get(pid, ""))
+        return probe_ollama.GpuView(found, ollama_seen)
+
+    return fake, read
 
 
 def test_read_gpu_processes_through_fake_nvml():
     fake, read = reader([[(100, 5 * GIB)], [(200, None), (300, 2**64 - 1)]],
                         {100: "ollama", 200: "python"})
-    assert read() == [GpuProcess(100, "ollama", 0, 5 * GIB), GpuProcess(200, "python", 1, None),
+    assert read().processes == [GpuProcess(100, "ollama", 0, 5 * GIB), GpuProcess(200, "python", 1, None),
                       GpuProcess(300, "", 1, None)]
     assert fake.shut == 1
 
@@ -166,12 +172,15 @@ async def test_runner_on_gpu_agrees(sim):
     assert result.details["required"]["runner_gpu_bytes"] == 2 * (SIZE // 2)
 
 
-@pytest.mark.parametrize(("gpus", "names", "words"), [
-    ([[(5, GIB)]], {}, "GPU processes not visible from here"),
-    ([[(5, None)]], {5: "ollama"}, "the driver reports no per-process memory"),
+@pytest.mark.parametrize(("gpus", "names", "seen", "words"), [
+    ([[(5, GIB)]], {}, True, "GPU processes not visible from here"),
+    ([[(5, None)]], {5: "ollama"}, True, "the driver reports no per-process memory"),
+    # Ollama in another container (or a simulator): nothing here to compare ps with
+    ([[(5, GIB)]], {5: "python3"}, False, "no Ollama process visible on this machine"),
+    ([[]], {}, False, "no Ollama process visible on this machine"),
 ])
-async def test_cross_check_skips_what_it_cannot_see(sim, gpus, names, words):
-    _, read = reader(gpus, names)
+async def test_cross_check_skips_what_it_cannot_see(sim, gpus, names, seen, words):
+    _, read = reader(gpus, names, ollama_seen=seen)
     result = await probe_ollama.probe(target(sim, gpu_check="auto"), gpu_processes=read)
     assert result.status is Status.OK
     assert f"NVML cross-check skipped: {words}" in result.summary
