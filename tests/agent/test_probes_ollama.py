@@ -132,8 +132,8 @@ def reader(gpus, names, ollama_seen=True, **kwargs):
 def test_read_gpu_processes_through_fake_nvml():
     fake, read = reader([[(100, 5 * GIB)], [(200, None), (300, 2**64 - 1)]],
                         {100: "ollama", 200: "python"})
-    assert read().processes == [GpuProcess(100, "ollama", 0, 5 * GIB), GpuProcess(200, "python", 1, None),
-                      GpuProcess(300, "", 1, None)]
+    assert read().processes == [GpuProcess(100, "ollama", 0, 5 * GIB),
+                                GpuProcess(200, "python", 1, None), GpuProcess(300, "", 1, None)]
     assert fake.shut == 1
 
 
