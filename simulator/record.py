@@ -55,6 +55,7 @@ REQUEST_S = 10.0
 WS_FIRST_S, WS_REPLY_S = 1.2, 0.8
 # in this order: metrics right after health, so both are one moment of the same server
 # (Alice's b3 health flips websocket_healthy to 0 when two checks are over 60 s apart)
+LARGE_BODY = 16_000
 GROUPS = ("health", "metrics", "routes", "nlu", "admin", "errors", "websockets")
 
 
@@ -90,11 +91,15 @@ class Recorder:
         # answers kept beside the replayed ones: 429s (retried) and requests that failed
         self.rate_limited: list[dict[str, Any]] = []
         self.failed: list[dict[str, Any]] = []
-        self.client = httpx.Client(timeout=REQUEST_S, follow_redirects=False)
+        # a fresh connection per request: after an unhandled exception the server drops
+        # the kept-alive connection, which would reset the next, unrelated request
+        self.client = httpx.AsyncClient(timeout=REQUEST_S, follow_redirects=False,
+                                        limits=httpx.Limits(max_keepalive_connections=0))
         self.seen: set[tuple[str, str, str, str]] = set()
 
-    def call(self, service: str, group: str, method: str, path: str, body: Any = None,
-             name: str | None = None) -> dict[str, Any] | None:
+    async def call(self, service: str, group: str, method: str, path: str, body: Any = None,
+                   name: str | None = None) -> dict[str, Any] | None:
+        """One request (REQUEST_S in all, a 429 retried once after its Retry-After)."""
         key = (service, method, path, json.dumps(body, sort_keys=True))
         if key in self.seen or service not in self.bases or \
                 (self.paths is not None and path not in self.paths):
@@ -103,8 +108,9 @@ class Recorder:
         url = self.bases[service] + path
         for _attempt in range(2):
             try:
-                response = self.client.request(method, url, json=body)
-            except httpx.HTTPError as exc:
+                response = await asyncio.wait_for(
+                    self.client.request(method, url, json=body), REQUEST_S)
+            except (httpx.HTTPError, TimeoutError) as exc:
                 print(f"record: {method} {url}: {type(exc).__name__}: {exc}", file=sys.stderr)
                 self.failed.append({"service": service, "method": method, "path": path,
                                     "request_body": body,
@@ -116,25 +122,24 @@ class Recorder:
                                                method, path, body, response))
             wait = min(float(response.headers.get("retry-after", "60") or 60), 65.0)
             print(f"record: {method} {path}: 429, waiting {wait:g} s", file=sys.stderr)
-            time.sleep(wait)  # the server's own Retry-After, not a guess at readiness
+            await asyncio.sleep(wait)  # the server's own Retry-After, not a guess
         entry = _exchange(name or f"{method} {path}", group, method, path, body, response)
         self.out[service].append(entry)
         return entry
 
-    def health(self) -> None:
+    async def health(self) -> None:
         for path in HEALTH:
-            self.call("backend", "health", "GET", path)
+            await self.call("backend", "health", "GET", path)
 
-    def metrics(self) -> None:
+    async def metrics(self) -> None:
         for path in METRICS:
-            self.call("backend", "metrics", "GET", path)
+            await self.call("backend", "metrics", "GET", path)
 
-    def routes(self) -> dict[str, list[str]]:
-        """GET every parameter-free GET path of /openapi.json; returns path -> methods."""
-        try:
-            spec = self.client.get(self.bases["backend"] + "/openapi.json").json()
-        except (httpx.HTTPError, ValueError):
-            return {}
+    async def routes(self) -> dict[str, list[str]]:
+        """GET /openapi.json (recorded too), then every parameter-free GET path it lists;
+        returns path -> methods ({} where the server has no OpenAPI document)."""
+        entry = await self.call("backend", "routes", "GET", "/openapi.json")
+        spec = entry.get("body_json") if entry is not None else None
         paths = spec.get("paths") if isinstance(spec, dict) else None
         if not isinstance(paths, dict):
             return {}
@@ -142,30 +147,65 @@ class Recorder:
                   if isinstance(ops, dict)}
         for path, methods in routes.items():
             if "GET" in methods and "{" not in path and path not in METRICS:
-                self.call("backend", "routes", "GET", path)
+                await self.call("backend", "routes", "GET", path)
         return routes
 
-    def nlu(self) -> None:
+    async def nlu(self) -> None:
         for service, path, template, count in NLU:
             texts = [*self.texts, *EXTRA_TEXTS] if count == 0 else \
                 [*self.texts[:count], EXTRA_TEXTS[0]]
             for text in [*texts, NLU_UNKNOWN]:
                 body = json.loads(json.dumps(template).replace("{text}", _json_inner(text)))
-                entry = self.call(service, "nlu", "POST", path, body,
+                entry = await self.call(service, "nlu", "POST", path, body,
                                   name=f"POST {path} {text!r}")
                 if entry is not None and text == NLU_UNKNOWN:
                     entry["fallback"] = True  # the replay's answer to texts not recorded
 
-    def admin(self, playbooks: str) -> None:
+    async def admin(self, playbooks: str) -> None:
         for path in admin_paths(playbooks):
-            self.call("backend", "admin", "GET", path)
+            await self.call("backend", "admin", "GET", path)
 
-    def errors(self) -> None:
+    async def errors(self) -> None:
         for method, path in ERRORS:
-            self.call("backend", "errors", method, path)
+            await self.call("backend", "errors", method, path)
         if "nlu_agent" in self.bases:
-            self.call("nlu_agent", "errors", "GET", "/health")
-            self.call("nlu_agent", "errors", "GET", "/nlu/classify")
+            await self.call("nlu_agent", "errors", "GET", "/health")
+            await self.call("nlu_agent", "errors", "GET", "/nlu/classify")
+
+    async def reachable(self) -> str | None:
+        """None if every base answers HTTP at all, else one line saying which does not."""
+        for service, base in self.bases.items():
+            try:
+                await asyncio.wait_for(self.client.get(base + "/"), REQUEST_S)
+            except (httpx.HTTPError, TimeoutError) as exc:
+                return f"cannot reach the {service} at {base}: {type(exc).__name__}"
+        return None
+
+    async def run(self, groups: set[str], playbooks: str
+                  ) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+        """Record `groups` in GROUPS order; returns (routes, WebSocket sessions)."""
+        routes: dict[str, list[str]] = {}
+        sessions: list[dict[str, Any]] = []
+        for group in GROUPS:
+            if group not in groups:
+                continue
+            if group == "routes":
+                routes = await self.routes()
+            elif group == "admin":
+                await self.admin(playbooks)
+            elif group == "websockets":
+                sessions = [await ws_session(self.bases["backend"], t) for t in WEBSOCKETS]
+            else:
+                await getattr(self, group)()
+        return routes, sessions
+
+
+async def _record(rec: Recorder, groups: set[str], playbooks: str
+                  ) -> tuple[str | None, dict[str, list[str]], list[dict[str, Any]]]:
+    async with rec.client:
+        if problem := await rec.reachable():
+            return problem, {}, []
+        return None, *await rec.run(groups, playbooks)
 
 
 def _json_inner(text: str) -> str:
@@ -236,6 +276,23 @@ def read_texts(paths: list[Path]) -> list[str]:
     return texts
 
 
+def _split_large(out: Path, service: str, items: list[dict[str, Any]]) -> None:
+    """Move JSON bodies over LARGE_BODY characters (an OpenAPI document) into compact
+    files under bodies/, named in the exchange's `body_file`."""
+    for i, item in enumerate(items):
+        if "body_json" not in item:
+            continue
+        text = json.dumps(item["body_json"], ensure_ascii=False, separators=(",", ":"))
+        if len(text) <= LARGE_BODY:
+            continue
+        slug = re.sub(r"[^A-Za-z0-9]+", "_", item["path"]).strip("_") or "root"
+        name = f"bodies/{service}_{slug}_{i}.json"
+        (out / "bodies").mkdir(exist_ok=True)
+        (out / name).write_text(text + "\n", encoding="utf-8")
+        item["body_file"] = name
+        del item["body_json"]
+
+
 def _write(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -269,21 +326,10 @@ def main(argv: list[str] | None = None) -> int:
     playbooks = (importlib.resources.files("rules") / "defaults" / "playbooks.yaml").read_text()
     yaml.safe_load(playbooks)  # a broken playbook file fails here, not half-way
     rec = Recorder(args.base, args.nlu_agent, texts, paths)
-    routes: dict[str, list[str]] = {}
-    sessions: list[dict[str, Any]] = []
-    with rec.client:
-        for group in GROUPS:
-            if group not in groups:
-                continue
-            if group == "routes":
-                routes = rec.routes()
-            elif group == "admin":
-                rec.admin(playbooks)
-            elif group == "websockets":
-                sessions = [asyncio.run(ws_session(rec.bases["backend"], t))
-                            for t in WEBSOCKETS]
-            else:
-                getattr(rec, group)()
+    problem, routes, sessions = asyncio.run(_record(rec, groups, playbooks))
+    if problem:
+        print(f"record: {problem}; nothing written", file=sys.stderr)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     meta_path = args.out / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
@@ -296,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         files = {"backend": "http.json", "nlu_agent": "nlu_agent.json"}
         for service, items in rec.out.items():
+            _split_large(args.out, service, items)
             doc: dict[str, Any] = {"service": service, "exchanges": items}
             mine = [f for f in rec.failed if f["service"] == service]
             if service == "backend":

@@ -166,6 +166,15 @@ def _read_json(path: Path) -> Any:
         raise ValueError(f"{path}: not JSON ({exc})") from None
 
 
+def _exchanges(root: Path, items: Any) -> list[Exchange]:
+    out = []
+    for item in items or []:
+        if isinstance(item, dict) and isinstance(item.get("body_file"), str):
+            item = {**item, "body_json": _read_json(root / item["body_file"])}
+        out.append(Exchange.from_dict(item))
+    return out
+
+
 def load(root: Path) -> Recording:
     """Read a recording directory; ValueError naming the file when one is broken."""
     meta = _read_json(root / "meta.json")
@@ -175,13 +184,13 @@ def load(root: Path) -> Recording:
     for service, filename in (meta.get("services") or {"backend": "http.json"}).items():
         data = _read_json(root / filename) or {}
         try:
-            services[service] = [Exchange.from_dict(e) for e in data.get("exchanges", [])]
+            services[service] = _exchanges(root, data.get("exchanges"))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{root / filename}: bad exchange ({exc})") from None
     scenarios: dict[str, dict[str, list[Exchange]]] = {}
     for name, filename in (meta.get("scenarios") or {}).items():
         data = _read_json(root / filename) or {}
-        scenarios[name] = {svc: [Exchange.from_dict(e) for e in items]
+        scenarios[name] = {svc: _exchanges(root, items)
                            for svc, items in (data.get("services") or {}).items()}
     failed = {svc: [f for f in (_read_json(root / filename) or {}).get("failed", [])
                     if isinstance(f, dict)]

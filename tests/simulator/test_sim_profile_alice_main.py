@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import re
 import signal
 import subprocess
@@ -19,10 +20,15 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from simulator.metrics import COUNTERS, GAUGES, HISTOGRAMS
+from simulator.context import SimContext
+from simulator.history import History
+from simulator.metrics import COUNTERS, GAUGES, HISTOGRAMS, MetricStore
+from simulator.profiles import replay
 from simulator.profiles.alice_main import RecordingMissing, parse_exposition, recording
 from simulator.profiles.recording import DYNAMIC_KEYS, load
 from simulator.server import SimPorts, Simulator, run_in_thread
+from simulator.services.base import make_app
+from simulator.state import SimState
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "alice_main"
@@ -64,7 +70,7 @@ async def http():
 def test_recordings_name_the_alice_commit_and_hold_no_secret():
     assert REC.meta["alice_commit"] == COMMIT and REC.meta["alice_branch"] == "main"
     assert COMMIT in (DATA / "README.md").read_text()
-    text = "".join(p.read_text() for p in DATA.glob("*.json"))
+    text = "".join(p.read_text() for p in DATA.rglob("*.json"))
     assert not re.search(r"sk-[A-Za-z0-9]{8,}|Bearer [A-Za-z0-9]{8,}", text)
     assert sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file()) < 400_000
 
@@ -111,10 +117,20 @@ async def test_unknown_path_404_and_wrong_method_405_as_fastapi(alice, http):
         assert (await http.post(backend + path, json={})).status_code == 404
 
 
-async def test_a_connection_alice_reset_is_reset(alice, http):
-    failed = REC.failed["backend"][0]
-    with pytest.raises(httpx.TransportError):
-        await http.request(failed["method"], alice.urls["backend"] + failed["path"])
+async def test_a_request_the_real_server_dropped_is_dropped(tmp_path):
+    from aiohttp.test_utils import TestServer
+
+    (tmp_path / "meta.json").write_text(json.dumps({"services": {"backend": "http.json"}}))
+    (tmp_path / "http.json").write_text(json.dumps({"exchanges": [], "failed": [
+        {"method": "GET", "path": "/boom", "error": "ReadError"}]}))
+    ctx = SimContext(SimState(), MetricStore(), History(MetricStore(), time.time()),
+                     random.Random(1), "k", "k", "m")
+    app = replay.create_app(make_app("backend", ctx), load(tmp_path), "backend")
+    async with TestServer(app) as server, httpx.AsyncClient(timeout=5) as client:
+        with pytest.raises(httpx.TransportError):
+            await client.get(str(server.make_url("/boom")))
+        r = await client.get(str(server.make_url("/other")))
+        assert (r.status_code, r.json()) == (404, {"detail": "Not Found"})
 
 
 async def test_websockets_replay_every_recorded_session(alice):
