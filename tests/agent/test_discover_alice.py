@@ -47,8 +47,9 @@ def test_discover_finds_the_real_surface(sim, capsys):
     words = {s["path"]: (s["value"], s["kind"]) for s in health["sub_statuses"]}
     assert words["database.status"] == ("ok", "ok")
     assert words["services.ollama"] == ("unknown", "ignored")
-    tried = {t["url"].rsplit("/", 1)[-1]: t["code"] for t in doc["health"]["tried"]}
-    assert tried["health"] == 404 and tried["healthz"] == 404
+    tried = {t["url"].removeprefix(sim.urls["backend"]): t["code"]
+             for t in doc["health"]["tried"]}
+    assert tried["/health"] == 404 and tried["/healthz"] == 404
     ws = doc["websockets"]["found"]
     assert (ws["path"], ws["kind"], ws["url"]) == ("/ws/alice", "ping/pong", sim.urls["backend"])
     refused = {w["path"]: w["reason"] for w in doc["websockets"]["tried"] if not w["accepted"]}
