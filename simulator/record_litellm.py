@@ -37,15 +37,15 @@ DROPPED_HEADERS = {"date", "server", "content-length", "x-litellm-call-id",
 CONFIG = """\
 model_list:
   - model_name: gpt-4o-mini
-    litellm_params: {model: openai/gpt-4o-mini, api_key: sk-dummy-upstream,
+    litellm_params: {model: openai/gpt-4o-mini, api_key: dummy-upstream-key,
                      mock_response: "pong"}
   - model_name: o4-mini
-    litellm_params: {model: openai/o4-mini, api_key: sk-dummy-upstream, mock_response: "pong"}
+    litellm_params: {model: openai/o4-mini, api_key: dummy-upstream-key, mock_response: "pong"}
   - model_name: rate-limited
-    litellm_params: {model: openai/gpt-4o-mini, api_key: sk-dummy-upstream,
+    litellm_params: {model: openai/gpt-4o-mini, api_key: dummy-upstream-key,
                      mock_response: "litellm.RateLimitError"}
   - model_name: broken
-    litellm_params: {model: openai/gpt-4o-mini, api_key: sk-dummy-upstream,
+    litellm_params: {model: openai/gpt-4o-mini, api_key: dummy-upstream-key,
                      mock_response: "litellm.InternalServerError"}
 litellm_settings:
   telemetry: false
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         config = Path(tmp) / "litellm.yaml"
         config.write_text(CONFIG % MASTER_KEY)
         env = {**os.environ, "LITELLM_LOG": "ERROR", "LITELLM_MODE": "PRODUCTION",
-               "OPENAI_API_KEY": "sk-dummy-upstream"}
+               "OPENAI_API_KEY": "dummy-upstream-key"}
         env.pop("DATABASE_URL", None)
         proc = subprocess.Popen([args.litellm, "--config", str(config), "--host", "127.0.0.1",
                                  "--port", str(port), "--num_workers", "1"], env=env,
