@@ -116,5 +116,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(to_json(found, written))
     else:
-        print(render(found, written))
+        import shutil
+
+        print(render(found, written, width=shutil.get_terminal_size((100, 24)).columns))
     return 0

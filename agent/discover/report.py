@@ -219,7 +219,22 @@ def _targets_section(d: Discovery) -> list[str]:
     return lines
 
 
-def render(d: Discovery, written: str | None = None) -> str:
+def wrap(line: str, width: int | None) -> list[str]:
+    """A long line folded at `width`, continuation lines under its text; the export
+    snippets (indented 8) are code and never folded."""
+    indent = len(line) - len(line.lstrip(" "))
+    if width is None or len(line) <= width or indent == 8:
+        return [line]
+    labelled = indent == len(MORE) or line[:len(HERE)].strip().endswith(":")
+    hang = len(HERE) if labelled else indent + 4
+    import textwrap
+
+    return textwrap.wrap(line, width=max(width, hang + 20), subsequent_indent=" " * hang,
+                         break_on_hyphens=False, break_long_words=False) or [line]
+
+
+def render(d: Discovery, written: str | None = None, width: int | None = None) -> str:
+    """The report; `width` folds long lines (None: one line each)."""
     o = d.options
     head = [f"alice-ops discover: backend {safe_base(o.backend)}"
             + (f", gateway {safe_base(o.gateway)}" if o.gateway else "")
@@ -239,7 +254,8 @@ def render(d: Discovery, written: str | None = None) -> str:
         sections.append(extra)
     sections.append(["Config", f"  wrote {written}" if written else
                      "  --write FILE writes a config fitted to this"])
-    return "\n\n".join("\n".join(s) for s in sections)
+    return "\n\n".join("\n".join(out for line in s for out in wrap(line, width))
+                       for s in sections)
 
 
 def _health_json(d: Discovery, base: str, guide_path: str) -> dict[str, Any]:

@@ -147,3 +147,14 @@ def test_health_pick_takes_json_only_and_a_down_deployment_too():
     assert an.pick_health(discovery(health=(html,)), BASE, "/api/health") is None
     report = render(discovery(health=(html,)))
     assert "no health path answered JSON" in report and "HTTP 200, not JSON: /health" in report
+
+
+def test_report_folds_at_the_width_but_never_a_snippet():
+    d = discovery(health=(Answer("GET", BASE, "/api/health", 200, 3.0, body=ALICE,
+                                 is_json=True),))
+    lines = render(d, width=72).splitlines()
+    snippets = [line for line in lines if line.startswith(" " * 8) and not
+                line.startswith(" " * 9)]
+    assert snippets and any(len(line) > 72 for line in snippets)  # code stays whole
+    assert all(len(line) <= 72 for line in lines if line not in snippets)
+    assert render(d).count("\n") < len(lines) - 1
