@@ -129,7 +129,7 @@ def describe_alice_main(sim: Simulator) -> str:
              "  backend:",
              f'    url: "{urls["backend"]}"',
              "    health: {path: /api/health, status_path: status, "
-             "sub_statuses: [database.status]}",
+             "sub_statuses: [database.status, \"services.*\"]}",
              "  gateway:                  # Alice's WebSocket lives on the backend",
              f'    url: "{urls["backend"]}"',
              "    health: null",
@@ -140,8 +140,12 @@ def describe_alice_main(sim: Simulator) -> str:
              "    path: /nlu/classify",
              "    intent_path: intent",
              "    confidence_path: score",
+             "    latency_path: null",
              "  prometheus:",
              f'    url: "{urls["prometheus"]}"',
+             "  json_metrics:",
+             f'    - {{name: alice_metrics, component: backend, url: "{urls["backend"]}'
+             '/api/metrics"}',
              "",
              "Press Ctrl+C to stop."]
     return "\n".join(lines)

@@ -20,6 +20,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from agent.config import parse_config
 from simulator.context import SimContext
 from simulator.history import History
 from simulator.metrics import COUNTERS, GAUGES, HISTOGRAMS, MetricStore
@@ -273,6 +274,11 @@ def test_cli_banner_names_the_profile_and_no_gateway():
             assert not any(line.startswith("  gateway ") for line in lines)
             backend = re.search(r"^  backend +(http://\S+)", banner, re.M).group(1)
             assert httpx.get(backend + "/api/health", timeout=5).json()["status"] == "ok"
+            snippet = banner[banner.index("targets:"):banner.index("Press Ctrl+C")]
+            config = parse_config(snippet, "<banner>", {"ALICE_SIM_API_KEY": "sk-x-1",
+                                                        "ALICE_SIM_ADMIN_KEY": "sk-x-2"})
+            assert config.targets.gateway.url == backend
+            assert config.targets.gateway.websocket.path == "/ws/alice"
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=10) == 0
         finally:
