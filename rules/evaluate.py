@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from agent.model import ProbeResult, Reading, Status
 from rules.guide_metrics import export_hint, family_of
@@ -59,10 +59,11 @@ class MetricStatus:
     def word(self) -> str:
         return "absent" if self.absent else self.status.word
 
-    def to_json(self) -> dict:
-        out = {"component": self.component, "name": self.name, "value": self.value,
-               "unit": self.unit, "target": self.target, "alert": self.alert,
-               "status": self.word, "title": self.title}
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "component": self.component, "name": self.name, "value": self.value,
+            "unit": self.unit, "target": self.target, "alert": self.alert,
+            "status": self.word, "title": self.title}
         if self.reason:
             out["reason"] = self.reason
         if self.missing:
@@ -78,7 +79,7 @@ class ComponentStatus:
     latency_ms: float | None
     metrics: tuple[MetricStatus, ...]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status.word,
                 "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
                 "summary": self.summary, "metrics": [m.to_json() for m in self.metrics]}
@@ -98,7 +99,7 @@ class Report:
     def blind_spots(self) -> tuple["BlindSpot", ...]:
         return blind_spots(self.metrics)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         stamp = datetime.fromtimestamp(self.checked_at, timezone.utc).isoformat(
             timespec="seconds")
         return {"status": self.status.word, "checked_at": stamp,
@@ -116,7 +117,7 @@ class BlindSpot:
     missing: tuple[str, ...]
     fix: tuple[str, ...]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"component": self.component, "metrics": list(self.metrics),
                 "missing": list(self.missing), "fix": list(self.fix)}
 

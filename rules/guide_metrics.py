@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Literal, Mapping
+from typing import Any, Literal, Mapping
 
 import yaml
 
@@ -35,8 +35,8 @@ class GuideMetric:
     used_by: tuple[str, ...] = ()
     buckets: tuple[float, ...] = ()
 
-    def to_json(self) -> dict:
-        out = {"name": self.name, "type": self.type, "unit": self.unit,
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "type": self.type, "unit": self.unit,
                "labels": list(self.labels), "help": self.help, "component": self.component,
                "used_by": list(self.used_by)}
         if self.buckets:

@@ -32,7 +32,8 @@ _MISSING = object()
 def _walk(doc: Any, path: str) -> tuple[Any, Any]:
     """(parent, value) at a dotted path (`a.b.0.c`: list items by index); value may be
     `_MISSING`."""
-    parent, node = None, doc
+    parent: Any = None
+    node = doc
     for part in path.split("."):
         if isinstance(node, Mapping) and part in node:
             parent, node = node, node[part]

@@ -82,7 +82,7 @@ class PromQLClient:
             raise PromQLError("answer is not Prometheus JSON")
         return doc["data"]
 
-    async def query(self, promql: str) -> list[dict]:
+    async def query(self, promql: str) -> list[dict[str, Any]]:
         """An instant query's samples, `[{"metric": {...}, "value": [t, "v"]}, ...]`; a
         scalar answer is one sample without labels."""
         data = await self._get("/api/v1/query", {"query": promql})
@@ -106,7 +106,7 @@ class PromQLClient:
             raise PromQLError("answer is not Prometheus JSON")
         return [str(v) for v in data]
 
-    async def buildinfo(self) -> dict:
+    async def buildinfo(self) -> dict[str, Any]:
         data = await self._get("/api/v1/status/buildinfo")
         if not isinstance(data, dict):
             raise PromQLError("answer is not Prometheus JSON")
@@ -130,8 +130,8 @@ class BlockingConnection:
     def __init__(self, target: PrometheusTarget):
         self.target = target
 
-    def custom_query(self, query: str) -> list[dict]:
-        async def once() -> list[dict]:
+    def custom_query(self, query: str) -> list[dict[str, Any]]:
+        async def once() -> list[dict[str, Any]]:
             async with PromQLClient(self.target) as client:
                 return await client.query(query)
 
@@ -145,7 +145,7 @@ def make_connection(target: PrometheusTarget) -> BlockingConnection:
     return BlockingConnection(target)
 
 
-def _value(result: list, query: str, known: set[str] | None) -> Reading:
+def _value(result: list[Any], query: str, known: set[str] | None) -> Reading:
     if not result:
         if known is not None:
             missing = sorted(n for n in series_names_in(query) if n not in known)
@@ -205,7 +205,7 @@ async def probe(target: PrometheusTarget, queries: Iterable[tuple[str, str]],
         else:
             readings[name] = _value(result, query, known)
     if isinstance(names, BaseException) and len(failures) == len(queries):  # not reached
-        reason = _query_reason(names, target.timeout_ms)  # type: ignore[arg-type]
+        reason = _query_reason(names, target.timeout_ms)
         summary = f"every query failed: {failures[0]}" if queries else \
             f"no answer from Prometheus: {reason}"
         return ProbeResult(COMPONENT, Status.CRITICAL, redact(summary, secrets),
@@ -214,7 +214,7 @@ async def probe(target: PrometheusTarget, queries: Iterable[tuple[str, str]],
     answered = sum(1 for name, _ in queries if readings[name].known)
     absent = sum(1 for name, _ in queries if readings[name].absent)
     summary = f"{answered}/{len(queries)} queries answered" if queries else \
-        f"reached, Prometheus {names.get('version', '?')}"  # type: ignore[union-attr]
+        f"reached, Prometheus {names.get('version', '?')}"
     if absent:
         summary += f", {absent} never exported"
     status = Status.OK
