@@ -1,5 +1,5 @@
 """The `alice-main` profile: the real Alice main backend and its NLU agent replayed from
-recordings (tests/data/alice_main/, made by `python -m simulator.record`), and a Prometheus
+recordings (simulator/profiles/recordings/alice_main/, also at tests/data/alice_main/; made by `python -m simulator.record`), and a Prometheus
 whose series are the ones scraped from the recorded `/metrics`.
 
 The backend port serves what the real backend served (`simulator.profiles.replay`), with
@@ -24,7 +24,9 @@ from simulator.services.base import make_app
 from simulator.services.prom_api import SimSource
 from simulator.services.prom_api import create_app as create_prometheus
 
-DEFAULT_RECORDING = Path(__file__).resolve().parents[2] / "tests" / "data" / "alice_main"
+# shipped with the package (tests/data/alice_main links here), so an installed wheel can
+# replay it too
+DEFAULT_RECORDING = Path(__file__).resolve().parent / "recordings" / "alice_main"
 SERVICES = ("backend", "nlu", "ollama", "openai", "prometheus")
 JOBS = {"backend": "alice-backend", "nlu": "alice-nlu-agent"}
 RECORDED_SERVICE = {"backend": "backend", "nlu": "nlu_agent"}
@@ -40,8 +42,7 @@ class RecordingMissing(ValueError):
 def recording(root: Path = DEFAULT_RECORDING) -> Recording:
     """The recording at `root` (read once); RecordingMissing naming the path if absent."""
     if not (root / "meta.json").is_file():
-        raise RecordingMissing(f"alice-main profile: no recording at {root} (a source "
-                               "checkout has it under tests/data/alice_main)")
+        raise RecordingMissing(f"alice-main profile: no recording at {root}")
     return load(root)
 
 
