@@ -4,6 +4,7 @@ live traffic proves generation, and checks `/api/ps` against a fake NVML at its 
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -95,17 +96,19 @@ async def test_stuck_unloading(sim, deep):
     sim.set_scenario("ollama-stuck-unloading")
     result = await probe_ollama.probe(target(sim, deep_probe=deep))
     assert result.status is Status.WARNING
-    assert "stuck unloading: expires_at passed 600 s ago" in result.summary
+    assert re.search(r"stuck unloading: expires_at passed 60[01] s ago", result.summary)
     # the deep generate loads it again: that follows the unload, it is no options mismatch
     assert ("loaded again (2400 ms) after unloading" in result.summary) is deep
     assert "options mismatch" not in result.summary
 
 
 async def test_expiry_just_passed_is_unloading_not_stuck(sim):
-    later = time.time() + 5 * 60 + 10  # the simulator's expires_at is five minutes out
-    result = await probe_ollama.probe(target(sim, deep_probe=False), now=lambda: later)
+    # the simulator's expires_at is five minutes out: judge ten seconds past it
+    result = await probe_ollama.probe(target(sim, deep_probe=False),
+                                      now=lambda: time.time() + 5 * 60 + 10)
     assert result.status is Status.OK
-    assert "unloading (keep_alive expired 10 s ago)" in result.summary
+    assert re.search(r"unloading \(keep_alive expired 1[01] s ago\)", result.summary), \
+        result.summary
 
 
 @pytest.mark.parametrize(("skip", "tested"), [(True, False), (False, True)])
