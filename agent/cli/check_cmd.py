@@ -71,19 +71,23 @@ def render_blind_spots(report: Report, verbose: bool) -> None:
     spots = report.blind_spots
     if not spots:
         return
+    from rich.padding import Padding
+    from rich.text import Text
+
     out = console()
+
+    def indented(text: str, indent: int, style: str = "") -> None:
+        out.print(Padding(Text(text, style=style), (0, 0, 0, indent)))  # wraps in the indent
+
     count = sum(len(b.metrics) for b in spots)
     out.print(f"blind spots (not exported, not counted in any status): "
               f"{count} metric{'' if count == 1 else 's'}")
     for spot in spots:
-        out.print(f"  {spot.component}: {', '.join(spot.metrics)}")
-        out.print(f"    missing: {', '.join(spot.missing)}", style="dim")
+        indented(f"{spot.component}: {', '.join(spot.metrics)}", 2)
+        indented(f"missing: {', '.join(spot.missing)}", 4, "dim")
         if verbose:
-            from rich.padding import Padding
-            from rich.text import Text
-
-            for hint in spot.fix:  # wrapped inside the indent, not back at column 0
-                out.print(Padding(Text(hint, style="dim"), (0, 0, 0, 6)))
+            for hint in spot.fix:
+                indented(hint, 6, "dim")
     if not verbose:
         out.print("  (check --verbose shows how to export each one)",
                   style="dim")
