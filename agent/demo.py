@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import AsyncIterator, Iterator
 
 from agent.config import Config, parse_config
+from agent.sandbox import DemoConfig, as_demo, is_demo  # noqa: F401 - re-exported
 
 DEMO_API_KEY = "sk-sim-demo-key-0000000000"
 SANDBOX_PREFIX = "alice-ops-demo-"
@@ -26,25 +27,6 @@ FAST_PATH_ENABLED=true
 FAST_PATH_THRESHOLD=0.85
 FAST_RESPONSE_TIMEOUT_MS=300
 """
-
-
-class DemoConfig(Config):
-    """A config built by the demo. Same keys as `Config`; its type alone says "demo"
-    (kept by `model_copy`): remediation records compose and command steps instead of
-    running them."""
-
-
-def as_demo(config: Config) -> DemoConfig:
-    """`config` marked as the demo's (no revalidation: it is valid already)."""
-    if isinstance(config, DemoConfig):
-        return config
-    return DemoConfig.model_construct(_fields_set=set(config.model_fields_set),
-                                      **{name: getattr(config, name)
-                                         for name in Config.model_fields})
-
-
-def is_demo(config: object) -> bool:
-    return isinstance(config, DemoConfig)
 
 
 def demo_config(urls: dict[str, str], api_key: str = DEMO_API_KEY,

@@ -152,6 +152,6 @@ class Recorder:
 def executor_for(config: Any) -> Executor:
     """The executor for compose and command steps under `config`: a fresh `Recorder` for
     a demo's config, else `run_argv`."""
-    from agent.demo import is_demo
+    from agent.sandbox import is_demo
 
     return Recorder() if is_demo(config) else run_argv

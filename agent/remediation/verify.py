@@ -244,7 +244,7 @@ def _rendered(playbook: Playbook, config: Config, phase: str
 async def _check_playbook(playbook: Playbook, config: Config, probe: _Probe,
                           compose: _Compose, components: set[str], now: float
                           ) -> Verification:
-    from agent.demo import is_demo
+    from agent.sandbox import is_demo
 
     demo = is_demo(config)
     checks: list[StepCheck] = []
