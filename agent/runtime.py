@@ -41,6 +41,7 @@ from agent.silences import (ack_from_row, check_duration, new_silence, silence_f
 from agent.snapshot import AgentStats, AlertView, Snapshot
 from agent.store import AuditRecord, OutboxItem, Store, StoreError
 from agent.store.health import RULE as STORAGE_RULE
+from agent.store.sent_marks import SentMarks
 from agent.store.health import STORAGE_ALERT, StorageHealth
 from alerts.codec import state_from_dict, state_to_dict
 from alerts.dispatch import Dispatcher, Tracked, plan
@@ -143,7 +144,8 @@ class Runtime:
         self._changed = asyncio.Condition()
         self._started_at = clock()
         self._inflight: set[asyncio.Task] = set()
-        self.dispatcher = Dispatcher(self._notifiers, store, run_io=self.db, clock=clock)
+        self._outbox = SentMarks(store)  # delivery marks kept while the store fails
+        self.dispatcher = Dispatcher(self._notifiers, self._outbox, run_io=self.db, clock=clock)
         self._dispatch_task: asyncio.Task | None = None
         self._retired: list[AlertEvent] = []
         self._retired_rows: list[tuple] = []
@@ -152,6 +154,7 @@ class Runtime:
         self._direct: set[asyncio.Task] = set()
         self._extra_saved: dict[str, tuple] = {}  # alert rows of other parts, as committed
         self._fd_watch = FdWatch()
+        self._remediation_ready = False
         # one pooled client for every extra endpoint (hundreds of them at scale)
         # (aiohttp: httpx's pool is quadratic in requests in flight, encode/httpx#3215;
         # tests that inject a transport get an httpx client through it)
@@ -249,13 +252,24 @@ class Runtime:
                      len(self.states), firing,
                      "never" if last_seen is None else f"{now - last_seen:.0f}")
         notified = [t.notice for t in self.ledger.values() if t.notified_at is not None]
-        self.dispatcher = Dispatcher(self._notifiers, self._store, run_io=self.db,
+        self.dispatcher = Dispatcher(self._notifiers, self._outbox, run_io=self.db,
                                      clock=self._clock, firing=notified)
         self._dispatch_task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
         await self._refresh_silences(now, force=True)
-        await self.remediation.start()
-        await self.checklists.tick()
+        try:  # a full disk must not keep the agent from starting (and raising agent_storage)
+            await self._start_remediation()
+            await self.checklists.tick()
+        except StoreError as exc:
+            if exc.corrupt:
+                raise
+            self._storage_failed(now, exc)
         self._publish(now)
+
+    async def _start_remediation(self) -> None:
+        """Recover interrupted runs and load the ledgers; until that has worked (the store
+        may fail at start) remediation plans nothing, so a suspended playbook stays so."""
+        await self.remediation.start()
+        self._remediation_ready = True
 
     async def stop(self) -> None:
         """Finish the jobs in flight (each commits), then stop delivering."""
@@ -321,6 +335,8 @@ class Runtime:
             self._retired, self._retired_rows, [], []
         events = retired + events
         try:
+            if not self._remediation_ready:
+                await self._start_remediation()
             events += await self.remediation.evaluate(now)  # runs go to background tasks
         except StoreError as exc:  # its reads failed: planned again next cycle
             log.warning("remediation not evaluated this cycle: %s", exc)
