@@ -55,9 +55,11 @@ def _check(config: Path) -> tuple[float, subprocess.CompletedProcess]:
     return time.monotonic() - started, done
 
 
-@pytest.fixture
-async def trickle():
-    server = await Trickle().start()
+@pytest.fixture(params=[1.0, 0.3], ids=["1-byte-per-s", "faster-than-read-timeouts"])
+async def trickle(request):
+    """1 byte/s; and a byte every 0.3 s, under any per-read timeout (only a total
+    deadline ends such a request)."""
+    server = await Trickle(byte_every_s=request.param).start()
     try:
         yield server
     finally:
