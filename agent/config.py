@@ -494,6 +494,26 @@ class IntervalSettings(_Section):
     """Override by component or endpoint name, e.g. {prometheus: 15}."""
 
 
+def _label_name(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name.startswith("__"):
+        raise ValueError(f"{name!r} is not a Prometheus label name")
+    if name in ("alertname", "severity"):
+        raise ValueError(f"{name!r} is set by the agent itself")
+    return name
+
+
+class HeartbeatSettings(_Section):
+    """A URL pinged every interval_s while the agent's cycles run and commit."""
+
+    url: HttpUrl
+    """e.g. https://hc-ping.com/<uuid>; the path is treated as a secret."""
+    interval_s: Annotated[float, Field(ge=5, le=86400)] = 60.0
+    method: Literal["GET", "POST", "HEAD"] = "GET"
+    send_fail: bool = True
+    """When unhealthy (cycles stale, the store failing), ping URL/fail instead."""
+    timeout_ms: TimeoutMs = 10000
+
+
 class AgentSettings(_Section):
     """The headless agent: schedule, store, HTTP API."""
 
@@ -515,6 +535,11 @@ class AgentSettings(_Section):
     outage_tolerance_s: Annotated[float, Field(ge=0)] = 3600
     """After a restart, pending alerts keep their elapsed `for` time if the agent was
     down for less than this (the downtime itself never counts)."""
+    external_labels: dict[Annotated[str, AfterValidator(_label_name)], str] = {}
+    """Added to every alert sent and every /metrics series, e.g. {site: lab, instance: a}:
+    what tells two agents' alerts apart in one Alertmanager."""
+    heartbeat: HeartbeatSettings | None = None
+    """Ping a dead man's switch (healthchecks.io style) while the agent is healthy."""
 
     @field_validator("listen")
     @classmethod
@@ -549,6 +574,10 @@ class AlertSettings(_Section):
     repeat_interval_s: Annotated[float, Field(gt=0)] = 4 * 3600.0
     unknown_is_breach: bool = True
     rules: tuple[AlertRuleOverride, ...] = ()
+    runbook_base_url: HttpUrl | None = None
+    """Where the README is published; every alert's runbook_url is this plus a section
+    anchor (#remediation for an alert a playbook covers, else #what-is-checked)."""
+
 
 
 ReceiverName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@-]{1,64}$")]
@@ -595,6 +624,10 @@ class AlertmanagerReceiver(_Section):
     """Unique among receivers; default `alertmanager-HOST-PORT` from the url."""
     url: HttpUrl
     timeout_ms: TimeoutMs = 5000
+    resend_interval_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
+    """Firing alerts are re-posted this often; each expires after 4 x this unless re-posted."""
+    watchdog: bool = True
+    """Also send the always-firing `Watchdog` alert (route it to a dead man's switch)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -602,16 +635,89 @@ class AlertmanagerReceiver(_Section):
         return _receiver_name("alertmanager", data)
 
 
+class EmailReceiver(_Section):
+    """E-mail over SMTP: one message per notification."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: ReceiverName
+    """Unique among receivers; default `email-HOST-PORT`."""
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    """starttls (port 587), tls (SMTPS, port 465) or none (a local relay)."""
+    username: str | None = None
+    password: SecretStr | None = None
+    """Use ${SMTP_PASSWORD}; never shown."""
+    sender: Annotated[str, Field(alias="from", pattern=r"^[^@\s]+@[^@\s]+$")]
+    to: Annotated[tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")], ...],
+                  Field(min_length=1)]
+    ca_file: str | None = None
+    """CA bundle that signs the server's certificate (default: the system's)."""
+    verify: bool = True
+    allow_plain_auth: bool = False
+    """Send the password over an unencrypted connection (security: none) anyway."""
+    subject_prefix: str = ""
+    timeout_ms: TimeoutMs = 10000
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("name") is None and isinstance(
+                data.get("host"), str) and data["host"]:
+            host = re.sub(r"[^A-Za-z0-9_.-]", "-", data["host"])
+            return {**data, "name": f"email-{host}-{data.get('port', 587)}"}
+        return data
+
+
+class NtfyReceiver(_Section):
+    """An ntfy server topic (JSON publishing: title, priority, tags)."""
+
+    name: ReceiverName
+    """Unique among receivers; default `ntfy-HOST-PORT` from the url."""
+    url: HttpUrl
+    """The server, e.g. https://ntfy.sh."""
+    topic: Annotated[str, Field(pattern=r"^[-_A-Za-z0-9]{1,64}$")]
+    token: SecretStr | None = None
+    timeout_ms: TimeoutMs = 5000
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        return _receiver_name("ntfy", data)
+
+
+class SlackReceiver(_Section):
+    """A Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat)."""
+
+    name: ReceiverName
+    """Unique among receivers; default `slack-HOST-PORT` from the url."""
+    url: HttpUrl
+    """The incoming-webhook URL; its path is the credential (never shown)."""
+    channel: str | None = None
+    username: str | None = None
+    icon_emoji: str | None = None
+    timeout_ms: TimeoutMs = 5000
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        return _receiver_name("slack", data)
+
+
 class NotifierSettings(_Section):
     """Where alerts go. The structured log always gets them."""
 
     webhooks: tuple[WebhookReceiver, ...] = ()
     alertmanagers: tuple[AlertmanagerReceiver, ...] = ()
+    email: tuple[EmailReceiver, ...] = ()
+    ntfy: tuple[NtfyReceiver, ...] = ()
+    slack: tuple[SlackReceiver, ...] = ()
 
     @model_validator(mode="after")
     def _unique_names(self) -> "NotifierSettings":
         seen: dict[str, str] = {}
-        for kind in ("webhooks", "alertmanagers"):
+        for kind in ("webhooks", "alertmanagers", "email", "ntfy", "slack"):
             for i, receiver in enumerate(getattr(self, kind)):
                 where = f"{kind}[{i}]"
                 if receiver.name in RESERVED_RECEIVERS:

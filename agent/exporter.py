@@ -159,6 +159,27 @@ def reexported(metrics) -> Iterator[Metric]:
         yield family
 
 
+class ExternalLabels(Collector):
+    """Another collector's series with `agent.external_labels` added to each (a series'
+    own label wins on a clash), so a fleet's Prometheus tells agents apart by site."""
+
+    def __init__(self, inner: Collector, labels: Mapping[str, str]):
+        self._inner = inner
+        self._labels = dict(labels)
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._inner.collect():
+            if self._labels:
+                family.samples = [s._replace(labels={**self._labels, **s.labels})
+                                  for s in family.samples]
+            yield family
+
+
+def with_external_labels(collector: Collector, labels: Mapping[str, str]) -> Collector:
+    """`collector` itself without labels, else wrapped in `ExternalLabels`."""
+    return ExternalLabels(collector, labels) if labels else collector
+
+
 def _counter(name: str, doc: str, label: str, values: Mapping[str, int]) -> CounterMetricFamily:
     family = CounterMetricFamily(name, doc, labels=[label])
     for key, n in sorted(values.items()):

@@ -629,9 +629,14 @@ class Runtime:
 
         from agent.resources import ResourceCollector
 
+        from agent.exporter import with_external_labels
+
         registry = CollectorRegistry()
-        registry.register(SnapshotCollector(lambda: self.snapshot, self.durations, self.lag))
-        registry.register(ResourceCollector(lambda: self.storage.failures_total))
+        labels = self.config.agent.external_labels
+        registry.register(with_external_labels(
+            SnapshotCollector(lambda: self.snapshot, self.durations, self.lag), labels))
+        registry.register(with_external_labels(
+            ResourceCollector(lambda: self.storage.failures_total), labels))
         return generate_latest(registry)
 
     async def add_silence(self, matchers: str, duration_s: float, comment: str,

@@ -25,7 +25,10 @@ PROBE_THREADS = 8
 RESTART_KEYS = (("agent.listen", lambda c: c.agent.listen),
                 ("agent.token", lambda c: c.agent.token),
                 ("agent.data_path", lambda c: c.agent.data_path),
-                ("notifiers", lambda c: c.notifiers))
+                ("notifiers", lambda c: c.notifiers),
+                ("agent.external_labels", lambda c: c.agent.external_labels),
+                ("agent.heartbeat", lambda c: c.agent.heartbeat),
+                ("alerts.runbook_base_url", lambda c: c.alerts.runbook_base_url))
 
 
 def host_in_url(host: str) -> str:
@@ -33,15 +36,9 @@ def host_in_url(host: str) -> str:
 
 
 def make_notifiers(config: Config) -> list:
-    from alerts.notifiers import AlertmanagerNotifier, LogNotifier, WebhookNotifier
+    from agent.receivers import make_notifiers as build
 
-    notifiers: list = [LogNotifier()]
-    for hook in config.notifiers.webhooks:
-        notifiers.append(WebhookNotifier(hook.name, hook.url, token=hook.bearer_token,
-                                         timeout_s=hook.timeout_ms / 1000))
-    for am in config.notifiers.alertmanagers:
-        notifiers.append(AlertmanagerNotifier(am.name, am.url, timeout_s=am.timeout_ms / 1000))
-    return notifiers
+    return build(config)
 
 
 class AgentService:
@@ -59,6 +56,7 @@ class AgentService:
         self._threads: ThreadPoolExecutor | None = None
         self._lock = None
         self.in_force: Config | None = None  # what a restart-only setting runs with
+        self.heartbeat = None
 
     @property
     def api_port(self) -> int | None:
@@ -107,6 +105,16 @@ class AgentService:
             await self.runtime.start()
             self.scheduler = scheduler.build(self.runtime)
             self.scheduler.start()
+            beat = config.agent.heartbeat
+            if beat is not None:
+                from agent.heartbeat import Heartbeat
+
+                runtime = self.runtime
+                self.heartbeat = Heartbeat(beat.url, beat.interval_s, lambda: runtime.snapshot,
+                                           runtime.storage_problem, method=beat.method,
+                                           send_fail=beat.send_fail,
+                                           timeout_s=beat.timeout_ms / 1000)
+                self.heartbeat.start()
         except BaseException:
             await self.stop()
             raise
@@ -127,6 +135,9 @@ class AgentService:
 
     async def stop(self) -> None:
         """Finish the jobs in flight (each commits), stop delivering, close the store."""
+        if self.heartbeat is not None:
+            await self.heartbeat.stop()
+            self.heartbeat = None
         if self.scheduler is not None:
             self.scheduler.pause()  # no new runs; shutdown() would cancel those in flight
         if self.runtime is not None:

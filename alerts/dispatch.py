@@ -170,7 +170,9 @@ class Dispatcher:
     holds that receiver's new rows back until then, so they go out together and
     in order. The loop sleeps until a `wake()`, the next retry, the next re-post
     of firing alerts to a receiver with `resend_interval_s` (Alertmanager), or
-    `poll_interval_s`, whichever comes first.
+    `poll_interval_s`, whichever comes first. A receiver with `resend_interval_s` and
+    a true `keepalive` (Alertmanager with the Watchdog) is posted to at start and
+    every `resend_interval_s` even when nothing fires: `send([])` carries the Watchdog.
 
     Args:
         receivers: The notifiers, by their unique `name`.
@@ -210,7 +212,11 @@ class Dispatcher:
         self._active: dict[str, dict[str, Notice]] = {
             name: {} for name, r in self._receivers.items() if _resend_interval(r)}
         self._next_refresh: dict[str, float] = {}
+        self._keepalive = {name for name, r in self._receivers.items()
+                           if _resend_interval(r) and getattr(r, "keepalive", False)}
         self._track_sent(list(firing), only=self._active)
+        for name in self._keepalive:
+            self._next_refresh.setdefault(name, clock())
         for name in self._next_refresh:  # re-post at once: they may have expired meanwhile
             self._next_refresh[name] = clock()
         self._grace_s = 5.0
@@ -307,7 +313,7 @@ class Dispatcher:
                 continue
             self._start(notifier, batch)
         for name, active in self._active.items():
-            if (active and name not in self._inflight
+            if ((active or name in self._keepalive) and name not in self._inflight
                     and self._blocked_until.get(name, 0.0) <= now
                     and self._next_refresh.get(name, now) <= now):
                 self._start(self._receivers[name], [])
@@ -322,7 +328,8 @@ class Dispatcher:
                      if t > now and name not in self._inflight]
         deadlines += [max(t, self._blocked_until.get(name, 0.0))
                       for name, t in self._next_refresh.items()
-                      if self._active.get(name) and name not in self._inflight]
+                      if (self._active.get(name) or name in self._keepalive)
+                      and name not in self._inflight]
         wait = self._poll_interval_s if self._poll_interval_s > 0 else None
         if deadlines:
             soonest = max(0.0, min(deadlines) - now) + 0.005
@@ -346,7 +353,7 @@ class Dispatcher:
                 notices = collapse(notices)
             else:
                 notices = list(self._active.get(name, {}).values())
-            if not notices:
+            if not notices and name not in self._keepalive:
                 return
             reason = await self._send(notifier, notices)
             now = self._clock()
@@ -380,7 +387,7 @@ class Dispatcher:
         self._last_error.pop(name, None)
         self._track_sent(notices, only=(name,))
         interval = _resend_interval(notifier)
-        if interval and self._active.get(name):
+        if interval and (self._active.get(name) or name in self._keepalive):
             self._next_refresh[name] = now + interval
 
     def _failed(self, name: str, reason: str, rows: list[Any], now: float) -> float:

@@ -1,9 +1,13 @@
 """The threshold table as Prometheus alerting rules (pure), for fleets where Prometheus
 evaluates and a clustered Alertmanager deduplicates (DESIGN.md, "Real parts").
 
-Only PromQL rows can be exported: probe rows need the agent. Each row gives two
-rules, `<alert>_warning` (target missed) and `<alert>` (alert threshold crossed),
-with the same names and labels the agent uses, so silences carry over.
+Only PromQL rows can be exported: probe rows need the agent. Each row gives ONE rule
+with exactly the agent's alert name and labels (`component`, `metric`, `service`), so a
+silence or route written for the agent's alerts carries over. It fires while the target
+is missed; its `severity` is an annotation, templated from the value (critical past the
+alert threshold, else warning), never a label: an escalation stays one Alertmanager
+alert, as the agent's own do (`alerts.notifiers.wire`). Put the agent's
+`external_labels` in Prometheus' `global.external_labels` to get the same identity.
 """
 
 from __future__ import annotations
@@ -26,25 +30,26 @@ def prometheus_rules(rows: Sequence[ThresholdRow], for_s: float = 0.0,
     for row in rows:
         if row.promql is None:
             continue
-        worse, better = (">", "<") if row.direction == "lower" else ("<", ">")
+        worse, past = (">", "gt") if row.direction == "lower" else ("<", "lt")
         name = metric_alert(row.component, row.metric)
         labels = {"component": row.component, "metric": row.metric, "service": "alice"}
         query = " ".join(row.promql.split())
-        for severity, op, limit, what in (
-                ("critical", worse, row.alert, f"crossed its alert threshold {row.alert_text}"),
-                ("warning", f"{worse}=", row.target, f"misses its target {row.target_text}")):
-            rule = {"alert": name if severity == "critical" else f"{name}_warning",
-                    "expr": f"({query}) {op} {limit:g}",
-                    "labels": {**labels, "severity": severity},
-                    "annotations": {"summary": f"{row.title} {{{{ $value | printf \"%.3g\" }}}} "
-                                               f"{what}"}}
-            if severity == "warning":  # only while not already critical
-                rule["expr"] += f" and ({query}) {better}= {row.alert:g}"
-            if for_s:
-                rule["for"] = _duration(for_s)
-            if keep_firing_for_s:
-                rule["keep_firing_for"] = _duration(keep_firing_for_s)
-            rules.append(rule)
+        critical = f"{{{{ if {past} $value {float(row.alert)!r} }}}}"
+        value = f"{row.title} {{{{ $value | printf \"%.3g\" }}}}"
+        rule: dict = {
+            "alert": name,
+            "expr": f"({query}) {worse}= {row.target:g}",
+            "labels": labels,
+            "annotations": {
+                "severity": f"{critical}critical{{{{ else }}}}warning{{{{ end }}}}",
+                "summary": f"{critical}{value} crossed its alert threshold {row.alert_text}"
+                           f"{{{{ else }}}}{value} misses its target {row.target_text}"
+                           "{{ end }}"}}
+        if for_s:
+            rule["for"] = _duration(for_s)
+        if keep_firing_for_s:
+            rule["keep_firing_for"] = _duration(keep_firing_for_s)
+        rules.append(rule)
     return {"groups": [{"name": group, "rules": rules}]}
 
 

@@ -4,6 +4,11 @@ Alertmanager then groups, silences, inhibits, deduplicates (also across a
 cluster) and routes them. Firing alerts carry endsAt = now + 4 x
 `resend_interval_s`; the dispatcher re-posts them every `resend_interval_s`
 while they fire, and a resolved notice ends them at once.
+
+Identity: labels are `alertname`, the external labels and the alert's own labels;
+severity is an annotation, so an escalation stays one Alertmanager alert
+(`alerts.notifiers.wire`). With `watchdog` on, every POST (and a re-post every
+`resend_interval_s` even when nothing else fires) carries the always-firing `Watchdog`.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import httpx
 from alerts.notifiers.http import JsonPoster, safe_url
 from alerts.notifiers.notice import Notice
 from alerts.notifiers.payload import DEFAULT_RESEND_INTERVAL_S, alertmanager_v2_alerts
+from alerts.notifiers.wire import NO_OPTIONS, WireOptions
 
 
 class AlertmanagerNotifier:
@@ -34,6 +40,10 @@ class AlertmanagerNotifier:
         client: A shared `httpx.AsyncClient`; without one the notifier owns a client
             (built on `transport` if given) and `aclose` closes it.
         clock: Unix time source for endsAt (tests pass a fake one).
+        opts: External labels and runbook annotations.
+        watchdog: Send the always-firing `Watchdog` alert with every POST; the
+            dispatcher then re-posts every `resend_interval_s` even with nothing firing
+            (`keepalive`).
     """
 
     def __init__(self, name: str, url: str, *, generator_url: str = "",
@@ -41,13 +51,17 @@ class AlertmanagerNotifier:
                  headers: Mapping[str, str] | None = None, timeout_s: float = 10.0,
                  client: httpx.AsyncClient | None = None,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, opts: WireOptions = NO_OPTIONS,
+                 watchdog: bool = False) -> None:
         if resend_interval_s <= 0:
             raise ValueError("resend_interval_s must be positive")
         self.name = name
         self.generator_url = generator_url
         self.resend_interval_s = float(resend_interval_s)
         self._clock = clock
+        self.opts = opts
+        self.keepalive = bool(watchdog)
+        self._watchdog_since = clock() if watchdog else None
         self._poster = JsonPoster(url.rstrip("/") + "/api/v2/alerts", token=token,
                                   headers=headers, timeout_s=timeout_s, client=client,
                                   transport=transport)
@@ -61,10 +75,11 @@ class AlertmanagerNotifier:
         Raises:
             NotifyError: one redacted line naming the URL and what went wrong.
         """
-        if not notices:
+        if not notices and not self.keepalive:
             return
         body = alertmanager_v2_alerts(notices, self.generator_url, now=self._clock(),
-                                      resend_interval_s=self.resend_interval_s)
+                                      resend_interval_s=self.resend_interval_s, opts=self.opts,
+                                      watchdog_since=self._watchdog_since)
         await self._poster.post(body, ok=lambda status: status == 200)
 
     async def aclose(self) -> None:

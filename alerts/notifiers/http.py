@@ -48,11 +48,13 @@ class JsonPoster:
         timeout_s: Whole-request timeout.
         client: A shared client; when None the poster creates one and `aclose` closes it.
         transport: A transport for the owned client (tests inject faults with it).
+        secret_path: The URL's path is a credential too (Slack-style webhook URLs).
     """
 
     def __init__(self, url: str, *, token: Any = None, headers: Mapping[str, str] | None = None,
                  timeout_s: float = 10.0, client: httpx.AsyncClient | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 secret_path: bool = False) -> None:
         self.url = url
         self.timeout_s = float(timeout_s)
         self._headers = {"Content-Type": "application/json", **dict(headers or {})}
@@ -62,6 +64,8 @@ class JsonPoster:
         self._secrets = [v for v in (token_value, *(headers or {}).values()) if v]
         parts = urlsplit(url)
         self._secrets += [v for v in (parts.password, parts.query) if v]
+        if secret_path:
+            self._secrets += [s for s in parts.path.split("/") if len(s) >= 8]
         self._client = client
         self._owns_client = client is None
         self._transport = transport

@@ -12,6 +12,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
 from alerts.notifiers.notice import FIRING, Notice
+from alerts.notifiers.wire import NO_OPTIONS, WireOptions, identity_labels, wire_annotations
+from alerts.silence import fingerprint
+
+WATCHDOG = "Watchdog"
+"""The always-firing alert (kube-prometheus' convention): its absence downstream means
+the agent, or its path to Alertmanager, is dead."""
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 """Go's zero `time.Time` in JSON: Alertmanager's endsAt of a firing alert in webhooks."""
@@ -51,16 +57,24 @@ def group_key(group_labels: Mapping[str, str], route: str = "{}") -> str:
     return f"{route}:{{{inner}}}"
 
 
-def _webhook_alert(notice: Notice, generator_url: str) -> dict[str, Any]:
-    return {"status": notice.status, "labels": notice.all_labels,
-            "annotations": dict(notice.annotations), "startsAt": rfc3339(notice.starts_at),
-            "endsAt": rfc3339(notice.ends_at), "generatorURL": generator_url,
-            "fingerprint": notice.fingerprint}
+def _webhook_alert(notice: Notice, generator_url: str, opts: WireOptions) -> dict[str, Any]:
+    # chat and incident tools key alerts by `fingerprint`: severity may stay a label here,
+    # the fingerprint is the alert's (plus the external labels), never the severity's
+    shown = WireOptions(opts.external_labels, opts.runbooks, opts.runbook_base_url,
+                        severity_label=True)
+    fp = notice.fingerprint
+    if opts.external_labels:
+        fp = fingerprint(notice.alertname, identity_labels(notice, opts))
+    return {"status": notice.status, "labels": identity_labels(notice, shown),
+            "annotations": wire_annotations(notice, opts),
+            "startsAt": rfc3339(notice.starts_at), "endsAt": rfc3339(notice.ends_at),
+            "generatorURL": generator_url, "fingerprint": fp}
 
 
 def alertmanager_webhook_payload(notices: Sequence[Notice], receiver: str,
                                  group_labels: Mapping[str, str], external_url: str, *,
-                                 generator_url: str = "") -> dict[str, Any]:
+                                 generator_url: str = "", opts: WireOptions = NO_OPTIONS
+                                 ) -> dict[str, Any]:
     """One webhook notification for a group of notices, in Alertmanager's format (version 4).
 
     Args:
@@ -70,6 +84,7 @@ def alertmanager_webhook_payload(notices: Sequence[Notice], receiver: str,
             receiver goes out as one group, as the dispatcher does).
         external_url: Where the sender can be reached (the agent's URL).
         generator_url: Each alert's generatorURL (defaults to `external_url`).
+        opts: External labels and runbook annotations (`alerts.notifiers.wire`).
 
     Returns:
         `{"version": "4", "groupKey", "truncatedAlerts": 0, "status", "receiver",
@@ -77,7 +92,7 @@ def alertmanager_webhook_payload(notices: Sequence[Notice], receiver: str,
         status is "firing" if any alert fires, else "resolved"; a firing alert's
         endsAt is Go's zero time.
     """
-    alerts = [_webhook_alert(n, generator_url or external_url) for n in notices]
+    alerts = [_webhook_alert(n, generator_url or external_url, opts) for n in notices]
     firing = any(n.status == FIRING for n in notices)
     return {
         "version": "4",
@@ -94,8 +109,9 @@ def alertmanager_webhook_payload(notices: Sequence[Notice], receiver: str,
 
 
 def alertmanager_v2_alerts(notices: Sequence[Notice], generator_url: str, *, now: float,
-                           resend_interval_s: float = DEFAULT_RESEND_INTERVAL_S
-                           ) -> list[dict[str, Any]]:
+                           resend_interval_s: float = DEFAULT_RESEND_INTERVAL_S,
+                           opts: WireOptions = NO_OPTIONS,
+                           watchdog_since: float | None = None) -> list[dict[str, Any]]:
     """The body of `POST /api/v2/alerts` for these notices.
 
     Alertmanager resolves an alert by itself once its endsAt passes, so a firing
@@ -103,10 +119,33 @@ def alertmanager_v2_alerts(notices: Sequence[Notice], generator_url: str, *, now
     and must be re-posted every `resend_interval_s` while it fires (the dispatcher
     does this for receivers with a `resend_interval_s`). A resolved alert is posted
     with endsAt = the time it resolved, which ends it at once.
+
+    Labels are the identity (`wire.identity_labels`: no `severity`, plus the external
+    labels); severity, runbook and runbook_url are annotations. With `watchdog_since`
+    the always-firing `Watchdog` alert (started then) goes first.
     """
     ttl_end = now + RESEND_TTL_FACTOR * resend_interval_s
-    return [{"labels": n.all_labels, "annotations": dict(n.annotations),
-             "startsAt": rfc3339(n.starts_at),
-             "endsAt": rfc3339(ttl_end if n.status == FIRING else n.ends_at),
-             "generatorURL": generator_url}
-            for n in notices]
+    alerts = [{"labels": identity_labels(n, opts), "annotations": wire_annotations(n, opts),
+               "startsAt": rfc3339(n.starts_at),
+               "endsAt": rfc3339(ttl_end if n.status == FIRING else n.ends_at),
+               "generatorURL": generator_url}
+              for n in notices]
+    if watchdog_since is not None:
+        alerts.insert(0, watchdog_alert(generator_url, since=watchdog_since, ends_at=ttl_end,
+                                        opts=opts))
+    return alerts
+
+
+def watchdog_alert(generator_url: str, *, since: float, ends_at: float,
+                   opts: WireOptions = NO_OPTIONS) -> dict[str, Any]:
+    """The `Watchdog` postable alert: always firing while the agent runs (severity none)."""
+    where = " ".join(f"{k}={v}" for k, v in sorted(opts.external_labels.items()))
+    return {"labels": {**opts.external_labels, "alertname": WATCHDOG},
+            "annotations": {
+                "severity": "none",
+                "summary": f"alice-agent is alive{f' ({where})' if where else ''}",
+                "description": "Always firing while the agent runs and reaches this "
+                               "Alertmanager. Route it to a dead man's switch: its absence "
+                               "means the agent or its path here is down."},
+            "startsAt": rfc3339(since), "endsAt": rfc3339(ends_at),
+            "generatorURL": generator_url}

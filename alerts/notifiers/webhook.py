@@ -13,6 +13,7 @@ import httpx
 from alerts.notifiers.http import JsonPoster, safe_url
 from alerts.notifiers.notice import Notice
 from alerts.notifiers.payload import alertmanager_webhook_payload
+from alerts.notifiers.wire import NO_OPTIONS, WireOptions
 
 
 class WebhookNotifier:
@@ -28,6 +29,7 @@ class WebhookNotifier:
         generator_url: Each alert's `generatorURL` (defaults to `external_url`).
         client: A shared `httpx.AsyncClient`; without one the notifier owns a client
             (built on `transport` if given) and `aclose` closes it.
+        opts: External labels and runbook annotations.
     """
 
     resend_interval_s: float | None = None
@@ -36,8 +38,10 @@ class WebhookNotifier:
                  headers: Mapping[str, str] | None = None, timeout_s: float = 10.0,
                  external_url: str = "", generator_url: str = "",
                  client: httpx.AsyncClient | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 opts: WireOptions = NO_OPTIONS) -> None:
         self.name = name
+        self.opts = opts
         self.external_url = external_url
         self.generator_url = generator_url
         self._poster = JsonPoster(url, token=token, headers=headers, timeout_s=timeout_s,
@@ -55,7 +59,7 @@ class WebhookNotifier:
         if not notices:
             return
         body = alertmanager_webhook_payload(notices, self.name, {}, self.external_url,
-                                            generator_url=self.generator_url)
+                                            generator_url=self.generator_url, opts=self.opts)
         await self._poster.post(body)
 
     async def aclose(self) -> None:

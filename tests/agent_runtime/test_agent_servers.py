@@ -53,7 +53,8 @@ async def test_alertmanager_receives_the_alert_and_its_resolution(tmp_path, sim,
             await asyncio.sleep(0.2)
         assert ours, "Alertmanager never got an active openai_health alert"
         got = ours[0]
-        assert got["labels"]["severity"] == "critical"
+        assert got["annotations"]["severity"] == "critical"  # not a label: not identity
+        assert "severity" not in got["labels"]
         assert got["status"]["state"] in ("active", "unprocessed")
         assert datetime.fromisoformat(got["startsAt"].replace("Z", "+00:00")).replace(
             microsecond=0) == datetime.fromisoformat(started)

@@ -138,13 +138,13 @@ def test_webhook_payload_has_alertmanagers_shape():
     assert body["groupLabels"] == {} and body["groupKey"] == "{}:{}"
     assert body["externalURL"] == "http://agent:9321"
     assert body["commonLabels"] == {"severity": "critical"}
-    assert body["commonAnnotations"] == {}
+    assert body["commonAnnotations"] == {"severity": "critical"}  # also an annotation
     first, second = body["alerts"]
     assert set(first) == ALERT_KEYS and set(second) == ALERT_KEYS
     assert first["status"] == "firing"
     assert first["labels"] == {"alertname": "openai_error_rate", "component": "openai",
                                "metric": "error_rate", "severity": "critical"}
-    assert first["annotations"] == dict(firing.annotations)
+    assert first["annotations"] == {**firing.annotations, "severity": "critical"}
     assert first["startsAt"] == "2023-11-14T22:13:20.000Z"
     assert first["endsAt"] == "0001-01-01T00:00:00Z"
     assert first["fingerprint"] == firing.fingerprint
@@ -162,7 +162,8 @@ def test_webhook_payload_all_resolved_and_group_labels():
     assert body["groupKey"] == '{}:{alertname="openai_error_rate"}'
     assert body["commonLabels"] == {"alertname": "openai_error_rate", "metric": "error_rate",
                                     "severity": "critical"}
-    assert body["commonAnnotations"] == {"summary": "openai_error_rate resolved"}
+    assert body["commonAnnotations"] == {"summary": "openai_error_rate resolved",
+                                         "severity": "critical"}
 
 
 def test_v2_alerts_shape_and_ends_at_policy():
@@ -307,8 +308,9 @@ async def test_alertmanager_notifier_fires_then_resolves(alertmanager_url):
         assert len(shown) == 1, shown
         alert = shown[0]
         assert alert["status"]["state"] == "active"
-        assert alert["labels"] == fire.all_labels
-        assert alert["annotations"] == dict(fire.annotations)
+        # identity without severity: an escalation stays this one alert
+        assert alert["labels"] == {k: v for k, v in fire.all_labels.items() if k != "severity"}
+        assert alert["annotations"] == {**fire.annotations, "severity": "critical"}
         assert abs(parse_time(alert["startsAt"]) - started) < 0.002
         assert parse_time(alert["endsAt"]) > time.time() + 60  # the resend TTL
         assert alert["generatorURL"] == "http://agent:9321"
