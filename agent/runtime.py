@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import httpx
@@ -51,6 +53,10 @@ from alerts.silence import is_acked, is_silenced
 from rules.alerting import BoundRule, build_rules
 from rules.evaluate import MetricStatus, Report, evaluate
 from rules.thresholds import format_value
+from alerts.inhibit import DependencyGraph, display_order, inhibited  # H10-inhibit
+from alerts.lifecycle import current_severity
+from rules.cause import metric_cause, probe_cause
+from rules.dependencies import alert_facts, alert_labels, graph as dependency_graph
 
 log = logging.getLogger("alice_ops.agent")
 HISTORY_POINTS = 60
@@ -155,6 +161,7 @@ class Runtime:
         self._extra_saved: dict[str, tuple] = {}  # alert rows of other parts, as committed
         self._fd_watch = FdWatch()
         self._remediation_ready = False
+        self._commit_lock = asyncio.Lock()
         # one pooled client for every extra endpoint (hundreds of them at scale)
         # (aiohttp: httpx's pool is quadratic in requests in flight, encode/httpx#3215;
         # tests that inject a transport get an httpx client through it)
@@ -182,6 +189,12 @@ class Runtime:
         self._feeds = {name: {name, "prometheus"} | (promql if name == "prometheus" else set())
                        for name in self.jobs}
         self._fp_rule = {b.rule.fingerprint: name for name, b in self.rules.items()}
+        # dependencies (alerts.inhibit): alerts that follow from a breaching one are held
+        self.dependency_graph = (dependency_graph(config.alerts.dependencies)
+                                 if config.alerts.inhibit else DependencyGraph())
+        self.dependency_labels = alert_labels(self.rules, self.rows)
+        self.inhibitions: dict[str, str] = {}
+        self.causes: dict[str, str] = getattr(self, "causes", {})
         if not hasattr(self, "remediation"):
             from agent.remediation.controller import RemediationController
 
@@ -251,6 +264,7 @@ class Runtime:
             log.info("restored %d alert states (%d firing), agent was last seen %s s ago",
                      len(self.states), firing,
                      "never" if last_seen is None else f"{now - last_seen:.0f}")
+        self._resume_storage_alert()
         notified = [t.notice for t in self.ledger.values() if t.notified_at is not None]
         self.dispatcher = Dispatcher(self._notifiers, self._outbox, run_io=self.db,
                                      clock=self._clock, firing=notified)
@@ -329,6 +343,7 @@ class Runtime:
         fed = {c: self.results[c] for c in self._feeds.get(name, (name,)) if c in self.results}
         report = evaluate(fed, self.rows, now, COMPONENT_ORDER)
         events, samples = self._judge(name, result, report, now)
+        self.inhibitions = self.inhibited_now(now)
         samples += [(now, name, metric, value, int(result.status))  # figures kept for reports
                     for metric, value in result.details.get("history", {}).items()]
         retired, retired_rows, self._retired, self._retired_rows = \
@@ -345,7 +360,8 @@ class Runtime:
         before = dict(self.ledger)
         planned = plan(events, self.ledger, repeat_interval_s=self.config.alerts.repeat_interval_s,
                        now=now, silenced=lambda labels: is_silenced(labels, self.silences, now)
-                       is not None, acked=lambda fp: is_acked(fp, self.acks, now) is not None)
+                       is not None or labels.get("alertname") in self.inhibitions,
+                       acked=lambda fp: is_acked(fp, self.acks, now) is not None)
         self.ledger = planned.ledger
         outbox = [OutboxItem(**e) for e in
                   outbox_entries(planned.notices, [n.name for n in self._notifiers])]
@@ -395,10 +411,15 @@ class Runtime:
     async def commit(self, now: float, batch: PendingBatch | None = None) -> bool:
         """Commit the pending batch (with `batch` added); True when it went through.
         On failure the batch stays pending, the failure is counted and the
-        agent_storage alert moves; the next commit retries it all."""
-        pending, self._pending = self._pending, PendingBatch()
+        agent_storage alert moves; the next commit retries it all. One commit at a time
+        (jobs run concurrently): what one takes, the next does not take again."""
         if batch is not None:
-            pending.absorb(batch)
+            self._pending.absorb(batch)
+        async with self._commit_lock:
+            return await self._commit(now)
+
+    async def _commit(self, now: float) -> bool:
+        pending, self._pending = self._pending, PendingBatch()
         extra = {fp: row for fp, row in self._extra_rows().items()
                  if self._extra_saved.get(fp) != row}
         storage_rows, storage_audit = self.storage.to_store()
@@ -420,13 +441,42 @@ class Runtime:
                         "notices and audit records were all kept)", pending.dropped_samples)
         if queued:
             self.dispatcher.wake()
+        if storage_audit and not self.storage.problem and not self.storage.firing:
+            self._storage_note(None)  # the episode is stored and over
         self._storage_ok(now)
         return True
+
+    def _storage_note(self, state) -> None:
+        """Keep (or, with None, drop) the announced agent_storage episode beside the state
+        file, outside SQLite, so a restart during the fault continues it."""
+        note = Path(f"{self._store.path}.storage-alert")
+        try:
+            if state is None:
+                note.unlink(missing_ok=True)
+            else:
+                note.write_text(json.dumps({"started_at": state.active_since,
+                                            "failures": self.storage.failures_total}))
+        except OSError as exc:  # a full disk may refuse this too: best effort
+            log.debug("agent_storage note %s: %s", note, exc)
+
+    def _resume_storage_alert(self) -> None:
+        note = Path(f"{self._store.path}.storage-alert")
+        try:
+            data = json.loads(note.read_text())
+            self.storage.resume(float(data["started_at"]), int(data.get("failures", 1)))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("agent_storage note %s unreadable, ignored: %s", note, exc)
+            return
+        log.warning("continuing the agent_storage alert announced before the restart")
 
     def _storage_failed(self, now: float, exc: StoreError) -> None:
         first = self.storage.problem is None
         reason = " ".join(redact(str(exc), self._secrets).split())
         events = self.storage.failed(now, reason)
+        if any(e.kind is EventKind.FIRING for e in events):
+            self._storage_note(self.storage.state)
         (log.critical if first else log.error)(
             "state commit failed (%d so far; the cycle's transitions are kept and retried): "
             "%s%s", self.storage.failures_total, reason,
@@ -484,6 +534,7 @@ class Runtime:
             if bound.metric is None:
                 status, value = result.status, result.latency_ms
                 what = f"{bound.component}: {result.summary}"
+                cause = probe_cause(result.summary, result.status)
             else:
                 metric = metrics.get((bound.component, bound.metric))
                 if metric is None:
@@ -491,11 +542,15 @@ class Runtime:
                 status, value = metric.status, metric.value
                 samples.append((now, metric.component, metric.name, value, int(status)))
                 what = describe_metric(metric)
+                cause = metric_cause(metric)
                 # a probe may word its own alerts (cost: "daily budget 10.00 USD: ...")
                 what = result.details.get("alert_text", {}).get(bound.metric, what)
+                cause = result.details.get("alert_cause", {}).get(bound.metric, cause)
             state, evs = transition(self.states.get(rule_name), status, value, bound.rule, now)
             self.states[rule_name] = state
-            events.extend(replace(e, summary=f"{what} [{e.kind.value}]") for e in evs)
+            self.causes[rule_name] = cause
+            events.extend(replace(e, summary=f"{what} [{e.kind.value}]", cause=cause)
+                          for e in evs)
         return events, samples
 
     def _state_row(self, fp: str):
@@ -548,15 +603,28 @@ class Runtime:
             status = state.status.word if state.status else "unknown"
             views.append(AlertView(name=name, fingerprint=bound.rule.fingerprint,
                                    labels=dict(bound.rule.labels), phase=state.phase.value,
-                                   severity=state.severity, started_at=state.active_since,
+                                   severity=current_severity(state, bound.rule),
+                                   started_at=state.active_since,
                                    fired_at=state.fired_at, resolved_at=state.resolved_at,
                                    value=state.value, summary=f"{what}: {status}, {shown}",
+                                   cause=self.causes.get(name, ""),
+                                   inhibited_by=self.inhibitions.get(name),
                                    flapping=state.flapping,
                                    silenced_by=silence.id if silence else None,
                                    acked=ack.comment or "acked" if ack else None))
         order = {"firing": 0, "pending": 1, "resolved": 2}
-        views.sort(key=lambda v: (order[v.phase], -(v.fired_at or v.started_at or 0)))
-        return tuple(views)
+        del order  # firing by severity then age, inhibited ones under their cause
+        shown_order = display_order([{"name": v.name, "state": v.phase, "severity": v.severity,
+                                      "started_at": v.started_at, "inhibited_by": v.inhibited_by}
+                                     for v in views])
+        return tuple(views[i] for i in shown_order)
+
+    def inhibited_now(self, now: float) -> dict[str, str]:
+        """alert -> the alert it follows from, over every alert's state now."""
+        if not self.dependency_graph.dependencies:
+            return {}
+        return inhibited(alert_facts(self.states, self.dependency_labels), self.dependency_graph,
+                         now)
 
     def _storage_views(self) -> tuple[AlertView, ...]:
         state = self.storage.state

@@ -6,6 +6,11 @@ file), so the runtime hands its notices straight to the notifiers that still wor
 (state row and `alert.firing` / `alert.resolved` audit records) is written with the
 next cycle, like every other alert. The lifecycle here is pure: failures and
 successes with their time in, events and rows out.
+
+An agent restarted while the fault lasts (kill -9, a crash) continues the episode it
+announced instead of announcing a second one: its start is kept in a small file beside
+the state file (`state.db.storage-alert`, outside SQLite), read at start (`resume`) and
+removed once the episode is resolved and stored.
 """
 
 from __future__ import annotations
@@ -53,6 +58,16 @@ class StorageHealth:
         if self.state is None or self.state.phase not in (Phase.PENDING, Phase.FIRING):
             return []
         return self._move(now, Status.OK, "agent storage: commits succeed again")
+
+    def resume(self, started_at: float, failures: int) -> None:
+        """Continue an episode a previous run announced (its start from the side file)."""
+        self.state, events = transition(None, Status.CRITICAL, float(failures), RULE,
+                                        started_at)
+        self.failures_total = failures
+        self.unsaved.extend(  # for the audit trail, once the store answers
+            replace(e, summary="agent storage: commits to the state file failed (announced "
+                               "before a restart) [firing]")
+            for e in events if e.kind is EventKind.FIRING)
 
     def _move(self, now: float, status: Status, what: str) -> list[AlertEvent]:
         self.state, events = transition(self.state, status, float(self.failures_total),

@@ -187,3 +187,13 @@ def test_corrupt_flag_from_sqlite_codes():
 
     assert is_corrupt(sqlite3.DatabaseError("database disk image is malformed"))
     assert not is_corrupt(sqlite3.OperationalError("database or disk is full"))
+
+
+def test_a_restarted_agent_continues_the_announced_episode():
+    health = StorageHealth()
+    health.resume(NOW - 60, 5)
+    assert health.firing and health.failed(NOW, "still full") == []  # no second firing
+    resolved = health.succeeded(NOW + 1)
+    assert [e.kind for e in resolved] == [EventKind.RESOLVED]
+    assert resolved[0].started_at == NOW - 60
+    assert [a.action for a in health.to_store()[1]] == ["alert.firing", "alert.resolved"]

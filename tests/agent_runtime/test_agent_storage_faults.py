@@ -218,3 +218,38 @@ async def test_a_damaged_state_file_at_start_names_the_recovery(tmp_path, sim, s
     fresh.signal(15)
     assert await fresh.wait_exit() == 0
     assert _rows(db, "PRAGMA integrity_check") == [("ok",)]
+
+
+async def test_a_restart_during_the_fault_continues_the_storage_episode(tmp_path, sim,
+                                                                         start_agent,
+                                                                         webhook_receiver):
+    """kill -9 while commits fail, start again (still failing): agent_storage is announced
+    once and resolved once, with one start; both are in the audit trail afterwards."""
+    hook = await webhook_receiver()
+    db, flag = tmp_path / "state.db", tmp_path / "fault"
+    config = write_config(tmp_path / "alice-ops.yaml", sim.urls, data_path=db,
+                          notifiers={"webhooks": [{"name": "hook", "url": hook.url}]})
+    env = {"ALICE_TEST_STORE_FAULT": str(flag)}
+    first = await start_agent.make(config, launcher=FAULTY, env=env).start()
+    flag.write_text("full")
+    await first.wait_for(firing("agent_storage"), "agent_storage firing")
+    await first.wait_for(lambda s: notices(hook.requests, "agent_storage", "firing"),
+                         "agent_storage at the webhook")
+    first.signal(9)
+    assert await first.wait_exit() == -9
+    second = await start_agent.make(config, launcher=FAULTY, env=env).start()
+    await second.wait_for(lambda s: s["agent"]["cycles_total"].get("openai", 0) >= 2
+                          and firing("agent_storage")(s), "still failing after the restart")
+    flag.unlink()
+    await second.wait_for(lambda s: notices(hook.requests, "agent_storage", "resolved"),
+                          "agent_storage resolved")
+    told = notices(hook.requests, "agent_storage")
+    assert [n["status"] for n in told] == ["firing", "resolved"], told
+    assert told[0]["startsAt"] == told[1]["startsAt"]
+    await second.wait_for(lambda s: not (tmp_path / "state.db.storage-alert").exists(),
+                          "the episode note removed once stored")
+    trail = _rows(db, "SELECT action, ts, detail FROM audit WHERE target = 'agent_storage' "
+                      "ORDER BY id")
+    assert [a for (a, _, _) in trail] == ["alert.firing", "alert.resolved"], trail
+    second.signal(15)
+    assert await second.wait_exit() == 0
