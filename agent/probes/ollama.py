@@ -1,4 +1,5 @@
-"""Probe of the local think path through the official `ollama` client.
+"""Probe of the local think path: the cheap calls on the shared httpx client, the deep generate
+through the official `ollama` client (imported only then, before its timer starts).
 
 Version, the required model present in `/api/tags` (CRITICAL if not), and per `/api/ps` where
 it runs: its share in VRAM, its context length, and whether it is expiring or stuck unloading.
@@ -12,6 +13,10 @@ a runner that holds no GPU memory is on the CPU whatever ps claims.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import re
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -70,13 +75,13 @@ def generation_proven(prometheus: ProbeResult | None, reading: str = SERVING_REA
 
 
 def _reason(exc: BaseException, timeout_ms: float) -> str:
-    import ollama
+    ollama = sys.modules.get("ollama")  # an SDK error means the SDK is loaded: never import
 
     if isinstance(exc, ProbeFailure):
         return str(exc)
     if isinstance(exc, TimeoutError):
         return f"no answer within {timeout_ms:g} ms"
-    if isinstance(exc, ollama.ResponseError):
+    if ollama is not None and isinstance(exc, ollama.ResponseError):
         return f"HTTP {exc.status_code}: {' '.join(str(exc.error).split())[:120]}"
     if isinstance(exc, ConnectionError):
         return "connection refused"
@@ -89,9 +94,10 @@ def _reason(exc: BaseException, timeout_ms: float) -> str:
 
 def _busy(exc: BaseException) -> bool:
     """Ollama's ErrMaxQueue: 503 "server busy ... maximum pending requests exceeded"."""
-    import ollama
+    ollama = sys.modules.get("ollama")
 
-    return (isinstance(exc, ollama.ResponseError) and exc.status_code == 503
+    return (ollama is not None and isinstance(exc, ollama.ResponseError)
+            and exc.status_code == 503
             and "busy" in str(exc.error).lower())
 
 
@@ -111,6 +117,72 @@ async def _version(client: httpx.AsyncClient, url: str) -> str:
     if not isinstance(data, dict) or "version" not in data:
         raise ProbeFailure("/api/version has no version field: not an Ollama server?")
     return str(data["version"])
+
+
+NOT_OLLAMA = "answer is not the Ollama API (unexpected or non-JSON body)"
+_FRACTION = re.compile(r"(\.\d{6})\d+")  # Go writes nanoseconds; fromisoformat takes 6 digits
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One entry of `/api/tags` or `/api/ps`, read as the SDK's models would read it."""
+
+    model: str | None = None
+    name: str | None = None
+    size: int | None = None
+    size_vram: int | None = None
+    context_length: int | None = None
+    expires_at: datetime | None = None
+
+
+def _field(entry: dict[str, Any], key: str, kind: type) -> Any:
+    value = entry.get(key)
+    if value is None or (isinstance(value, kind) and not isinstance(value, bool)):
+        return value
+    raise ProbeFailure(NOT_OLLAMA)
+
+
+def _moment(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(_FRACTION.sub(r"\1", str(value)))
+    except ValueError:
+        raise ProbeFailure(NOT_OLLAMA) from None
+
+
+def read_models(body: Any) -> list[Listed]:
+    """The `models` list of a `/api/tags` or `/api/ps` answer; ProbeFailure when the body is
+    not one (the SDK's validation error, in the probe's words)."""
+    models = body.get("models") if isinstance(body, dict) else None
+    if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
+        raise ProbeFailure(NOT_OLLAMA)
+    return [Listed(model=_field(m, "model", str), name=_field(m, "name", str),
+                   size=_field(m, "size", int), size_vram=_field(m, "size_vram", int),
+                   context_length=_field(m, "context_length", int),
+                   expires_at=_moment(m.get("expires_at"))) for m in models]
+
+
+def _error_words(response: httpx.Response) -> str:
+    """`HTTP 503: <the server's error>`, as the SDK's ResponseError reads an error answer."""
+    text = response.text
+    try:
+        parsed = json.loads(text)
+        error = parsed.get("error", text) if isinstance(parsed, dict) else text
+    except ValueError:
+        error = text
+    return f"HTTP {response.status_code}: {' '.join(str(error).split())[:120]}"
+
+
+async def _models(client: httpx.AsyncClient, url: str, path: str) -> list[Listed]:
+    response = await client.get(f"{url}{path}")
+    if not response.is_success:
+        raise ProbeFailure(_error_words(response))
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        raise ProbeFailure(NOT_OLLAMA) from None
+    return read_models(body)
 
 
 @dataclass
@@ -226,11 +298,15 @@ async def probe(target: OllamaTarget, transport: httpx.AsyncBaseTransport | None
     """Probe Ollama. `serving`: the app's own think-path traffic shows generation works this
     cycle, so the deep generate is skipped (with `skip_deep_when_serving`). `gpu_processes`
     replaces NVML (tests); by default NVML is read only for a loopback Ollama URL."""
-    ollama = await load("ollama")
-
-    http = make_client(target.timeout_ms, transport)
-    client = ollama.AsyncClient(host=target.url, timeout=target.deep_timeout_ms / 1000,
-                                transport=CappedTransport(transport))
+    deep = target.deep_probe and not (serving and target.skip_deep_when_serving)
+    client: Any = None
+    if deep:  # the SDK only for the generate, imported before the timer starts
+        ollama = await load("ollama")
+        client = ollama.AsyncClient(host=target.url, timeout=target.deep_timeout_ms / 1000,
+                                    transport=CappedTransport(transport))
+    key = os.environ.get("OLLAMA_API_KEY")  # the SDK sends it too (an authenticating proxy)
+    http = make_client(target.timeout_ms, transport,
+                       headers={"Authorization": f"Bearer {key}"} if key else None)
     started = time.perf_counter()
     try:
         return await _probe(client, http, target, serving, gpu_processes, now, started)
@@ -238,14 +314,16 @@ async def probe(target: OllamaTarget, transport: httpx.AsyncBaseTransport | None
         return ProbeResult.failed(COMPONENT, Status.CRITICAL, _reason(exc, target.timeout_ms),
                                   (time.perf_counter() - started) * 1000)
     finally:
-        await client.close()
+        if client is not None:
+            await client.close()
         await http.aclose()
 
 
 async def _probe(client: Any, http: httpx.AsyncClient, target: OllamaTarget,
                  serving: bool, gpu_reader: GpuReader | None, now: Callable[[], float],
                  started: float) -> ProbeResult:
-    cheap = asyncio.gather(_version(http, target.url), client.list(), client.ps())
+    cheap = asyncio.gather(_version(http, target.url), _models(http, target.url, "/api/tags"),
+                           _models(http, target.url, "/api/ps"))
     basics, processes = await asyncio.gather(
         asyncio.wait_for(cheap, target.timeout_ms / 1000), _gpu_view(target, gpu_reader),
         return_exceptions=True)
@@ -254,8 +332,8 @@ async def _probe(client: Any, http: httpx.AsyncClient, target: OllamaTarget,
         return ProbeResult.failed(COMPONENT, Status.CRITICAL,
                                   _reason(basics, target.timeout_ms), latency)
     version, tags, ps = basics
-    names = [m.model or "" for m in tags.models]
-    models = [_ps_fact(m) for m in ps.models]
+    names = [m.model or "" for m in tags]
+    models = [_ps_fact(m) for m in ps]
     details: dict[str, Any] = {"version": version, "models": models}
     if not any(_matches(n, target.model) for n in names):
         have = ", ".join(names[:5]) or "none"
@@ -263,7 +341,7 @@ async def _probe(client: Any, http: httpx.AsyncClient, target: OllamaTarget,
                            f"model {target.model} not available (have: {have})",
                            latency_ms=latency, details=details)
     verdict = Verdict(notes=[f"v{version}, {target.model}"])
-    running = next((m for m in ps.models if _matches(m.model or "", target.model)), None)
+    running = next((m for m in ps if _matches(m.model or "", target.model)), None)
     details["model"] = (running.model if running is not None else None) or target.model
     if running is not None:
         _residency(running, target, now(), verdict)

@@ -1,7 +1,10 @@
-"""Probe of the cloud fast path through the official `openai` client.
+"""Probe of the cloud fast path: `GET /v1/models` on the shared httpx client, the deep probe
+through the official `openai` client.
 
-`models.list()` is free and proves network, TLS and the key; the deep probe (a tiny chat
-completion with `max_completion_tokens`) is off by default because every call costs money.
+`GET /models` is free and proves network, TLS and the key; it needs no SDK (importing `openai`
+costs ~0.7 s of CPU), so a plain check never imports it. The deep probe (a tiny chat
+completion with `max_completion_tokens`) is off by default because every call costs money;
+it uses the SDK, imported before its timer starts.
 Every 4xx/5xx keeps the server's own error code and message (redacted, one line); a 429
 `insufficient_quota` is billing (CRITICAL), any other 429 a rate limit (WARNING). The
 `x-ratelimit-*` figures come from the completion's answer, where real servers send them.
@@ -11,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import json
+import os
 import re
+import sys
 import time
 from typing import Any, Mapping
 
@@ -19,7 +25,7 @@ import httpx
 
 from agent.config import OpenAITarget
 from agent.model import ProbeResult, Reading, Status
-from agent.probes.http import describe_error, make_client
+from agent.probes.http import ProbeFailure, describe_error, make_client
 from agent.probes.lazy import load
 from agent.probes.openai_realtime import RealtimeVerdict, one_line, probe_realtime
 from agent.redact import redact
@@ -69,9 +75,11 @@ def rate_limits(headers: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, R
 
 def server_says(exc: Any) -> str:
     """The error's own code (or type) and message, one line: `invalid_api_key: Incorrect ...`."""
-    body = getattr(exc, "body", None)
-    code = getattr(exc, "code", None)
-    kind = getattr(exc, "type", None)
+    return _said(getattr(exc, "body", None), getattr(exc, "code", None),
+                 getattr(exc, "type", None))
+
+
+def _said(body: Any, code: Any, kind: Any) -> str:
     message = body.get("message") if isinstance(body, dict) else None
     if message is None and isinstance(body, str):
         message = body
@@ -82,27 +90,53 @@ def server_says(exc: Any) -> str:
     return one_line(": ".join(parts)) if parts else ""
 
 
-def classify(exc: BaseException, target: OpenAITarget) -> tuple[Status, str]:
-    import openai
+def status_verdict(code: int, body: Any) -> tuple[Status, str]:
+    """An HTTP error answer judged as the SDK's error classes would be: `body` is the answer's
+    `error` object (or the whole JSON, or its text when it is not JSON)."""
+    kind = body.get("type") if isinstance(body, dict) else None
+    ident = body.get("code") if isinstance(body, dict) else None
+    said = _said(body, ident, kind)
+    tail = f": {said}" if said else ""
+    if code == 429:
+        if "insufficient_quota" in (ident or "", kind or ""):
+            return Status.CRITICAL, f"billing: insufficient_quota (HTTP 429{tail})"
+        return Status.WARNING, f"rate limited (HTTP 429){tail}"
+    if code == 401:
+        return Status.CRITICAL, f"authentication failed (HTTP 401){tail}"
+    if code == 403:
+        return Status.CRITICAL, f"permission denied (HTTP 403){tail}"
+    words = "server error" if code >= 500 else "request rejected"
+    return Status.CRITICAL, f"{words} (HTTP {code}){tail}"
 
+
+def error_body(response: httpx.Response) -> Any:
+    """What the SDK keeps of an error answer: the JSON's `error` object when there is one,
+    else the JSON, else the text."""
+    text = response.text.strip()
+    try:
+        body: Any = json.loads(text)
+    except ValueError:
+        return text
+    return body.get("error", body) if isinstance(body, dict) else body
+
+
+def classify(exc: BaseException, target: OpenAITarget) -> tuple[Status, str]:
+    if isinstance(exc, ProbeFailure):
+        return Status.CRITICAL, str(exc)
+    if isinstance(exc, httpx.TimeoutException):
+        return Status.CRITICAL, f"no answer within {target.timeout_ms} ms"
+    if isinstance(exc, httpx.HTTPError):
+        return Status.CRITICAL, f"network error: {describe_error(exc, target.timeout_ms)}"
+    openai = sys.modules.get("openai")  # an SDK error means the SDK is loaded: never import
+    if openai is None:
+        return Status.CRITICAL, f"unreadable answer ({exc.__class__.__name__})"
     if isinstance(exc, openai.APITimeoutError):
         return Status.CRITICAL, f"no answer within {target.timeout_ms} ms"
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
         return Status.CRITICAL, f"network error: {describe_error(cause, target.timeout_ms)}"
     if isinstance(exc, openai.APIStatusError):
-        code, said = exc.status_code, server_says(exc)
-        tail = f": {said}" if said else ""
-        if isinstance(exc, openai.RateLimitError):
-            if "insufficient_quota" in (exc.code or "", exc.type or ""):
-                return Status.CRITICAL, f"billing: insufficient_quota (HTTP 429{tail})"
-            return Status.WARNING, f"rate limited (HTTP 429){tail}"
-        if isinstance(exc, openai.AuthenticationError):
-            return Status.CRITICAL, f"authentication failed (HTTP 401){tail}"
-        if isinstance(exc, openai.PermissionDeniedError):
-            return Status.CRITICAL, f"permission denied (HTTP 403){tail}"
-        kind = "server error" if code >= 500 else "request rejected"
-        return Status.CRITICAL, f"{kind} (HTTP {code}){tail}"
+        return status_verdict(exc.status_code, exc.body)
     if isinstance(exc, openai.APIResponseValidationError):
         return Status.CRITICAL, "answer is not a valid models list"
     return Status.CRITICAL, f"unreadable answer ({exc.__class__.__name__})"
@@ -122,23 +156,72 @@ async def _deep(client: Any, target: OpenAITarget) -> tuple[Any, float]:
     return raw, (time.perf_counter() - started) * 1000
 
 
+def _auth_headers(key: str) -> dict[str, str]:
+    """The headers the SDK would send: the key, and the organization and project it reads
+    from the environment."""
+    headers = {"Authorization": f"Bearer {key}"}
+    for env, header in (("OPENAI_ORG_ID", "OpenAI-Organization"),
+                        ("OPENAI_PROJECT_ID", "OpenAI-Project")):
+        if os.environ.get(env):
+            headers[header] = os.environ[env]
+    return headers
+
+
+class _Listed:
+    """A models list read by hand: its status code, headers and model ids (None: no list)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.status_code, self.headers = response.status_code, response.headers
+        try:
+            data = json.loads(response.content).get("data")
+        except (AttributeError, ValueError, UnicodeDecodeError):
+            data = None
+        ok = isinstance(data, list) and all(isinstance(m, dict) and "id" in m for m in data)
+        self.ids: list[str] | None = [str(m["id"]) for m in data] if ok else None
+
+
+class _StatusFailure(ProbeFailure):
+    """An error answer to the models list, judged (status and words)."""
+
+    def __init__(self, status: Status, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+async def _list_http(http: httpx.AsyncClient, target: OpenAITarget, key: str) -> _Listed:
+    """`GET {base_url}/models` on the shared client; an error answer raises ProbeFailure
+    with the verdict's words (the SDK's, without the SDK)."""
+    url = f"{target.base_url.rstrip('/')}/models"
+    response = await http.get(url, headers=_auth_headers(key))
+    if not response.is_success:
+        status, reason = status_verdict(response.status_code, error_body(response))
+        raise _StatusFailure(status, reason)
+    return _Listed(response)
+
+
 async def _models(client: Any, target: OpenAITarget, started: float
                   ) -> tuple[ProbeResult | None, Status, str, dict[str, Reading]]:
-    """models.list: (a final failure, or None with the status, summary and readings)."""
-    raw = await client.models.with_raw_response.list()
+    """The models list (by hand on an httpx client, or through the SDK for the deep probe):
+    (a final failure, or None with the status, summary and readings)."""
+    if isinstance(client, httpx.AsyncClient):
+        listed = await _list_http(client, target, target.api_key.get_secret_value())
+        status_code, headers, models = listed.status_code, listed.headers, listed.ids
+    else:
+        raw = await client.models.with_raw_response.list()
+        status_code, headers = raw.status_code, raw.headers
+        try:
+            page = raw.parse()
+        except (AttributeError, TypeError, ValueError):  # non-JSON text fails in the pager
+            page = None
+        data = getattr(page, "data", None)
+        models = [m.id for m in data] if isinstance(data, list) else None
     latency = (time.perf_counter() - started) * 1000
-    try:
-        page = raw.parse()
-    except (AttributeError, TypeError, ValueError):  # non-JSON text fails in the pager
-        page = None
-    data = getattr(page, "data", None)
-    if not isinstance(data, list):
-        ctype = raw.headers.get("content-type", "no content-type").split(";")[0]
+    if models is None:
+        ctype = headers.get("content-type", "no content-type").split(";")[0]
         return ProbeResult.failed(
             COMPONENT, Status.CRITICAL,
-            f"answer is not a models list (HTTP {raw.status_code}, {ctype})", latency), \
+            f"answer is not a models list (HTTP {status_code}, {ctype})", latency), \
             Status.CRITICAL, "", {}
-    models = [m.id for m in data]
     summary, status = f"API reachable, {len(models)} models", Status.OK
     if target.model and models and target.model not in models:
         status = Status.WARNING
@@ -148,12 +231,16 @@ async def _models(client: Any, target: OpenAITarget, started: float
 
 async def probe(target: OpenAITarget, transport: httpx.AsyncBaseTransport | None = None
                 ) -> ProbeResult:
-    openai = await load("openai")
-
+    """List the models (free); with `deep_probe`, also one tiny completion through the SDK,
+    which is imported here before any timer starts (the plain probe never imports it)."""
+    if target.deep_probe or target.realtime.enabled:  # the Realtime probe needs it too
+        openai = await load("openai")
     key = target.api_key.get_secret_value()
     http_client = make_client(target.timeout_ms, transport)
-    client = openai.AsyncOpenAI(base_url=target.base_url, api_key=key, max_retries=0,
-                                timeout=target.timeout_ms / 1000, http_client=http_client)
+    client: Any = http_client
+    if target.deep_probe:
+        client = openai.AsyncOpenAI(base_url=target.base_url, api_key=key, max_retries=0,
+                                    timeout=target.timeout_ms / 1000, http_client=http_client)
     realtime = (asyncio.ensure_future(probe_realtime(target)) if target.realtime.enabled
                 else None)
     try:
@@ -177,7 +264,8 @@ async def _probe(client: Any, target: OpenAITarget, realtime: asyncio.Future | N
                                                    details)
     except Exception as exc:  # every failure becomes data at this edge
         latency = (time.perf_counter() - started) * 1000
-        status, reason = classify(exc, target)
+        status, reason = ((exc.status, str(exc)) if isinstance(exc, _StatusFailure)
+                          else classify(exc, target))
         failed = ProbeResult.failed(COMPONENT, status, redact(reason, [key]), latency)
         return await _with_realtime(failed, realtime, key)
     latency = readings["api_latency_ms"].value
