@@ -5,7 +5,8 @@ in-process.
 One agent per state file: `start` takes `<state file>.agent.lock` (flock, holding the
 pid) before opening the store; a second agent gets StoreError naming the holder's pid.
 Blocking helpers (asyncio.to_thread: host and GPU reads) run on one bounded executor
-(PROBE_THREADS), shut down with the agent.
+(PROBE_THREADS) made the loop's default, which `asyncio.run` shuts down, waiting, when
+the program ends (the dashboard's loop keeps a working one after `stop`).
 """
 
 from __future__ import annotations
@@ -150,8 +151,6 @@ class AgentService:
             await asyncio.get_running_loop().run_in_executor(self._executor, self.store.close)
         if self._executor is not None:
             self._executor.shutdown()
-        if self._threads is not None:  # queued work dropped, the running calls finish
-            self._threads.shutdown(wait=True, cancel_futures=True)
         if self._lock is not None:
             self._lock.release()
         self.runtime = self.scheduler = self.runner = self.store = self._executor = None
