@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     discover_cmd.add_parser(sub)
     for module in (cost_cmd, report_cmd):
         module.add_parser(sub)
+    from agent.cli import grafana_cmd
+
+    grafana_cmd.add_parser(sub)
     return parser
 
 
