@@ -507,7 +507,7 @@ class HeartbeatSettings(_Section):
 
     url: HttpUrl
     """e.g. https://hc-ping.com/<uuid>; the path is treated as a secret."""
-    interval_s: Annotated[float, Field(ge=5, le=86400)] = 60.0
+    interval_s: Annotated[float, Field(ge=1, le=86400)] = 60.0
     method: Literal["GET", "POST", "HEAD"] = "GET"
     send_fail: bool = True
     """When unhealthy (cycles stale, the store failing), ping URL/fail instead."""

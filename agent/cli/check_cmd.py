@@ -18,6 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="simulator profile for --demo: guide (default) or alice-main (a "
                         "replay of the real Alice main backend)")
     p.add_argument("--verbose", "-v", action="store_true", help="show every metric row")
+    p.add_argument("--agent", metavar="URL",
+                   help="ask a running alice-agent instead of probing: alive and fresh "
+                        "(snapshot younger than 3 probe intervals) exits by its status; "
+                        "unreachable or stale is CRITICAL")
+    p.add_argument("--token-file", metavar="FILE",
+                   help="bearer token for --agent (default: $ALICE_OPS_TOKEN)")
     p.set_defaults(func=run)
 
 
@@ -95,6 +101,16 @@ def render_blind_spots(report: Report, verbose: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import sys
+
+    if args.agent or args.token_file:
+        from agent.cli.check_agent import run as run_agent
+        from agent.cli.main import UsageError
+
+        if not args.agent:
+            raise UsageError("check --token-file: only used with --agent URL")
+        if args.demo:
+            raise UsageError("check --agent: not with --demo")
+        return run_agent(args)
 
     # httpx imports its own command line client (click, rich's syntax and pygments: ~80 ms,
     # a sixth of a check) unless that import fails; check never calls it. Only when httpx
