@@ -2,13 +2,16 @@
 builders (types generated from Grafana's own schema), not hand-written JSON.
 
 Every panel and query uses the `${datasource}` template variable, a data source variable of
-type prometheus: on import the dashboard takes the default Prometheus data source and offers
-every other one in a drop-down, so no data source uid of this machine is baked in.
+type prometheus, so no data source uid of this machine is baked in. The file also carries
+Grafana's sharing header (`__inputs`, `__requires`, as "Export for sharing externally" writes
+it): the UI import asks for the Prometheus (DS_PROMETHEUS) and makes it the variable's value;
+a provisioned file, where nothing fills the input, falls back to the default Prometheus.
 """
 
 from __future__ import annotations
 
 import json
+import string
 from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as gd
@@ -22,7 +25,10 @@ from agent.grafana.spec import DashboardSpec, PanelSpec
 
 DATASOURCE_VAR = "datasource"
 DATASOURCE = models.DataSourceRef(type_val="prometheus", uid="${" + DATASOURCE_VAR + "}")
-REF_IDS = "ABCDEFGHIJ"
+DS_INPUT = "DS_PROMETHEUS"
+GRAFANA_VERSION = "11.6.0"  # the grafana-foundation-sdk flavour pinned in pyproject.toml
+REF_IDS = string.ascii_uppercase
+PANEL_NAMES = {"stat": "Stat", "timeseries": "Time series"}
 
 
 def _thresholds(panel: PanelSpec) -> gd.ThresholdsConfig:
@@ -68,8 +74,10 @@ def _panel(spec: PanelSpec, panel_id: int) -> Any:
 
 def build(spec: DashboardSpec) -> dict[str, Any]:
     """The dashboard as a JSON-ready dict (the model the SDK builds, encoded)."""
+    chosen = "${" + DS_INPUT + "}"  # filled in by Grafana's import
     variable = (gd.DatasourceVariable(DATASOURCE_VAR).label("Data source").type("prometheus")
-                .description("The Prometheus that scrapes Alice and the alice-ops agent"))
+                .description("The Prometheus that scrapes Alice and the alice-ops agent")
+                .current(models.VariableOption(text=chosen, value=chosen)))
     board = (gd.Dashboard(spec.title).uid(spec.uid).description(spec.description)
              .tags(list(spec.tags)).time("now-6h", "now").refresh("30s").timezone("browser")
              .editable().with_variable(variable))
@@ -81,7 +89,23 @@ def build(spec: DashboardSpec) -> dict[str, Any]:
             panel_id += 1
             board = board.with_panel(_panel(panel, panel_id))
     document: dict[str, Any] = json.loads(JSONEncoder(sort_keys=True).encode(board.build()))
-    return document
+    return {**_sharing_header(spec), **document}
+
+
+def _sharing_header(spec: DashboardSpec) -> dict[str, Any]:
+    """`__inputs` / `__requires`: not part of the dashboard schema (so not in the SDK's
+    model), read by Grafana's import only."""
+    kinds = sorted({p.kind for p in spec.panels})
+    return {
+        "__inputs": [{"name": DS_INPUT, "label": "Prometheus", "type": "datasource",
+                      "pluginId": "prometheus", "pluginName": "Prometheus",
+                      "description": "The Prometheus that scrapes Alice and alice-agent"}],
+        "__requires": [{"type": "grafana", "id": "grafana", "name": "Grafana",
+                        "version": GRAFANA_VERSION},
+                       {"type": "datasource", "id": "prometheus", "name": "Prometheus",
+                        "version": "1.0.0"}]
+                      + [{"type": "panel", "id": k, "name": PANEL_NAMES[k], "version": ""}
+                         for k in kinds]}
 
 
 def to_text(document: dict[str, Any]) -> str:

@@ -110,6 +110,13 @@ def test_files_are_importable_dashboards(tmp_path):
                 # the guide's histogram_quantile(0.95, x) returns nothing on a real Prometheus
                 if "histogram_quantile" in target["expr"]:
                     assert HISTOGRAM.fullmatch(target["expr"]), target["expr"]
+        # Grafana's import asks for DS_PROMETHEUS and writes the choice into the variable
+        [ds_input] = doc["__inputs"]
+        assert (ds_input["name"], ds_input["type"], ds_input["pluginId"]) == (
+            "DS_PROMETHEUS", "datasource", "prometheus")
+        imported = json.loads(json.dumps(doc).replace("${DS_PROMETHEUS}", "prom-7"))
+        assert imported["templating"]["list"][0]["current"]["value"] == "prom-7"
+        assert "${DS_" not in json.dumps(imported)
         model = DashboardModel.from_json(doc)  # the SDK's own model reads it back
         assert model.uid == uid and len(model.panels or []) == len(doc["panels"])
     # stable: a second export writes the same bytes
