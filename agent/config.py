@@ -628,6 +628,9 @@ class AlertmanagerReceiver(_Section):
     """Firing alerts are re-posted this often; each expires after 4 x this unless re-posted."""
     watchdog: bool = True
     """Also send the always-firing `Watchdog` alert (route it to a dead man's switch)."""
+    severity_label: bool = False
+    """Also send severity as a label, for routes that match on it: each severity is then
+    its own Alertmanager alert (a change resolves the previous one's copy at once)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -52,7 +52,8 @@ def make_notifiers(config: Config) -> list:
     for am in cfg.alertmanagers:
         notifiers.append(AlertmanagerNotifier(am.name, am.url, timeout_s=am.timeout_ms / 1000,
                                               resend_interval_s=am.resend_interval_s,
-                                              watchdog=am.watchdog, opts=opts))
+                                              watchdog=am.watchdog,
+                                              severity_label=am.severity_label, opts=opts))
     for mail in cfg.email:
         notifiers.append(EmailNotifier(mail.name, mail.host, mail.port, mail.sender, mail.to,
                                        security=mail.security, username=mail.username,

@@ -9,6 +9,10 @@ Identity: labels are `alertname`, the external labels and the alert's own labels
 severity is an annotation, so an escalation stays one Alertmanager alert
 (`alerts.notifiers.wire`). With `watchdog` on, every POST (and a re-post every
 `resend_interval_s` even when nothing else fires) carries the always-firing `Watchdog`.
+
+With `severity_label` (for routes that match on severity, kube-prometheus style) severity
+is a label too, so each severity is its own Alertmanager alert; then a change of severity
+also posts the previous severity's copy as resolved, so no stale copy stays active.
 """
 
 from __future__ import annotations
@@ -19,9 +23,25 @@ from typing import Any, Callable, Mapping, Sequence
 import httpx
 
 from alerts.notifiers.http import JsonPoster, safe_url
-from alerts.notifiers.notice import Notice
+from alerts.notifiers.notice import FIRING, RESOLVED, Notice, dedupe_key
 from alerts.notifiers.payload import DEFAULT_RESEND_INTERVAL_S, alertmanager_v2_alerts
 from alerts.notifiers.wire import NO_OPTIONS, WireOptions
+
+
+def superseded(notices: Sequence[Notice], sent: Mapping[str, tuple[float, str]],
+               now: float) -> list[Notice]:
+    """Resolved copies, under the severity last sent, of the alerts whose severity changed
+    in this batch (pure): with severity a label they are other Alertmanager alerts."""
+    out = []
+    for notice in notices:
+        held = sent.get(notice.fingerprint)
+        if held is None or held[0] != notice.starts_at or held[1] == notice.severity:
+            continue
+        out.append(Notice(notice.fingerprint, notice.alertname,
+                          {**notice.labels, "severity": held[1]}, notice.annotations,
+                          RESOLVED, notice.starts_at, now,
+                          dedupe_key(notice.fingerprint, notice.starts_at, RESOLVED, 0)))
+    return out
 
 
 class AlertmanagerNotifier:
@@ -44,6 +64,7 @@ class AlertmanagerNotifier:
         watchdog: Send the always-firing `Watchdog` alert with every POST; the
             dispatcher then re-posts every `resend_interval_s` even with nothing firing
             (`keepalive`).
+        severity_label: Send severity as a label as well (see the module docstring).
     """
 
     def __init__(self, name: str, url: str, *, generator_url: str = "",
@@ -52,14 +73,16 @@ class AlertmanagerNotifier:
                  client: httpx.AsyncClient | None = None,
                  transport: httpx.AsyncBaseTransport | None = None,
                  clock: Callable[[], float] = time.time, opts: WireOptions = NO_OPTIONS,
-                 watchdog: bool = False) -> None:
+                 watchdog: bool = False, severity_label: bool = False) -> None:
         if resend_interval_s <= 0:
             raise ValueError("resend_interval_s must be positive")
         self.name = name
         self.generator_url = generator_url
         self.resend_interval_s = float(resend_interval_s)
         self._clock = clock
-        self.opts = opts
+        self.opts = WireOptions(opts.external_labels, opts.runbooks, opts.runbook_base_url,
+                                severity_label=severity_label)
+        self._severity: dict[str, tuple[float, str]] = {}  # fingerprint -> (episode, sent)
         self.keepalive = bool(watchdog)
         self._watchdog_since = clock() if watchdog else None
         self._poster = JsonPoster(url.rstrip("/") + "/api/v2/alerts", token=token,
@@ -77,10 +100,17 @@ class AlertmanagerNotifier:
         """
         if not notices and not self.keepalive:
             return
-        body = alertmanager_v2_alerts(notices, self.generator_url, now=self._clock(),
+        now = self._clock()
+        extra = superseded(notices, self._severity, now) if self.opts.severity_label else []
+        body = alertmanager_v2_alerts([*extra, *notices], self.generator_url, now=now,
                                       resend_interval_s=self.resend_interval_s, opts=self.opts,
                                       watchdog_since=self._watchdog_since)
         await self._poster.post(body, ok=lambda status: status == 200)
+        for notice in notices:
+            if notice.status == FIRING:
+                self._severity[notice.fingerprint] = (notice.starts_at, notice.severity)
+            else:
+                self._severity.pop(notice.fingerprint, None)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this notifier created it."""

@@ -20,6 +20,7 @@ import time
 from datetime import datetime
 
 import httpx
+import pytest
 
 from agent.model import Status
 from agent.store import OutboxItem, Store
@@ -60,12 +61,14 @@ class Agent:
     Alertmanager notifier labelled with `external_labels`."""
 
     def __init__(self, tmp_path, name: str, am_url: str, external_labels: dict[str, str],
-                 watchdog: bool = False, resend_interval_s: float = 60.0) -> None:
+                 watchdog: bool = False, resend_interval_s: float = 60.0,
+                 severity_label: bool = False) -> None:
         self.store = Store.open(tmp_path / f"{name}.db")
         self.ledger: dict = {}
         self.notifier = AlertmanagerNotifier(
             "am", am_url, generator_url=f"http://{name}:9321/api/v1/snapshot",
             resend_interval_s=resend_interval_s, watchdog=watchdog,
+            severity_label=severity_label,
             opts=WireOptions(external_labels=external_labels,
                              runbooks={RULE: ("openai-outage",)},
                              runbook_base_url="https://docs.example/alice-ops/README.md"))
@@ -107,9 +110,15 @@ async def am_alerts(client: httpx.AsyncClient, url: str, name: str = RULE) -> li
     return [a for a in response.json() if parse_time(a["endsAt"]) > time.time()]
 
 
-async def test_escalation_and_deescalation_stay_one_alert_and_leave_nothing_behind(tmp_path):
+@pytest.mark.parametrize("severity_label", [False, True],
+                         ids=["severity annotation", "severity label too"])
+async def test_escalation_and_deescalation_stay_one_alert_and_leave_nothing_behind(
+        tmp_path, severity_label):
+    """By default ONE Alertmanager alert throughout (one fingerprint). With severity as a
+    label too each severity is its own alert, but still only one is active at any step."""
     with running_alertmanager(tmp_path / "am") as am_url:
-        async with Agent(tmp_path, "a", am_url, {"site": "lab"}) as agent, \
+        async with Agent(tmp_path, "a", am_url, {"site": "lab"},
+                         severity_label=severity_label) as agent, \
                 httpx.AsyncClient(timeout=5) as client:
             started = time.time() - 5
             steps = [(EventKind.FIRING, "warning"), (EventKind.SEVERITY_CHANGED, "critical"),
@@ -128,7 +137,10 @@ async def test_escalation_and_deescalation_stay_one_alert_and_leave_nothing_behi
                 assert alerts, f"step {i}: Alertmanager never showed severity {severity}"
                 assert len(alerts) == 1, f"step {i} ({severity}): {alerts}"  # ONE alert
                 got = alerts[0]
-                assert got["labels"] == {"alertname": RULE, "site": "lab", **LABELS}
+                expected = {"alertname": RULE, "site": "lab", **LABELS}
+                if severity_label:
+                    expected["severity"] = severity
+                assert got["labels"] == expected
                 assert got["annotations"]["runbook"] == "alice-ops remediate plan openai-outage"
                 assert got["annotations"]["runbook_url"] == \
                     "https://docs.example/alice-ops/README.md#remediation"
@@ -137,7 +149,8 @@ async def test_escalation_and_deescalation_stay_one_alert_and_leave_nothing_behi
                 fingerprints = {a["fingerprint"] for a in alerts}
                 if i == 0:
                     first_fingerprint = fingerprints
-                assert fingerprints == first_fingerprint  # the same Alertmanager alert
+                if not severity_label:
+                    assert fingerprints == first_fingerprint  # the same Alertmanager alert
             assert len(seen_starts) == 1  # one episode, one startsAt throughout
 
             assert agent.cycle(event(EventKind.RESOLVED, "warning", started, time.time())) == 1
