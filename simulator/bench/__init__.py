@@ -1,11 +1,15 @@
 """Benchmarks that print figures (never timed tests): `python -m simulator.bench WHAT`.
 
+report:   ONE table (scripts/bench): each of issue 15's figures beside its peer's in the
+          same run (the guide's health_check.sh, Glances, node_exporter), the ratio, the
+          load average; see simulator/bench/report.py.
 check:    the whole `alice-ops check --json` process against a running simulator (median
-          of N runs), and the probe phase alone with 200 ms injected on every endpoint.
+          of N runs) at 0 and 200 ms per request; the in-process probe phase is printed
+          too, labelled as such (it leaves out the start-up a user waits for).
 detect:   a running `alice-agent` at default intervals, `alerts.for_s: 0`: seconds from
           switching the simulator to `openai-outage` to `openai_health` firing in the
           agent's snapshot (polled every 50 ms); N trials, each at a random phase of the
-          probe schedule. Target: within one probe interval + 1 s.
+          probe schedule. Target: median within one probe interval + 0.5 s.
 overhead: the agent at default intervals against the normal simulator: mean CPU (% of
           one core) and peak RSS of the agent process over a window after a warm-up.
 scale:    the agent with N extra HTTP endpoints (simulator `/tools/{name}/health`), each

@@ -50,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="what", required=True)
     check = sub.add_parser("check", help="check --json wall time and probe-phase concurrency")
     check.add_argument("--runs", type=int, default=10)
+    report = sub.add_parser("report", help="issue 15's table: each figure beside its peer's "
+                                           "in the same run, the ratio, the load average")
+    report.add_argument("--runs", type=int, default=5, help="runs per check figure (default 5)")
+    report.add_argument("--agent-duration", type=float, default=60.0,
+                        help="seconds the agent and its peers are sampled (default 60)")
+    report.add_argument("--detect-trials", type=int, default=10)
+    report.add_argument("--only", action="append", choices=("check", "agent", "detect"),
+                        help="only these parts (repeatable; default all)")
     detect = sub.add_parser("detect", help="agent: time from a fault to a firing alert")
     over = sub.add_parser("overhead", help="agent: CPU and RSS at default intervals")
     scale = sub.add_parser("scale", help="agent: many extra endpoints")
@@ -86,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"NOTE: agent run with the experimental patch {args.patch}, not as shipped")
     if args.what == "check":
         bench_check(args.runs)
+    if args.what == "report":
+        from simulator.bench.report import bench_report
+
+        if args.runs < 3:
+            parser.error("report --runs: at least 3 (a median of fewer says little)")
+        bench_report(args.runs, args.agent_duration, args.detect_trials,
+                     args.only or ["check", "agent", "detect"])
     if args.what in ("detect", "agent"):
         bench_detect(args.trials, args.scenario, args.alert, args.timeout, args.seed,
                      args.patch, getattr(args, "endpoints", 0))
