@@ -550,6 +550,9 @@ class AgentSettings(_Section):
         return value
 
 
+from rules.dependencies import DependencySpec  # noqa: E402  (rules/ imports no agent/)
+
+
 class AlertRuleOverride(_Section):
     """Per-alert changes to the lifecycle defaults; `alert` is the alert name."""
 
@@ -574,6 +577,15 @@ class AlertSettings(_Section):
     repeat_interval_s: Annotated[float, Field(gt=0)] = 4 * 3600.0
     unknown_is_breach: bool = True
     rules: tuple[AlertRuleOverride, ...] = ()
+    inhibit: bool = True
+    """Inhibit alerts that follow from a breaching dependency (shown under it, not
+    notified, their playbooks not run); false: every alert is told on its own."""
+    dependencies: tuple[DependencySpec, ...] = ()
+    """Changes to rules/defaults/dependencies.yaml: an entry replaces the default of
+    its `name` (`affects: []` turns it off) or adds a new one."""
+    inhibit_release_s: Annotated[float, Field(ge=0)] = 30.0
+    """An alert still firing when its cause recovers is told once it has fired on its
+    own this long (its cause's recovery usually takes it along within a cycle or two)."""
     runbook_base_url: HttpUrl | None = None
     """Where the README is published; every alert's runbook_url is this plus a section
     anchor (#remediation for an alert a playbook covers, else #what-is-checked)."""
@@ -1201,6 +1213,10 @@ def semantic_problems(config: Config) -> list[tuple[tuple, str]]:
             except ValueError as exc:
                 problems.append((("thresholds", i),
                                  str(exc).removeprefix("thresholds[0]: ")))
+    from rules.dependencies import problems as dependency_problems
+
+    problems += [(("alerts", "dependencies", i), why)
+                 for i, why in dependency_problems(config.alerts.dependencies)]
     if config.alerts.rules and not problems:
         from agent.check import threshold_rows
         from agent.cost.component import cost_rows

@@ -53,10 +53,10 @@ from alerts.silence import is_acked, is_silenced
 from rules.alerting import BoundRule, build_rules
 from rules.evaluate import MetricStatus, Report, evaluate
 from rules.thresholds import format_value
-from alerts.inhibit import DependencyGraph, display_order, inhibited  # H10-inhibit
+from alerts.inhibit import DependencyGraph, display_order  # H10-inhibit
 from alerts.lifecycle import current_severity
 from rules.cause import metric_cause, probe_cause
-from rules.dependencies import alert_facts, alert_labels, graph as dependency_graph
+from rules.dependencies import Inhibition, alert_labels, graph as dependency_graph
 
 log = logging.getLogger("alice_ops.agent")
 HISTORY_POINTS = 60
@@ -65,6 +65,7 @@ HISTORY_MAX_LIMIT = 1000  # records in one page of the alert history
 SHOWN_PHASES = (Phase.PENDING, Phase.FIRING, Phase.RESOLVED)
 MAX_PENDING_SAMPLES = 50_000  # history kept back during a storage fault (oldest dropped)
 DIRECT_SEND_S = 10.0  # longest a notifier may take with an agent_storage notice
+DIRECT_RETRIES_S = (1.0, 2.0, 4.0, 8.0)  # pauses between its attempts (no outbox to retry)
 
 
 class PendingBatch:
@@ -158,6 +159,7 @@ class Runtime:
         self._pending = PendingBatch()
         self.storage = StorageHealth()
         self._direct: set[asyncio.Task] = set()
+        self._direct_last: dict[str, asyncio.Task] = {}
         self._extra_saved: dict[str, tuple] = {}  # alert rows of other parts, as committed
         self._fd_watch = FdWatch()
         self._remediation_ready = False
@@ -193,7 +195,10 @@ class Runtime:
         self.dependency_graph = (dependency_graph(config.alerts.dependencies)
                                  if config.alerts.inhibit else DependencyGraph())
         self.dependency_labels = alert_labels(self.rules, self.rows)
-        self.inhibitions: dict[str, str] = {}
+        self.inhibition = Inhibition(self.dependency_graph, self.dependency_labels,
+                                     config.alerts.inhibit_release_s,
+                                     getattr(self, "inhibition", None))
+        self.inhibitions: dict[str, str] = self.inhibition.causes
         self.causes: dict[str, str] = getattr(self, "causes", {})
         if not hasattr(self, "remediation"):
             from agent.remediation.controller import RemediationController
@@ -205,6 +210,13 @@ class Runtime:
 
             self.checklists = ChecklistController(self)
         self.checklists.configure(config)
+        from agent.maintenance import MaintenanceController, windows_from
+
+        announced = getattr(getattr(self, "maintenance", None), "announced", {})
+        self.maintenance = MaintenanceController(windows_from(config.alerts.maintenance),
+                                                 [n.name for n in self._notifiers],
+                                                 self.defer_outbox)
+        self.maintenance.announced = announced  # a reload keeps the runs already told
         self.results = {k: v for k, v in self.results.items() if k in self.jobs}
         self._retire([name for name in self.states if name not in self.rules], old_rules)
 
@@ -291,6 +303,11 @@ class Runtime:
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
         await self.remediation.stop()
+        if self._direct:  # agent_storage notices in flight: a moment, then let go
+            _done, late = await asyncio.wait(set(self._direct), timeout=2.0)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         await self.dispatcher.stop()
         if self._dispatch_task is not None:
             await asyncio.gather(self._dispatch_task, return_exceptions=True)
@@ -343,7 +360,7 @@ class Runtime:
         fed = {c: self.results[c] for c in self._feeds.get(name, (name,)) if c in self.results}
         report = evaluate(fed, self.rows, now, COMPONENT_ORDER)
         events, samples = self._judge(name, result, report, now)
-        self.inhibitions = self.inhibited_now(now)
+        self.inhibitions = self.inhibition.update(self.states, now)
         samples += [(now, name, metric, value, int(result.status))  # figures kept for reports
                     for metric, value in result.details.get("history", {}).items()]
         retired, retired_rows, self._retired, self._retired_rows = \
@@ -360,7 +377,7 @@ class Runtime:
         before = dict(self.ledger)
         planned = plan(events, self.ledger, repeat_interval_s=self.config.alerts.repeat_interval_s,
                        now=now, silenced=lambda labels: is_silenced(labels, self.silences, now)
-                       is not None or labels.get("alertname") in self.inhibitions,
+                       is not None or self.inhibition.holds(labels.get("alertname"), now),
                        acked=lambda fp: is_acked(fp, self.acks, now) is not None)
         self.ledger = planned.ledger
         outbox = [OutboxItem(**e) for e in
@@ -505,15 +522,25 @@ class Runtime:
                 log.log(logging.CRITICAL if e.kind is EventKind.FIRING else logging.WARNING,
                         "alert %s %s (%s): %s", e.rule, e.kind.value, e.severity, e.summary)
 
-        async def send(notifier) -> None:
-            try:
-                await asyncio.wait_for(notifier.send(notices), DIRECT_SEND_S)
-            except Exception as exc:  # one receiver failing must not stop the others
-                log.warning("notify %s of %s failed: %s", notifier.name, STORAGE_ALERT,
-                            redact(f"{type(exc).__name__}: {exc}", self._secrets))
+        async def send(notifier, before: asyncio.Task | None) -> None:
+            if before is not None:  # in order per receiver: never "resolved" then "firing"
+                await asyncio.gather(before, return_exceptions=True)
+            for attempt, pause in enumerate(DIRECT_RETRIES_S + (None,)):
+                try:
+                    await asyncio.wait_for(notifier.send(notices), DIRECT_SEND_S)
+                    return
+                except Exception as exc:  # one receiver failing must not stop the others
+                    log.warning("notify %s of %s failed (attempt %d): %s", notifier.name,
+                                STORAGE_ALERT, attempt + 1,
+                                redact(f"{type(exc).__name__}: {exc}", self._secrets))
+                if pause is not None:
+                    await asyncio.sleep(pause)
 
         for notifier in self._notifiers:
-            task = asyncio.get_running_loop().create_task(send(notifier))
+            before = self._direct_last.get(notifier.name)
+            task = asyncio.get_running_loop().create_task(
+                send(notifier, before if before is not None and not before.done() else None))
+            self._direct_last[notifier.name] = task
             self._direct.add(task)
             task.add_done_callback(self._direct.discard)
 
@@ -576,7 +603,9 @@ class Runtime:
         except StoreError as exc:  # keep the mutes known; the commit raises agent_storage
             log.warning("silences not re-read: %s", exc)
             return
-        self.silences = [silence_from_row(r) for r in rows]
+        # stored silences plus the maintenance windows in force (their start/end notices
+        # go with the next commit)
+        self.silences = [silence_from_row(r) for r in rows] + self.maintenance.tick(now)
         self.acks = [ack_from_row(a) for a in acks]
         self.outbox_pending = stats["pending"]
 
@@ -618,13 +647,6 @@ class Runtime:
                                       "started_at": v.started_at, "inhibited_by": v.inhibited_by}
                                      for v in views])
         return tuple(views[i] for i in shown_order)
-
-    def inhibited_now(self, now: float) -> dict[str, str]:
-        """alert -> the alert it follows from, over every alert's state now."""
-        if not self.dependency_graph.dependencies:
-            return {}
-        return inhibited(alert_facts(self.states, self.dependency_labels), self.dependency_graph,
-                         now)
 
     def _storage_views(self) -> tuple[AlertView, ...]:
         state = self.storage.state

@@ -34,6 +34,10 @@ class AlertView:
     flapping: bool = False
     silenced_by: str | None = None
     acked: str | None = None
+    cause: str = ""
+    """The fault in words (`HTTP 503 from GET /v1/models`, `p95 2725 ms > 500 ms`)."""
+    inhibited_by: str | None = None
+    """The alert this one follows from (alerts.inhibit): shown under it, not notified."""
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "fingerprint": self.fingerprint, "labels": dict(self.labels),
@@ -41,7 +45,8 @@ class AlertView:
                 "started_at": iso(self.started_at), "fired_at": iso(self.fired_at),
                 "resolved_at": iso(self.resolved_at), "value": self.value,
                 "summary": self.summary, "flapping": self.flapping,
-                "silenced_by": self.silenced_by, "acked": self.acked}
+                "silenced_by": self.silenced_by, "acked": self.acked,
+                "cause": self.cause or self.summary, "inhibited_by": self.inhibited_by}
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,9 @@ class AlertEvent:
     status: Status
     summary: str
     flapping: bool = False
+    cause: str = ""
+    """The fault in words, made where it was seen (`HTTP 503 from GET /v1/models`,
+    `p95 2725 ms > 500 ms`); empty when the source gave none."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", dict(self.labels))
@@ -123,7 +126,7 @@ class AlertEvent:
     def __hash__(self) -> int:
         return hash((self.kind, self.rule, tuple(sorted(self.labels.items())), self.severity,
                      self.started_at, self.at, self.value, self.status, self.summary,
-                     self.flapping))
+                     self.flapping, self.cause))
 
     @property
     def fingerprint(self) -> str:
@@ -160,7 +163,7 @@ def _summary(kind: EventKind, s: AlertState, status: Status, rule: AlertRule, t:
     if kind is EventKind.SEVERITY_CHANGED:
         return f"{rule.name} severity {note} -> {s.severity}: {what}"
     return (f"{rule.name} flapping: {note} firing/resolved flips within "
-            f"{rule.flap_window_s:g}s; held firing until clear for {rule.flap_window_s:g}s")
+            f"{rule.flap_window_s:g}s; held firing until clear for {flap_hold_s(s, rule):g}s")
 
 
 def _event(kind: EventKind, s: AlertState, status: Status, rule: AlertRule, t: float,
@@ -226,8 +229,17 @@ def _from_pending(s: AlertState, status: Status, rule: AlertRule, t: float) -> S
     return s, ()
 
 
+def flap_hold_s(s: AlertState, rule: AlertRule) -> float:
+    """How long a flapping alert must stay clear before its flapping counts as stopped:
+    twice the widest spacing of the flips inside the window, at most the window itself
+    (flips every 15 s: clear for 30 s is no longer flapping; the mark clears then)."""
+    flips = s.transitions
+    widest = max((b - a for a, b in zip(flips, flips[1:])), default=rule.flap_window_s / 2)
+    return min(rule.flap_window_s, 2 * widest)
+
+
 def _may_resolve(s: AlertState, rule: AlertRule, t: float) -> bool:
-    needed = max(rule.keep_firing_for_s, rule.flap_window_s if s.flapping else 0.0)
+    needed = max(rule.keep_firing_for_s, flap_hold_s(s, rule) if s.flapping else 0.0)
     return (s.consecutive_good >= rule.success_threshold
             and _elapsed(t, s.last_bad_at) >= needed)
 
@@ -253,6 +265,14 @@ def _from_firing(s: AlertState, status: Status, rule: AlertRule, t: float) -> St
     s = replace(s, phase=Phase.RESOLVED, since=t, resolved_at=t, flapping=False,
                 transitions=(*s.transitions, t))
     return s, (_event(EventKind.RESOLVED, s, status, rule, t),)
+
+
+def current_severity(state: AlertState, rule: AlertRule) -> str | None:
+    """The severity the alert has now: its latest result's while that breaches, else the
+    episode's (the worst seen, which is what identifies its notices)."""
+    if state.phase in (Phase.PENDING, Phase.FIRING) and state.status is not None:
+        return rule.severity_of(state.status) or state.severity
+    return state.severity
 
 
 _HANDLERS = {Phase.INACTIVE: _from_quiet, Phase.RESOLVED: _from_quiet,

@@ -53,8 +53,10 @@ class AlertRule:
     * **Flap damping.** Each firing or resolved flip is remembered for
       `flap_window_s`. A flip that would make more than `flap_max_transitions`
       flips inside the window marks the alert *flapping*; a flapping alert is
-      held firing until it has been clear for a full window (or is cleared of
-      the mark by staying bad for a full window). `flap_window_s=0` disables it.
+      held firing until its flapping stops: clear for twice the widest spacing of
+      the flips in the window (at most a full window), when the mark clears and it
+      resolves; or it is cleared of the mark by staying bad for a full window.
+      `flap_window_s=0` disables it.
     * **Severity** of an episode is the worst seen while it lasts, never
       lowered: CRITICAL maps to "critical"; WARNING and UNKNOWN map to
       "warning" (UNKNOWN with the reason "no data" in the summary).

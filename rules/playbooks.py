@@ -126,6 +126,11 @@ class Playbook(_Model):
     cooldown_s: Seconds | None = None
     """First backoff after a run (doubles per run while the trigger keeps firing)."""
     limit: Annotated[int, Field(ge=1, le=100)] | None = None
+    conflicts_with: tuple[Name, ...] = ()
+    """Playbooks that undo what this one does (route local vs route to the cloud): the
+    two never both run; `precedence` says which one goes while both are triggered."""
+    precedence: Annotated[int, Field(ge=0, le=1000)] = 0
+    """Higher wins a conflict (a tie: the one listed first)."""
 
 
 class PlaybookFile(_Model):

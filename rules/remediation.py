@@ -45,6 +45,8 @@ class Signal:
     alert: str
     state: str  # "firing", "pending", "resolved", "inactive"
     severity: str | None = None
+    inhibited: bool = False
+    """It follows from another breaching alert (alerts.inhibit): it triggers nothing."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,12 @@ class Spec:
     not_applicable: str = ""
     """Why the playbook cannot work here (from verification); empty: applicable, or not
     known (a deployment that could not be reached is not a reason to hold)."""
+    conflicts_with: tuple[str, ...] = ()
+    """Playbooks that must never run with this one (either side may declare it)."""
+    precedence: int = 0
+    """Higher wins a conflict; a tie goes to the one listed first."""
+    inhibited_by: str = ""
+    """A breaching alert under which this playbook must not run (alerts.inhibit)."""
 
 
 Verdict = Literal["applicable", "not_applicable", "unknown"]
@@ -171,8 +179,41 @@ class Planning:
 def firing_alerts(spec: Spec, signals: Iterable[Signal]) -> tuple[str, ...]:
     """The trigger alerts of `spec` that are firing with an accepted severity."""
     return tuple(sorted({s.alert for s in signals if s.alert in spec.alerts
-                         and s.state == "firing" and (s.severity or "warning")
-                         in spec.severities}))
+                         and s.state == "firing" and not s.inhibited
+                         and (s.severity or "warning") in spec.severities}))
+
+
+def _conflicting(specs: Sequence[Spec]) -> dict[str, set[str]]:
+    """name -> the playbooks it conflicts with (declared on either side)."""
+    names = {s.name for s in specs}
+    out: dict[str, set[str]] = {s.name: set() for s in specs}
+    for s in specs:
+        for other in s.conflicts_with:
+            if other in names and other != s.name:
+                out[s.name].add(other)
+                out[other].add(s.name)
+    return out
+
+
+def _outranks(a: Spec, b: Spec, order: Mapping[str, int]) -> bool:
+    return (a.precedence, -order[a.name]) > (b.precedence, -order[b.name])
+
+
+def _blocker(spec: Spec, specs: Sequence[Spec], triggered: Mapping[str, bool],
+             ledgers: Mapping[str, Ledger]) -> str | None:
+    """The conflicting playbook that keeps `spec` from running now: one that is
+    running or still applied (whoever it is), or one triggered that outranks it."""
+    order = {s.name: i for i, s in enumerate(specs)}
+    by_name = {s.name: s for s in specs}
+    for other in sorted(_conflicting(specs).get(spec.name, ())):
+        led = ledgers.get(other, Ledger())
+        if led.running:
+            return f"{other} is running (it conflicts with this one)"
+        if triggered.get(other) and _outranks(by_name[other], spec, order):
+            return f"{other} takes precedence (they conflict)"
+        if led.applied and not _outranks(spec, by_name[other], order):
+            return f"{other} is applied (they conflict; it takes precedence)"
+    return None
 
 
 def next_backoff(current: float, policy: Policy) -> float:
@@ -203,9 +244,16 @@ def plan(signals: Sequence[Signal], specs: Sequence[Spec], ledgers: Mapping[str,
     out = dict(ledgers)
     decisions: list[Decision] = []
     busy = any(led.running for led in out.values())
+    triggered = {s.name: bool(firing_alerts(s, signals)) and not s.inhibited_by
+                 for s in specs}
     for spec in specs:
         fired = firing_alerts(spec, signals)
         active = bool(fired)
+        if active and spec.inhibited_by:
+            if spec.mode == "execute":
+                decisions.append(Decision(spec.name, Kind.HOLD,
+                                          f"inhibited: {spec.inhibited_by} breaches", fired))
+            fired, active = (), False
         prev = out.get(spec.name, Ledger())
         led = _observe(prev, active, spec, now)
         rising = active and not prev.trigger_active
@@ -225,11 +273,14 @@ def plan(signals: Sequence[Signal], specs: Sequence[Spec], ledgers: Mapping[str,
                 decisions.append(Decision(spec.name, Kind.HOLD, spec.not_applicable, fired))
             out[spec.name] = led
             continue
+        blocker = _blocker(spec, specs, triggered, out) if active else None
         if active:
             used = len(led.runs) + sum(
                 out.get(s.name, Ledger()).runs_in_window(now, spec.policy.window_s)
                 for s in specs if s.target == spec.target and s.name != spec.name)
-            if led.suspended:
+            if blocker is not None:
+                decisions.append(Decision(spec.name, Kind.HOLD, blocker, fired))
+            elif led.suspended:
                 decisions.append(Decision(spec.name, Kind.HOLD, "suspended", fired))
             elif led.running or busy:
                 decisions.append(Decision(spec.name, Kind.HOLD, "another remediation is running",

@@ -155,7 +155,25 @@ class RemediationController:
         extra = getattr(self._rt, "extra_alert_states", None)  # alerts of other capabilities
         if extra:
             states += extra().items()
-        return [Signal(name, state.phase.value, state.severity) for name, state in states]
+        held = getattr(self._rt, "inhibitions", {})  # alerts.inhibit: they trigger nothing
+        return [Signal(name, state.phase.value, state.severity, inhibited=name in held)
+                for name, state in states]
+
+    def _inhibited_specs(self, specs: list) -> list:
+        """Specs with `inhibited_by` set where a dependency's cause breaches (the graph's
+        `playbooks:`), e.g. local-ai-degradation while ollama_health fires."""
+        from alerts.inhibit import playbook_inhibited
+        from rules.dependencies import alert_facts
+
+        graph = getattr(self._rt, "dependency_graph", None)
+        if graph is None or not graph.dependencies:
+            return specs
+        facts = alert_facts(self._rt.states, getattr(self._rt, "dependency_labels", {}))
+        out = []
+        for spec in specs:
+            cause = playbook_inhibited(spec.name, graph, facts)
+            out.append(replace(spec, inhibited_by=cause) if cause else spec)
+        return out
 
     async def evaluate(self, now: float) -> list[AlertEvent]:
         """Plan and start what the alerts call for; return the gave-up alert's events."""
@@ -164,7 +182,8 @@ class RemediationController:
         await self._apply_resumes(now)
         self.verification.spawn_if_due(self.playbooks, self._config, now, self._rt._transport,
                                        lambda: self._rt._publish(self._rt._clock()))
-        planning = plan(self.signals(), self.verification.apply(self.specs), self.ledgers, now)
+        planning = plan(self.signals(), self._inhibited_specs(self.verification.apply(self.specs)),
+                        self.ledgers, now)
         changed = planning.ledgers != self.ledgers
         self.ledgers = dict(planning.ledgers)
         audit = []

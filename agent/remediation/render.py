@@ -71,7 +71,8 @@ def spec_of(playbook: Playbook, config: Config) -> Spec:
     return Spec(name=playbook.name, target=playbook.target, alerts=playbook.trigger.alerts,
                 severities=playbook.trigger.severity,
                 revert_on_resolve=playbook.revert_on_resolve,
-                mode=over.mode if over else "off", policy=policy)
+                mode=over.mode if over else "off", policy=policy,
+                conflicts_with=playbook.conflicts_with, precedence=playbook.precedence)
 
 
 def secrets_of(config: Config) -> list[str]:

@@ -45,7 +45,8 @@ class Notice:
         alertname: The rule name (Alertmanager's `alertname` label).
         labels: The rule's labels plus `severity` (component, metric, ...), without
             `alertname`.
-        annotations: `summary` (one human line) and `description`.
+        annotations: `summary` (one human line), `description`, and `cause` (the
+            fault in words, made where it was seen) when the event has one.
         status: "firing" or "resolved".
         starts_at: When the episode started (unix seconds); constant for the episode.
         ends_at: When it resolved; None while firing.
@@ -151,7 +152,8 @@ def notice_from_event(event: AlertEvent, reminder: int = 0) -> Notice:
     fp = event.fingerprint
     return Notice(fingerprint=fp, alertname=event.rule,
                   labels={**event.labels, "severity": event.severity},
-                  annotations={"summary": event.summary, "description": _description(event)},
+                  annotations={"summary": event.summary, "description": _description(event),
+                               **({"cause": event.cause} if event.cause else {})},
                   status=status, starts_at=event.started_at, ends_at=ends_at,
                   dedupe_key=dedupe_key(fp, event.started_at, status, reminder),
                   reminder=reminder)

@@ -94,15 +94,26 @@ CASES = {
     "resolved decays to inactive after the flap window": (
         rule(flap_window_s=100), "C O*13", {20: "resolved|resolved", 110: "resolved",
                                             120: "inactive"}),
-    "flipping 10 times: held firing and flapping until stable for the window": (
+    "flipping 10 times: held firing and flapping until clear for twice the flip spacing": (
         rule(success_threshold=1, flap_max_transitions=6, flap_window_s=600),
         "C O C O C O C O C O O*40",
         {0: "firing|firing", 15: "resolved|resolved", 75: "resolved|resolved",
          90: "firing|firing,flapping", 105: "firing", 120: "firing", 135: "firing",
-         705: "firing", 720: "resolved|resolved"}, 15.0),
+         150: "resolved|resolved"}, 15.0),
+    "flips 30 s apart: held until clear for 60 s": (
+        rule(success_threshold=1, flap_max_transitions=2, flap_window_s=200),
+        "C O*3 C O*3 C O*20",
+        {0: "firing|firing", 10: "resolved|resolved", 40: "firing|firing,flapping",
+         50: "firing", 80: "firing", 130: "firing", 140: "resolved|resolved"}),
+    "the hold never passes the window": (
+        rule(success_threshold=1, flap_max_transitions=2, flap_window_s=50),
+        "C O*4 C O*3 C O*10",
+        {0: "firing|firing", 10: "resolved|resolved", 50: "firing|firing",
+         60: "resolved|resolved"}),
     "flapping detected on a resolve flip holds it firing": (
         rule(success_threshold=1, flap_max_transitions=5, flap_window_s=600),
-        "C O C O C O O", {60: "firing|firing", 75: "firing|flapping", 90: "firing"}, 15.0),
+        "C O C O C O O", {60: "firing|firing", 75: "firing|flapping",
+                           90: "resolved|resolved"}, 15.0),
     "flips spread wider than the window are not flapping": (
         rule(success_threshold=1, flap_max_transitions=2, flap_window_s=20),
         "C O C O C O", {30: "resolved|resolved", 40: "firing|firing", 50: "resolved|resolved"}),
