@@ -565,6 +565,51 @@ class AlertRuleOverride(_Section):
     """Only fire at this status or worse."""
 
 
+class MaintenanceWindowSpec(_Section):
+    """A recurring maintenance window; alerts matching `matchers` are not notified inside
+    it (monitoring and recording go on), and its start and end are notified."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    cron: str
+    """When each run starts, 5 fields in `timezone`: e.g. "0 2 * * sun" (Sundays 02:00)."""
+    duration_s: Annotated[float, Field(ge=60, le=31 * 86400)]
+    matchers: str
+    """Which alerts: e.g. 'component=~"ollama|backend"'; 'alertname=~".+"' for all."""
+    reason: Annotated[str, Field(min_length=1)]
+    timezone: str = "UTC"
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from alerts.maintenance import parse_cron
+
+        parse_cron(value)
+        return value
+
+    @field_validator("matchers")
+    @classmethod
+    def _matchers(cls, value: str) -> str:
+        from alerts.silence import Silence
+
+        try:  # the same rules as any silence (one matcher that does not match everything)
+            Silence(id="check", matchers=value, starts_at=0, ends_at=1, created_by="config",
+                    comment="check")
+        except ValueError as exc:
+            raise ValueError(str(exc).removeprefix("silence check: ")) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
 class AlertSettings(_Section):
     """Alert lifecycle defaults for every rule (threshold rows and component probes)."""
 
@@ -589,6 +634,18 @@ class AlertSettings(_Section):
     runbook_base_url: HttpUrl | None = None
     """Where the README is published; every alert's runbook_url is this plus a section
     anchor (#remediation for an alert a playbook covers, else #what-is-checked)."""
+    maintenance: tuple[MaintenanceWindowSpec, ...] = ()
+    """Recurring silences: a cron expression plus a duration, with a reason."""
+
+    @field_validator("maintenance")
+    @classmethod
+    def _unique_windows(cls, windows: tuple) -> tuple:
+        names = [w.name for w in windows]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"maintenance window name {name!r} is used twice")
+        return windows
+
 
 
 
