@@ -24,8 +24,9 @@ ALERTNAME = "maintenance_window"
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
 _DAYS = {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
-_FIELDS = (("minute", 0, 59, {}), ("hour", 0, 23, {}), ("day of month", 1, 31, {}),
-           ("month", 1, 12, _MONTHS), ("day of week", 0, 7, _DAYS))
+_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
+    ("minute", 0, 59, {}), ("hour", 0, 23, {}), ("day of month", 1, 31, {}),
+    ("month", 1, 12, _MONTHS), ("day of week", 0, 7, _DAYS))
 MAX_DURATION_S = 31 * 86400.0
 
 
@@ -146,7 +147,7 @@ def occurrence(window: Window, now: float) -> float | None:
 
 def silence(window: Window, start: float) -> Silence:
     """The run starting at `start` as a silence (id `maintenance-NAME`)."""
-    return Silence(id=f"maintenance-{window.name}", matchers=window.matchers,
+    return Silence(id=f"maintenance-{window.name}", matchers=parse_matchers(window.matchers),
                    starts_at=start, ends_at=start + window.duration_s,
                    created_by="maintenance", comment=window.reason)
 

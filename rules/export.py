@@ -12,7 +12,7 @@ alert, as the agent's own do (`alerts.notifiers.wire`). Put the agent's
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import yaml
 
@@ -25,7 +25,7 @@ def _duration(seconds: float) -> str:
 
 
 def prometheus_rules(rows: Sequence[ThresholdRow], for_s: float = 0.0,
-                     keep_firing_for_s: float = 0.0, group: str = "alice-ops") -> dict:
+                     keep_firing_for_s: float = 0.0, group: str = "alice-ops") -> dict[str, Any]:
     rules = []
     for row in rows:
         if row.promql is None:
@@ -36,7 +36,7 @@ def prometheus_rules(rows: Sequence[ThresholdRow], for_s: float = 0.0,
         query = " ".join(row.promql.split())
         critical = f"{{{{ if {past} $value {float(row.alert)!r} }}}}"
         value = f"{row.title} {{{{ $value | printf \"%.3g\" }}}}"
-        rule: dict = {
+        rule: dict[str, Any] = {
             "alert": name,
             "expr": f"({query}) {worse}= {row.target:g}",
             "labels": labels,
@@ -53,5 +53,5 @@ def prometheus_rules(rows: Sequence[ThresholdRow], for_s: float = 0.0,
     return {"groups": [{"name": group, "rules": rules}]}
 
 
-def to_yaml(doc: dict) -> str:
+def to_yaml(doc: dict[str, Any]) -> str:
     return yaml.safe_dump(doc, sort_keys=False, width=100, allow_unicode=True)
