@@ -205,6 +205,9 @@ class Runtime:
 
             self.remediation = RemediationController(self)
         self.remediation.configure(config)
+        from agent.remediation.gate import EvaluateGate
+
+        self._remediation_gate = EvaluateGate()  # a reload plans at once
         if not hasattr(self, "checklists"):
             from agent.checklists.controller import ChecklistController
 
@@ -369,7 +372,13 @@ class Runtime:
         try:
             if not self._remediation_ready:
                 await self._start_remediation()
-            events += await self.remediation.evaluate(now)  # runs go to background tasks
+            # planning reads every alert: only when one moved, a ledger or an inhibition
+            # changed, or a second passed (agent.remediation.gate), not on every job
+            gate, held = self._remediation_gate, self.inhibitions
+            if gate.due(now, alerts_moved=bool(events), ledgers=self.remediation.ledgers,
+                        inhibited=held):
+                events += await self.remediation.evaluate(now)  # runs go to background tasks
+                gate.evaluated(now, ledgers=self.remediation.ledgers, inhibited=held)
         except StoreError as exc:  # its reads failed: planned again next cycle
             log.warning("remediation not evaluated this cycle: %s", exc)
         events += self.checklists.events()  # checklist_overdue, moved by its own timer
