@@ -1,7 +1,9 @@
-"""A real alice-agent with `agent.external_labels`, an Alertmanager and a heartbeat URL:
-the Watchdog fires in Alertmanager (never in the agent's own alerts or check), the
-heartbeat is pinged while the agent is healthy, /metrics carries the site label, and
-`alice-ops check --agent` says alive and fresh, then CRITICAL once the agent is gone."""
+"""Real alice-agents with `agent.external_labels` against a real Alertmanager.
+
+One agent with a heartbeat URL: the Watchdog fires in Alertmanager (never in the agent's
+own alerts or check), the heartbeat is pinged while the agent is healthy, /metrics carries
+the site label, and `alice-ops check --agent` says alive and fresh, then CRITICAL once the
+agent is gone. Two agents at two sites: one heals, no false resolved for the other."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import httpx
 import pytest
 
 from agent.cli.main import main
-from agentproc import component, write_config
+from simulator.server import run_in_thread
+from agentproc import SIM_KEY, component, firing, write_config
 from alertmanager import running_alertmanager
 from waiting import wait_for_async
 
@@ -75,3 +78,68 @@ async def test_watchdog_heartbeat_site_label_and_check_agent(tmp_path, sim, star
         code, verdict = await _check_agent(agent.url, capsys)
         assert code == 2 and verdict["alive"] is False
         assert verdict["reason"].startswith("no answer")
+
+
+AM_WITH_HOOK = """\
+route:
+  receiver: hook
+  group_by: ["alertname", "site"]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: "{url}"
+        send_resolved: true
+"""
+
+
+def _told(hook, status: str, site: str) -> list[dict]:
+    """What Alertmanager itself notified about openai_health at `site` with `status`."""
+    return [a for r in hook.requests if isinstance(r.body, dict)
+            for a in r.body.get("alerts", []) if a.get("status") == status
+            and a["labels"].get("alertname") == "openai_health"
+            and a["labels"].get("site") == site]
+
+
+async def test_two_agents_two_sites_one_heals_no_false_resolved(tmp_path, sim, start_agent,
+                                                                webhook_receiver):
+    """Two real agents, each watching its own (simulated) site, one Alertmanager: both
+    sites fail, site a heals, and Alertmanager reports a resolved for a and never for b."""
+    hook = await webhook_receiver()
+    other = run_in_thread(api_key=SIM_KEY)
+    try:
+        with running_alertmanager(tmp_path / "am", config=AM_WITH_HOOK.format(url=hook.url)) \
+                as am_url:
+            agents = {}
+            for site, s in (("a", sim), ("b", other)):
+                config = write_config(
+                    tmp_path / f"{site}.yaml", s.urls, data_path=tmp_path / f"{site}.db",
+                    agent={"external_labels": {"site": site}},
+                    notifiers={"alertmanagers": [{"name": "am", "url": am_url,
+                                                  "watchdog": False}]})
+                agents[site] = await start_agent(config)
+            for s in (sim, other):
+                s.set_scenario("openai-outage")
+            for agent in agents.values():
+                await agent.wait_for(firing("openai_health"), "openai_health firing")
+
+            async def both_told():
+                return _told(hook, "firing", "a") and _told(hook, "firing", "b")
+            assert await wait_for_async(both_told, 20), "Alertmanager never notified both"
+
+            sim.set_scenario("normal")  # site a heals
+            await agents["a"].wait_for(
+                lambda s: all(a["name"] != "openai_health" or a["state"] != "firing"
+                              for a in s["alerts"]), "openai_health resolved at a")
+
+            async def a_resolved():
+                return _told(hook, "resolved", "a")
+            assert await wait_for_async(a_resolved, 20), "no resolved for site a"
+            assert _told(hook, "resolved", "b") == []  # the false resolved of the report
+            snap_b = await agents["b"].snapshot()
+            assert any(a["name"] == "openai_health" and a["state"] == "firing"
+                       for a in snap_b["alerts"])
+    finally:
+        other.stop()
