@@ -965,6 +965,11 @@ class CostSettings(_Section):
     reconcile_tolerance_percent: Annotated[float, Field(ge=0)] = 20.0
     """Sources further apart than this are reported as disagreeing."""
     metrics: CostMetricNames = CostMetricNames()
+    burn_horizons_s: dict[Literal["hourly", "daily", "weekly"],
+                          Annotated[float, Field(gt=0, le=7 * 86400)] | None] = {
+        "hourly": 900.0, "daily": 3600.0}
+    """Burn-rate alerts (cost_hourly_burn, cost_daily_burn, ...): running out within this
+    many seconds at the current rate is a WARNING naming the time; null turns one off."""
 
     @model_validator(mode="after")
     def _ordered(self) -> "CostSettings":

@@ -211,3 +211,55 @@ def alert_text(b: BudgetStatus, tz: ZoneInfo, now: float) -> str:
     if b.rate_usd_per_h is not None:
         return text + f", lasts the {WINDOW_WORD[b.window]} at the current rate"
     return text
+
+
+# -- burn rate: running out before the window ends (SRE multi-window style) -------------
+
+DEFAULT_HORIZONS_S: dict[str, float] = {"hourly": 900.0, "daily": 3600.0}
+"""How far ahead a projected exhaustion is a WARNING, per window (weekly: none)."""
+
+
+@dataclass(frozen=True)
+class BurnStatus:
+    """One budget's burn judged against its horizon: WARNING when, at the current rate,
+    it runs out within `horizon_s` (and before its window ends).
+
+    Attributes:
+        minutes_left: Minutes until it runs out at the current rate; 0 when nothing is
+            left; the window's whole length when it lasts the window (the agent's
+            reading: OK above the horizon); None when the spend or the rate is unknown.
+    """
+
+    window: Window
+    horizon_s: float
+    exhausted_at: float | None
+    minutes_left: float | None
+    status: Status
+    text: str
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def judge_burn(b: BudgetStatus, horizon_s: float, tz: ZoneInfo, now: float) -> BurnStatus:
+    """Whether budget `b` runs out within `horizon_s` at its burn rate (pure)."""
+    head = f"{b.window} budget {b.limit_usd:.2f} USD"
+    horizon = f"{_minutes(horizon_s)} horizon"
+    length_min = (b.end - b.start) / 60
+    if b.spent_usd is None or b.rate_usd_per_h is None:
+        return BurnStatus(b.window, horizon_s, None, None, Status.UNKNOWN,
+                          f"{head}: burn rate unknown")
+    rate = f"{b.rate_usd_per_h:.2f} USD/h"
+    if b.spent_usd >= b.limit_usd and (b.limit_usd > 0 or b.spent_usd > 0):
+        return BurnStatus(b.window, horizon_s, None, 0.0, Status.WARNING,
+                          f"{head}: nothing left ({b.spent_usd:.2f} spent) at {rate}")
+    if b.exhausted_at is None:
+        return BurnStatus(b.window, horizon_s, None, length_min, Status.OK,
+                          f"{head}: lasts the {WINDOW_WORD[b.window]} at {rate}")
+    left_s = max(0.0, b.exhausted_at - now)
+    status = Status.WARNING if left_s <= horizon_s else Status.OK
+    where = "within" if status is Status.WARNING else "beyond"
+    return BurnStatus(b.window, horizon_s, b.exhausted_at, left_s / 60, status,
+                      f"{head} runs out at {clock(b.exhausted_at, tz, now)}, in "
+                      f"{_minutes(left_s)} at {rate} ({where} the {horizon})")

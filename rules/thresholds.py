@@ -90,7 +90,7 @@ def _num(x: float) -> str:
 
 def _unit(unit: str) -> str:
     return {"ms": " ms", "percent": " %", "score": "/10", "celsius": " °C",
-            "tokens_per_s": " tok/s", "usd": " USD"}.get(unit, "")
+            "tokens_per_s": " tok/s", "usd": " USD", "minutes": " min"}.get(unit, "")
 
 
 def format_value(value: float | None, unit: str) -> str:

@@ -126,6 +126,9 @@ def render_cost(doc: dict[str, Any]) -> None:
     for b in doc["budgets"]:
         if b["status"] != "ok" and b["measured"]:
             out.print(f"  {b['text']}")
+    for u in doc.get("burn", ()):  # runs out within its horizon: WARNING, and the exit code
+        if u["status"] == "warning":
+            out.print("  ", status_text(Status.WARNING), f" burn: {u['text']}", sep="")
     sources = Table(title="sources", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("source", "hour", "day", "week", "USD/h", "note"):
         sources.add_column(col, justify="left" if col in ("source", "note") else "right",

@@ -67,7 +67,7 @@ async def spend_report(config: Config, now: float | None = None,
         prometheus_queries,
         query_prometheus,
     )
-    from rules.budget import window_bounds
+    from rules.budget import DEFAULT_HORIZONS_S, window_bounds
 
     settings = config.cost or CostSettings()
     now = time.time() if now is None else now
@@ -117,7 +117,8 @@ async def spend_report(config: Config, now: float | None = None,
         figures.append(api_figures)
     report = build_report(figures, traffic, table, now, tz, order=list(wanted),
                           primary=settings.primary, week_start=week_start,
-                          tolerance_percent=settings.reconcile_tolerance_percent)
+                          tolerance_percent=settings.reconcile_tolerance_percent,
+                          horizons={**DEFAULT_HORIZONS_S, **settings.burn_horizons_s})
     if not figures:
         report = replace(report, reason="no spend source: configure targets.prometheus "
                                         "(cost counter) or targets.openai.admin_key "

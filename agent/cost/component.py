@@ -6,6 +6,11 @@ spend alerts, or a `cost` tile, without asking). Rows `cost/hourly_budget`,
 warning level, alert = the critical level) give the alerts `cost_hourly_budget`,
 `cost_daily_budget`, `cost_weekly_budget`: warning from 80 %, critical from 95 %.
 The remediation playbooks `cost-warning` / `cost-critical` key on those names.
+
+Burn-rate rows `cost/hourly_burn`, `cost/daily_burn` (minutes until the budget runs
+out at the current rate; the window's length while it lasts the window) give the
+alerts `cost_hourly_burn`, `cost_daily_burn`: a WARNING naming the time once it runs
+out within `cost.burn_horizons_s` (default 15 min for the hour, 1 h for the day).
 """
 
 from __future__ import annotations
@@ -32,11 +37,26 @@ def cost_rows(config: Config) -> tuple[ThresholdRow, ...]:
     from agent.cost import cost_table
 
     levels = cost_table(config).levels
-    return tuple(ThresholdRow(component=COMPONENT, metric=f"{w}_budget",
-                              title=f"{w.capitalize()} budget used", unit="percent",
-                              probe=f"{w}_budget_percent", direction="lower",
-                              target=levels.warning * 100, alert=levels.critical * 100)
-                 for w in WINDOWS)
+    budgets = tuple(ThresholdRow(component=COMPONENT, metric=f"{w}_budget",
+                                 title=f"{w.capitalize()} budget used", unit="percent",
+                                 probe=f"{w}_budget_percent", direction="lower",
+                                 target=levels.warning * 100, alert=levels.critical * 100)
+                    for w in WINDOWS)
+    # runs out within the horizon: WARNING (never CRITICAL: the budget rows say that)
+    burns = tuple(ThresholdRow(component=COMPONENT, metric=f"{w}_burn",
+                               title=f"{w.capitalize()} budget runway", unit="minutes",
+                               probe=f"{w}_burn_minutes", direction="higher",
+                               target=h / 60, alert=0.0)
+                  for w, h in burn_horizons(config).items())
+    return budgets + burns
+
+
+def burn_horizons(config: Config) -> dict[str, float]:
+    """Window -> burn-rate horizon in seconds, for the windows that have one."""
+    from rules.budget import DEFAULT_HORIZONS_S
+
+    given = config.cost.burn_horizons_s if config.cost is not None else {}
+    return {w: h for w, h in {**DEFAULT_HORIZONS_S, **given}.items() if h is not None}
 
 
 def reading_value(percent: float, critical_percent: float) -> float:
@@ -82,6 +102,13 @@ class CostJob:
                     reading_value(pct, critical), "percent")
                 history[f"{b['window']}_spent_usd"] = b["spent_usd"]
             texts[f"{b['window']}_budget"] = b["text"]
+        causes = {}
+        for u in section.get("burn", ()):
+            if u["minutes_left"] is None:
+                continue  # no burn rate (or no spend): nothing to project, the row does not apply
+            key = f"{u['window']}_burn"
+            readings[f"{key}_minutes"] = Reading(u["minutes_left"], "minutes")
+            texts[key] = causes[key] = u["text"]
         routing = section["routing"]
         for key in ("fast_per_s", "think_per_s", "fast_share_percent"):
             if routing[key] is not None:
@@ -95,7 +122,7 @@ class CostJob:
             summary += f"; sources disagree ({section['disagreements'][0]})"
         return ProbeResult(COMPONENT, status, summary, latency_ms=latency, readings=readings,
                            details={"section": section, "alert_text": texts,
-                                    "history": history})
+                                    "alert_cause": causes, "history": history})
 
 
 def cost_jobs(config: Config, transport: httpx.AsyncBaseTransport | None = None

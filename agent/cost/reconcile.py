@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from agent.model import Status
 from agent.snapshot import iso
-from rules.budget import WINDOWS, BudgetStatus, alert_text, judge_budget, projected_spend
+from rules.budget import (DEFAULT_HORIZONS_S, WINDOWS, BudgetStatus, BurnStatus, alert_text,
+                          judge_budget, judge_burn, projected_spend)
 from rules.cost_table import CostTable
 from rules.routing import Advice, RoutingSplit, advise, per_session
 
@@ -71,6 +72,9 @@ class CostReport:
     measured: frozenset[str] = frozenset(WINDOWS)
     """Windows some configured source can measure; the others are shown, not judged."""
     levels_percent: Mapping[str, float] = field(default_factory=dict)
+    burns: tuple[BurnStatus, ...] = ()
+    """Each measured budget with a horizon, judged on its burn: WARNING when it runs out
+    within the horizon (the report's status counts it)."""
 
     def budget(self, window: str) -> BudgetStatus:
         return next(b for b in self.budgets if b.window == window)
@@ -94,6 +98,10 @@ class CostReport:
                 "measured": bool,        # false: no configured source can measure this
                                          # window (not judged; e.g. hourly via costs API)
                 "text": "daily budget 10.00 USD: 8.42 spent, 84 %, exhausted at 16:40 ..."}],
+             "burn": [{"window": "hourly|daily", "horizon_s": 900.0,
+                       "exhausted_at": ISO | null, "minutes_left": 4.2 | null,
+                       "status": "ok|warning|unknown",   # warning: runs out within horizon
+                       "text": "hourly budget 2.00 USD runs out at 16:40, in 4 min ..."}],
              "burn_rate_usd_per_hour": 1.2 | null,         # the last hour's rate
              "burn_source": "prometheus|estimate" | null,
              "sources": [{"name": "prometheus|costs_api|estimate", "available": bool,
@@ -131,6 +139,10 @@ class CostReport:
             "status": self.status.word, "checked_at": iso(self.now),
             "timezone": self.timezone, "currency": "USD", "reason": self.reason,
             "levels_percent": dict(self.levels_percent), "budgets": budgets,
+            "burn": [{"window": u.window, "horizon_s": u.horizon_s,
+                      "exhausted_at": iso(u.exhausted_at),
+                      "minutes_left": _round(u.minutes_left, 2), "status": u.status.word,
+                      "text": u.text} for u in self.burns],
             "burn_rate_usd_per_hour": _round(self.burn_usd_per_h),
             "burn_source": self.burn_source,
             "sources": [{"name": s.name, "available": s.available, "reason": s.reason,
@@ -202,7 +214,8 @@ def disagreements(figures: Sequence[SourceFigures], tolerance_percent: float
 def build_report(figures: Sequence[SourceFigures], traffic: Traffic, table: CostTable,
                  now: float, tz: ZoneInfo, *, order: Sequence[str] = SOURCES,
                  primary: str = "auto", week_start: int = 0,
-                 tolerance_percent: float = 20.0) -> CostReport:
+                 tolerance_percent: float = 20.0,
+                 horizons: Mapping[str, float | None] = DEFAULT_HORIZONS_S) -> CostReport:
     order = [s for s in order if s in SOURCES]
     burner = next((f for f in _preferred(figures, order, primary)
                    if f.burn_usd_per_h is not None), None)
@@ -228,7 +241,11 @@ def build_report(figures: Sequence[SourceFigures], traffic: Traffic, table: Cost
         if b.window not in measured:
             texts[b.window] = (f"{b.window} budget {b.limit_usd:.2f} USD: not measured by "
                                "the configured sources")
-    status = (Status.worst(b.status for b in budgets if b.window in measured)
+    burns = tuple(judge_burn(b, float(h), tz, now) for b in budgets
+                  if b.window in measured and (h := horizons.get(b.window)) is not None)
+    # a projected exhaustion is a WARNING (SRE burn-rate style); an unknown rate is not
+    status = (Status.worst([*(b.status for b in budgets if b.window in measured),
+                            *(u.status for u in burns if u.status is Status.WARNING)])
               if measured else Status.UNKNOWN)
     return CostReport(
         now=now, timezone=str(tz.key), status=status, budgets=tuple(budgets), texts=texts,
@@ -240,4 +257,4 @@ def build_report(figures: Sequence[SourceFigures], traffic: Traffic, table: Cost
         reason="; ".join(reasons) if all(b.spent_usd is None for b in budgets) else "",
         measured=measured,
         levels_percent={k: round(getattr(table.levels, k) * 100, 4)
-                        for k in ("warning", "critical", "exceeded")})
+                        for k in ("warning", "critical", "exceeded")}, burns=burns)
