@@ -45,7 +45,7 @@ def make_notifiers(config: Config) -> list:
 
     opts = wire_options(config)
     cfg = config.notifiers
-    notifiers: list = [LogNotifier()]
+    notifiers: list = [LogNotifier(opts=opts)]
     for hook in cfg.webhooks:
         notifiers.append(WebhookNotifier(hook.name, hook.url, token=hook.bearer_token,
                                          timeout_s=hook.timeout_ms / 1000, opts=opts))

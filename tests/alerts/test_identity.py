@@ -97,3 +97,13 @@ def test_headline_and_body_text():
     assert "HTTP 503 from GET /v1/models" in text
     many = [notice(rule=f"r{i}") for i in range(5)]
     assert headline(many) == "[FIRING:5] r0, r1, r2 +2 more (warning)"
+
+
+def test_the_log_record_carries_the_external_labels():
+    from alerts.notifiers.log import log_record
+
+    record = log_record(notice("critical"), "log", OPTS)
+    assert record["labels"] == {"site": "a", "instance": "box1", "component": "openai",
+                                "severity": "critical"}
+    assert log_record(notice(), "log")["labels"] == {"component": "openai",
+                                                     "severity": "warning"}
