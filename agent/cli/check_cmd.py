@@ -102,6 +102,11 @@ def render_blind_spots(report: Report, verbose: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    # httpx imports its own command line client (click, rich's syntax and pygments: ~80 ms,
+    # a sixth of a check) unless that import fails; check never calls it. Only when httpx
+    # is not loaded yet, so nothing already imported changes.
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
     if args.agent or args.token_file:
         from agent.cli.check_agent import run as run_agent
         from agent.cli.main import UsageError
@@ -112,11 +117,6 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("check --agent: not with --demo")
         return run_agent(args)
 
-    # httpx imports its own command line client (click, rich's syntax and pygments: ~80 ms,
-    # a sixth of a check) unless that import fails; check never calls it. Only when httpx
-    # is not loaded yet, so nothing already imported changes.
-    if "httpx" not in sys.modules:
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
     from agent.check import check
 
     if args.demo:
