@@ -93,14 +93,15 @@ class Heartbeat:
         target = ping_url(self.url, verdict.healthy)
         try:
             body = verdict.reason.encode() if self.method == "POST" and verdict.reason else None
-            response = await client.request(self.method, target, timeout=self.timeout_s,
-                                            content=body)
+            response = await asyncio.wait_for(  # a total deadline, not per read
+                client.request(self.method, target, timeout=self.timeout_s, content=body),
+                self.timeout_s)
             if response.status_code >= 400:
                 raise httpx.HTTPStatusError(f"HTTP {response.status_code}",
                                             request=response.request, response=response)
             self.sent["ok" if verdict.healthy else "fail"] += 1
             self.last_error = None
-        except httpx.HTTPError as err:
+        except (httpx.HTTPError, TimeoutError) as err:
             what = redact(f"{type(err).__name__}: {err}", self._secrets)
             if what != self.last_error:
                 log.warning("heartbeat %s %s failed: %s", self.method, safe_url(target), what)

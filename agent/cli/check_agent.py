@@ -134,25 +134,32 @@ def read_token(path: str | None, env: dict[str, str]) -> str | None:
 
 
 def fetch(url: str, token: str | None, deadline_s: float = DEADLINE_S) -> AgentVerdict:
-    """GET the snapshot within `deadline_s` and judge it."""
+    """GET the snapshot within a total deadline of `deadline_s` and judge it."""
+    import asyncio
+
     import httpx
 
     from agent.redact import redact
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    async def get() -> httpx.Response:
+        async with httpx.AsyncClient(timeout=deadline_s) as client:
+            return await asyncio.wait_for(client.get(f"{url}/api/v1/snapshot",
+                                                     headers=headers), deadline_s)
+
     try:
-        with httpx.Client(timeout=deadline_s) as client:
-            response = client.get(f"{url}/api/v1/snapshot", headers=headers)
-        try:
-            body: Any = response.json()
-        except ValueError:
-            body = None
-        return judge(url, response.status_code, body, time.time())
-    except httpx.TimeoutException:
+        response = asyncio.run(get())
+    except (TimeoutError, httpx.TimeoutException):
         return judge(url, None, None, time.time(), f"timed out after {deadline_s:g}s")
     except httpx.HTTPError as err:
         what = redact(f"{type(err).__name__}: {err}", [token] if token else [])
         return judge(url, None, None, time.time(), " ".join(what.split()))
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    return judge(url, response.status_code, body, time.time())
 
 
 def render(verdict: AgentVerdict) -> None:

@@ -123,3 +123,26 @@ def test_external_labels_on_every_series_and_a_series_own_label_wins():
     assert b'instance="a"' in generate_latest(registry)
     bare = _Fixed()
     assert with_external_labels(bare, {}) is bare
+
+
+async def test_check_agent_has_a_total_deadline_against_an_agent_that_hangs():
+    """A server that accepts and never answers: CRITICAL within the deadline."""
+    import asyncio
+    import time
+
+    from agent.cli.check_agent import fetch
+
+    async def hang(reader, writer):
+        await asyncio.Event().wait()
+
+    server = await asyncio.start_server(hang, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        started = time.monotonic()
+        verdict = await asyncio.to_thread(fetch, f"http://127.0.0.1:{port}", "tok", 0.5)
+        took = time.monotonic() - started
+    finally:
+        server.close()
+    assert verdict.status is Status.CRITICAL and not verdict.alive
+    assert verdict.reason == "no answer: timed out after 0.5s"
+    assert took < 3
