@@ -1,8 +1,10 @@
-"""Notifiers: the I/O edge that tells receivers about alerts (log, webhook, Alertmanager v2).
+"""Notifiers: the I/O edge that tells receivers about alerts (log, webhook, Alertmanager v2,
+e-mail, ntfy, Slack-compatible webhooks).
 
-`Notice` is what they send; `payload` holds the pure Alertmanager-format
-formatters; `outbox` the contract with the store the dispatcher reads. The
-notifier classes are imported lazily, so the pure modules never pull in httpx.
+`Notice` is what they send; `wire` what an alert looks like to a receiver (identity labels,
+annotations, texts); `payload` holds the pure Alertmanager-format formatters; `outbox` the
+contract with the store the dispatcher reads. The notifier classes are imported lazily, so
+the pure modules never pull in httpx or smtplib.
 """
 
 from importlib import import_module
@@ -15,13 +17,17 @@ from alerts.notifiers.outbox import Outbox, outbox_entries
 from alerts.notifiers.payload import alertmanager_v2_alerts, alertmanager_webhook_payload, rfc3339
 
 _LAZY = {"AlertmanagerNotifier": "alerts.notifiers.alertmanager",
+         "EmailNotifier": "alerts.notifiers.email",
          "LogNotifier": "alerts.notifiers.log",
+         "NtfyNotifier": "alerts.notifiers.ntfy",
+         "SlackNotifier": "alerts.notifiers.slack",
          "WebhookNotifier": "alerts.notifiers.webhook"}
 
 __all__ = [
-    "AlertmanagerNotifier", "Backoff", "LogNotifier", "Notice", "Notifier", "NotifyError",
-    "Outbox", "WebhookNotifier", "alertmanager_v2_alerts", "alertmanager_webhook_payload",
-    "dedupe_key", "notice_from_event", "outbox_entries", "rfc3339",
+    "AlertmanagerNotifier", "Backoff", "EmailNotifier", "LogNotifier", "Notice", "Notifier",
+    "NotifyError", "NtfyNotifier", "Outbox", "SlackNotifier", "WebhookNotifier",
+    "alertmanager_v2_alerts", "alertmanager_webhook_payload", "dedupe_key", "notice_from_event",
+    "outbox_entries", "rfc3339",
 ]
 
 
