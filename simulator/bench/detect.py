@@ -36,9 +36,10 @@ def bench_detect(trials: int, scenario: str, alert: str, timeout_s: float, seed:
 
 
 def run_detect(trials: int, scenario: str, alert: str, timeout_s: float, seed: int,
-               patch: Path | None = None, endpoints: int = 0) -> tuple[list[float], int]:
+               patch: Path | None = None, endpoints: int = 0, verbose: bool = True
+               ) -> tuple[list[float], int]:
     """Seconds from switching the simulator to `scenario` to `alert` firing, per trial;
-    and how many trials saw no alert within `timeout_s`."""
+    and how many trials saw no alert within `timeout_s` (`verbose`: a line per trial)."""
     fast_s = FAST_S
     rng = random.Random(seed)
     # for_s 0 (the brief); flap damping off so ten outages in a few minutes stay ten
@@ -59,10 +60,12 @@ def run_detect(trials: int, scenario: str, alert: str, timeout_s: float, seed: i
             seen = _wait_alert(s, alert, lambda st: st == "firing", timeout_s)
             if seen:
                 detected.append(time.time() - switched)
-                print(f"  trial {trial:2d}: firing after {detected[-1]:.2f} s", flush=True)
+                if verbose:
+                    print(f"  trial {trial:2d}: firing after {detected[-1]:.2f} s", flush=True)
             else:
                 failures += 1
-                print(f"  trial {trial:2d}: not firing within {timeout_s:g} s", flush=True)
+                if verbose:
+                    print(f"  trial {trial:2d}: not firing within {timeout_s:g} s", flush=True)
             s.scenario("normal")
     return detected, failures
 

@@ -344,7 +344,8 @@ def bench_detect_line(trials: int) -> Line:
     from simulator.bench.detect import run_detect
 
     load = loadavg()
-    detected, failures = run_detect(trials, "openai-outage", "openai_health", 30.0, 1)
+    detected, failures = run_detect(trials, "openai-outage", "openai_health", 30.0, 1,
+                                    verbose=False)
     if not detected:
         return Line("time to detect an OpenAI outage (interval 5 s)", "never detected",
                     "no peer", "n/a", load, "<= 5.5 s")
