@@ -107,11 +107,9 @@ async def soak(minutes: float, seed: int, fail_share: float) -> dict:
     try:
         while time.monotonic() < end:
             await asyncio.sleep(rng.uniform(0.5, 3.0))  # the soak's own pacing
-            if proc.poll() is not None:  # refused to start (e.g. damaged at start: 65)
-                if not flag.exists():
-                    counts[f"agent had exited {proc.returncode}, started again"] += 1
-                    proc = _spawn(config, flag, log)
-                continue
+            if proc.poll() is not None and not flag.exists():  # it refused to start (65)
+                counts[f"agent had exited {proc.returncode}, started again"] += 1
+                proc = _spawn(config, flag, log)
             action = rng.choice(["flip", "flip", "fault", "kill"])
             if action == "flip":
                 scenario = rng.choice(["openai-outage", "normal"])
@@ -125,7 +123,7 @@ async def soak(minutes: float, seed: int, fail_share: float) -> dict:
                     kind = rng.choice(["full", "corrupt"])
                     flag.write_text(kind)
                     counts[f"fault {kind}"] += 1
-            else:
+            elif proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=10)
                 counts["kill -9 during a fault" if flag.exists() else "kill -9"] += 1
