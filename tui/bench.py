@@ -31,7 +31,8 @@ startup: seconds from spawning `alice-tui` to its first full overview paint, med
          bytecode" (a new empty PYTHONPYCACHEPREFIX per launch, so every module imported,
          stdlib included, is compiled first: stricter than any real first launch). Warm:
          the installed bytecode, page cache warm, after a launch not counted.
-         Targets: median <= 1.0 s cold, <= 0.5 s warm.
+         Targets: --demo median <= 1.0 s cold and warm; --attach <= 0.6 s cold,
+         <= 0.3 s warm.
 steady:  CPU of the alice-tui process (% of one core, psutil cpu_times over the window)
          attached to an alice-agent with the five targets on the simulator plus 50
          `targets.endpoints` (simulator /tools/NAME/health, or /api/health without that
@@ -82,7 +83,10 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 COLS, ROWS = 80, 24
-STARTUP_COLD_TARGET_S, STARTUP_WARM_TARGET_S = 1.0, 0.5
+# issue 15: --demo <= 1.0 s as the user sees it (simulator included); --attach <= 0.6 s
+# cold and <= 0.3 s warm
+DEMO_TARGET_S = 1.0
+STARTUP_COLD_TARGET_S, STARTUP_WARM_TARGET_S = 0.6, 0.3
 STEADY_CPU_TARGET = 10.0
 KEY_TARGET_MS = 50.0
 ALICE_COMPONENTS = ("openai", "ollama", "gateway", "backend", "prometheus", "host")
@@ -315,7 +319,8 @@ def bench_startup(runs: int, modes: list[str], drop_caches: bool = False) -> Non
         if "demo" in modes:
             got, dropped = _startup_runs("demo", [exe, "--demo"], runs, tmp,
                                          TUI_DEMO_COMPONENTS, drop_caches=drop_caches)
-            for kind, target in kinds:
+            for kind, _ in kinds:
+                target = None if kind == "nobytecode" else DEMO_TARGET_S
                 launches = got[kind]
                 total = [launch.marks["first_full_paint"] for launch in launches]
                 sim = [launch.marks["sim_ready"] - launch.marks["sim_start"]
