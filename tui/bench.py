@@ -338,7 +338,7 @@ def bench_startup(runs: int, modes: list[str], drop_caches: bool = False) -> Non
 
             env = {**_base_env(), "PYTHONUNBUFFERED": "1"}
             agent = Child("alice-agent", [str(BIN / "alice-agent"), "--demo", "--listen",
-                                          "127.0.0.1:0", "--data", str(tmp / "state.db")],
+                                          "127.0.0.1:0"],
                           env, ready=r"api listening on (http://127\.0\.0\.1:\d+)")
             try:
                 assert agent.match is not None
