@@ -600,7 +600,11 @@ class Runtime:
         bound = self.rules[name]
         return (fp, name, dict(bound.rule.labels),
                 {"state": state_to_dict(state),
-                 "tracked": tracked.to_dict() if tracked is not None else None})
+                 "tracked": tracked.to_dict() if tracked is not None else None,
+                 # for `alice-ops alerts list` (read from the store, not the snapshot)
+                 "cause": self.causes.get(name, ""),
+                 "severity_now": current_severity(state, bound.rule),
+                 "inhibited_by": self.inhibitions.get(name)})
 
     async def _refresh_silences(self, now: float, force: bool = False) -> None:
         """Silences and acks may be added by `alice-ops alerts` in another process."""

@@ -244,7 +244,8 @@ def alert_haystack(alert: Mapping[str, Any]) -> str:
     """The lower-case text the filter searches: every visible field and the labels."""
     labels = alert.get("labels") or {}
     hay = " ".join(str(v) for v in (alert.get("name"), alert.get("state"), alert.get("severity"),
-                                    alert.get("summary"), alert_marks(alert),
+                                    alert.get("summary"), alert.get("cause") or "",
+                                    alert.get("inhibited_by") or "", alert_marks(alert),
                                     *labels.items())).lower()
     return hay + " " + " ".join(f"{k}={v}" for k, v in labels.items()).lower()
 
@@ -315,11 +316,65 @@ def clock_time(ts: str | float | None, now: float) -> str:
 
 
 STATE_ORDER = {"firing": 0, "pending": 1, "resolved": 2}
+SEVERITY_ORDER = {"critical": 0, "warning": 1}
 
 
 def order_alerts(alerts: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Firing, then pending, then resolved; newest first within each."""
-    return sorted(alerts, key=lambda a: (STATE_ORDER.get(a.get("state", ""), 3),
-                                         -(parse_ts(a.get("fired_at")) or
-                                           parse_ts(a.get("started_at")) or 0.0),
-                                         a.get("name", "")))
+    """Firing, then pending, then resolved; by severity (critical first), then oldest
+    first; an inhibited alert right under the alert it follows from."""
+    items = list(alerts)
+
+    def key(a: Mapping[str, Any]) -> tuple:
+        at = parse_ts(a.get("fired_at")) or parse_ts(a.get("started_at"))
+        return (STATE_ORDER.get(a.get("state", ""), 3), SEVERITY_ORDER.get(a.get("severity"), 2),
+                at if at is not None else float("inf"), a.get("name", ""))
+
+    names = {a.get("name") for a in items}
+    tops = sorted((a for a in items if a.get("inhibited_by") not in names), key=key)
+    under: dict[str, list[Mapping[str, Any]]] = {}
+    for a in items:
+        if a.get("inhibited_by") in names:
+            under.setdefault(a["inhibited_by"], []).append(a)
+    out: list[Mapping[str, Any]] = []
+    for a in tops:
+        out.append(a)
+        out.extend(sorted(under.pop(a.get("name"), ()), key=key))
+    for rest in under.values():  # a cause that is itself under another: keep them all
+        out.extend(sorted(rest, key=key))
+    return out
+
+
+def alert_cause(alert: Mapping[str, Any]) -> str:
+    """The fault in words (`HTTP 503 from GET /v1/models`); the summary for an older agent."""
+    return " ".join(str(alert.get("cause") or alert.get("summary") or "").split())
+
+
+def wrap(text: str, width: int, lines: int, ascii_only: bool = False) -> list[str]:
+    """`text` over at most `lines` lines of `width`, broken at spaces where it can; only
+    the last line is cut (with an ellipsis) when it does not fit in all of them."""
+    words, out, cur = text.split(), [], ""
+    for word in words:
+        while len(word) > width:  # a word longer than a line: break it
+            if cur:
+                out.append(cur)
+                cur = ""
+            out.append(word[:width])
+            word = word[width:]
+        if not cur:
+            cur = word
+        elif len(cur) + 1 + len(word) <= width:
+            cur += " " + word
+        else:
+            out.append(cur)
+            cur = word
+    if cur or not out:
+        out.append(cur)
+    if len(out) > lines:
+        rest = " ".join(out[lines - 1:])
+        out = out[:lines - 1] + [fit(rest, width, ascii_only)]
+    return out
+
+
+def fit_keep_right(left: str, right: str, width: int, ascii_only: bool = False) -> str:
+    """`left` cut (never `right`) so that `left + right` fits `width`."""
+    return fit(left, max(0, width - len(right)), ascii_only) + right

@@ -100,12 +100,20 @@ def list_alerts(args: argparse.Namespace) -> int:
         muted = is_silenced(labels, silences, now)
         acked = is_acked(fp, acks, now)
         alerts.append({"name": row.rule, "fingerprint": fp, "state": state.phase.value,
-                       "severity": state.severity, "since": iso(state.active_since or state.since),
+                       "severity": row.state.get("severity_now") or state.severity,
+                       "since": iso(state.active_since or state.since),
+                       "started_at": state.active_since or state.since,
                        "value": state.value, "labels": dict(row.labels),
+                       "cause": row.state.get("cause") or "",
+                       "inhibited_by": row.state.get("inhibited_by"),
                        "silenced_by": muted.id if muted else None,
                        "acked": acked.comment if acked else None})
-    order = {"firing": 0, "pending": 1, "resolved": 2, "inactive": 3}
-    alerts.sort(key=lambda a: (order[a["state"]], a["name"]))
+    from alerts.inhibit import display_order
+
+    # firing first, by severity then age; an inhibited alert right under its cause
+    alerts = [alerts[i] for i in display_order(alerts)]
+    for a in alerts:
+        del a["started_at"]
     if args.json:
         print_json({"alerts": alerts, "silences": [silence_json(s) for s in silences]})
         return 0
@@ -113,12 +121,15 @@ def list_alerts(args: argparse.Namespace) -> int:
 
     out = console()
     table = Table(title="Alerts", title_justify="left")
-    for col in ("alert", "state", "severity", "since", "notes"):
+    for col in ("alert", "state", "severity", "cause", "since", "notes"):
         table.add_column(col, overflow="fold")
     for a in alerts:
-        notes = ", ".join(x for x in (f"silenced {a['silenced_by']}" if a["silenced_by"] else "",
+        notes = ", ".join(x for x in (f"under {a['inhibited_by']}" if a["inhibited_by"] else "",
+                                      f"silenced {a['silenced_by']}" if a["silenced_by"] else "",
                                       f"acked: {a['acked']}" if a["acked"] else "") if x)
-        table.add_row(a["name"], a["state"], a["severity"] or "-", a["since"] or "-", notes)
+        name = f"  {a['name']}" if a["inhibited_by"] else a["name"]
+        table.add_row(name, a["state"], a["severity"] or "-", a["cause"] or "-",
+                      a["since"] or "-", notes)
     out.print(table if alerts else "no alerts")
     for s in silences:
         out.print(f"silence {s.id}: {', '.join(map(str, s.matchers))} until "

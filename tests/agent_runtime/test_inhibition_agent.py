@@ -6,9 +6,14 @@ announced, and after recovery every announced alert is told resolved."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 import time
+from pathlib import Path
 
 from agentproc import alert, write_config
+
+ALICE_OPS = str(Path(sys.executable).with_name("alice-ops"))
 
 COMPONENTS = ("backend", "gateway", "prometheus")
 
@@ -53,18 +58,27 @@ async def _hang(tmp_path, sim, start_agent, hook, inhibit: bool, run: str):
         "the hang's alerts firing", 40)
     await agent.wait_for(lambda s: s["agent"]["outbox_pending"] == 0, "an empty outbox", 15)
     during = firing_told(hook.requests)
+    listed = await _alice_ops("--json", "alerts", "--data", str(tmp_path / f"{run}.db"), "list")
     sim.set_scenario("normal")
     await agent.wait_for(lambda s: not any(a["state"] in ("firing", "pending")
                                            for a in ours(s["alerts"])), "recovery", 90)
     await agent.wait_for(lambda s: s["agent"]["outbox_pending"] == 0, "an empty outbox", 15)
     agent.close()
-    return snap, during
+    return snap, during, json.loads(listed)["alerts"]
+
+
+async def _alice_ops(*args: str) -> str:
+    proc = await asyncio.create_subprocess_exec(ALICE_OPS, *args, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, (args, out.decode(), err.decode())
+    return out.decode()
 
 
 async def test_the_hang_tells_its_three_causes_not_every_alert(tmp_path, sim, start_agent,
                                                                webhook_receiver):
     hook = await webhook_receiver()
-    snap, during = await _hang(tmp_path, sim, start_agent, hook, True, "on")
+    snap, during, listed = await _hang(tmp_path, sim, start_agent, hook, True, "on")
     firing = [a for a in ours(snap["alerts"]) if a["state"] == "firing"]
     held = {a["name"]: a["inhibited_by"] for a in firing if a["inhibited_by"]}
     roots = {f"{c}_health" for c in COMPONENTS}
@@ -78,6 +92,15 @@ async def test_the_hang_tells_its_three_causes_not_every_alert(tmp_path, sim, st
         assert all(held.get(n) == cause for n in between), (name, cause, names)
     # every alert carries its cause in words
     assert all(a["cause"] for a in firing), firing
+    # alerts list (from the state file): the cause in words, inhibited ones under theirs
+    rows = [a for a in listed if a["labels"].get("component") in COMPONENTS
+            and a["state"] == "firing"]
+    assert rows and all(a["cause"] for a in rows), rows
+    listed_held = {a["name"]: a["inhibited_by"] for a in rows if a["inhibited_by"]}
+    assert listed_held and set(listed_held.values()) <= roots, rows
+    shown = [a["name"] for a in rows]
+    assert all(shown.index(a["inhibited_by"]) < shown.index(a["name"]) for a in rows
+               if a["inhibited_by"] in shown)
     # recovery: nothing was announced late or twice; every announced alert resolved
     after = firing_told(hook.requests)
     assert after == {r: 1 for r in roots}, after
@@ -88,7 +111,7 @@ async def test_without_inhibition_every_alert_is_told(tmp_path, sim, start_agent
                                                       webhook_receiver):
     hook = await webhook_receiver()
     started = time.monotonic()
-    snap, during = await _hang(tmp_path, sim, start_agent, hook, False, "off")
+    snap, during, _ = await _hang(tmp_path, sim, start_agent, hook, False, "off")
     assert not any(a["inhibited_by"] for a in snap["alerts"])
     firing = {a["name"] for a in ours(snap["alerts"]) if a["state"] == "firing"}
     assert len(during) >= 8 and set(during) <= firing | set(during), during

@@ -120,7 +120,7 @@ def test_newest_first_and_order(outage_snapshot):
 
 
 @pytest.mark.parametrize("query, hits", [
-    ("", 3), ("openai", 3), ("error", 1), ("silenced", 1), ("acked", 1),
+    ("", 3), ("openai", 3), ("error", 2), ("silenced", 1), ("acked", 1), ("HTTP 503", 1),
     ("component=openai", 3), ("FIRING critical", 3), ("nothing-like-this", 0),
 ])
 def test_alert_filter(outage_snapshot, query, hits):
@@ -194,12 +194,19 @@ def test_spend_gauge_unknown_spend(ok_snapshot):
 def test_tile_lines_fit_and_show_value_target_alert(outage_snapshot):
     openai = next(c for c in outage_snapshot["components"] if c["name"] == "openai")
     now = outage_snapshot["taken_at_unix"] + 2
-    lines = [t.plain for t in tile_lines(openai, now, 22, 4)]
-    assert len(lines) == 4 and all(len(line) <= 22 for line in lines)
-    assert lines[0].startswith("server error")
-    assert "CRITICAL" in lines[1]
-    assert "t<300" in lines[2] and "a>500" in lines[2]
-    assert lines[3].endswith("ago")
+    lines = [t.plain for t in tile_lines(openai, now, 22, 5)]  # a tile at 80x24
+    assert len(lines) == 5 and all(len(line) <= 22 for line in lines)
+    # the cause is never cut: two lines for it, the worst metric's word and value
+    assert lines[0].strip() + " " + lines[1].strip() == "server error (HTTP 503)"
+    assert lines[2].rstrip().endswith("CRITICAL")
+    assert "<300" in lines[3] and ">500" in lines[3]
+    assert lines[4].endswith("ago")
+    squeezed = [t.plain for t in tile_lines(openai, now, 22, 4)]  # one row less: no value
+    assert squeezed[0].strip() + " " + squeezed[1].strip() == "server error (HTTP 503)"
+    assert squeezed[2].rstrip().endswith("CRITICAL") and squeezed[3].endswith("ago")
+    wide = [t.plain for t in tile_lines(openai, now, 30, 4)]  # it fits: one line, a pair
+    assert wide[0].strip() == "server error (HTTP 503)" and "CRITICAL" in wide[1]
+    assert "<300" in wide[2] and ">500" in wide[2]
     tall = [t.plain for t in tile_lines(openai, now, 49, 10)]
     assert sum("CRITICAL" in line for line in tall) == 2  # both metrics, each with its word
     assert any("target < 1 %" in line and "alert > 5 %" in line for line in tall)
@@ -239,7 +246,13 @@ def test_header_turns_stale(outage_snapshot):
 def test_alert_row_and_paging(outage_snapshot):
     a = outage_snapshot["alerts"][0]
     row = alert_row(a, outage_snapshot["taken_at_unix"])
-    assert row[0].plain == "FIRING" and row[1].plain == "CRITICAL" and row[3] == a["name"]
+    assert row[0].plain == "FIRING" and row[1].plain == "CRITICAL" and row[4] == a["name"]
+    assert row[3].plain.endswith(fmt.alert_cause(a))
+    held = alert_row({**a, "cause": "no data", "inhibited_by": "backend_health",
+                      "silenced_by": None, "acked": None, "flapping": True},
+                     outage_snapshot["taken_at_unix"])
+    assert held[3].plain == "[flapping] no data; follows from backend_health"
+    assert held[4] == a["name"]
     items = list(range(1234))
     window, page, pages = page_of(items, 2)
     assert (window[0], len(window), page, pages) == (1000, 234, 2, 3)
@@ -283,3 +296,36 @@ def test_normalize_key():
 def test_threshold_line_without_a_value_stays_readable():
     assert fmt.threshold_line("no data", "< 500 ms", "> 2000 ms", 20) == "n/a t<500ms a>2000ms"
     assert fmt.threshold_line("no data", "< 500 ms", "> 2000 ms", 17) == "n/a t<500 a>2000"
+
+
+def test_order_alerts_by_severity_then_age_inhibited_under_their_cause():
+    alerts = [{"name": "warn_old", "state": "firing", "severity": "warning", "fired_at": 1.0},
+              {"name": "crit_new", "state": "firing", "severity": "critical", "fired_at": 9.0},
+              {"name": "crit_old", "state": "firing", "severity": "critical", "fired_at": 2.0},
+              {"name": "follower", "state": "firing", "severity": "critical", "fired_at": 0.5,
+               "inhibited_by": "warn_old"}]
+    assert [a["name"] for a in fmt.order_alerts(alerts)] == [
+        "crit_old", "crit_new", "warn_old", "follower"]
+
+
+def test_firing_lines_keep_severity_and_cause_whole_at_80_columns():
+    cause = "HTTP 503 from GET /v1/models"
+    snap = {"alerts": [
+        {"name": "openai_response_latency_p95_with_a_long_name", "state": "firing",
+         "severity": "critical", "fired_at": 100.0, "cause": "p95 2725 ms > 500 ms"},
+        {"name": "openai_health", "state": "firing", "severity": "critical",
+         "fired_at": 90.0, "cause": cause},
+        {"name": "openai_api_latency_ms", "state": "firing", "severity": "warning",
+         "fired_at": 95.0, "cause": "no data", "inhibited_by": "openai_health"}]}
+    lines = [t.plain for t in firing_lines(snap, 200.0, 78, 10)]
+    assert lines[0].startswith("Firing alerts (3)") and "1 follow" in lines[0]
+    assert len(lines) == 3 and all(len(line) <= 78 for line in lines)
+    assert lines[1].startswith("CRITICAL") and cause in lines[1] and "+1 under it" in lines[1]
+    assert "p95 2725 ms > 500 ms" in lines[2] and "…" in lines[2]  # the name was cut
+
+
+def test_wrap_breaks_at_spaces_and_cuts_only_the_last_line():
+    assert fmt.wrap("server error (HTTP 503)", 22, 2) == ["server error (HTTP", "503)"]
+    assert fmt.wrap("a b c", 10, 1) == ["a b c"]
+    assert fmt.wrap("one two three four", 5, 2) == ["one", "two …"]
+    assert fmt.wrap("", 5, 2) == [""]

@@ -134,9 +134,9 @@ async def test_slash_filters_the_alerts_and_escape_clears(outage_snapshot):
                        and app.focused is not None and app.focused.id == "filter")
         table = app.screen.query_one(AlertTable)
         assert table.row_count == 3
-        await pilot.press(*"error")
+        await pilot.press(*"error_rate")  # "error" alone: the error rate and an HTTP 503
         await wait_for(pilot, lambda: table.row_count == 1)
-        assert "1 of 3 alerts; filter: 'error'" in screen_text(app)
+        assert "1 of 3 alerts; filter: 'error_rate'" in screen_text(app)
         await pilot.press("enter")
         assert app.focused is table
         await pilot.press("escape")
@@ -357,14 +357,14 @@ async def test_updates_land_in_place(outage_snapshot):
         tiles = list(app.screen.query(ComponentTile))
         newer = copy.deepcopy(outage_snapshot)
         newer["seq"] += 1
-        newer["alerts"][1]["summary"] = "Fast path error rate: critical, 99 %"
+        newer["alerts"][1]["cause"] = "99 % > 5 %"
         newer["components"][0]["summary"] = "HTTP 502"
         source.push(newer)
         await wait_for(pilot, lambda: "HTTP 502" in screen_text(app))
         assert list(app.screen.query(ComponentTile)) == tiles  # same widgets, new data
         await pilot.press("2")
         fp = newer["alerts"][1]["fingerprint"]
-        await wait_for(pilot, lambda: "99 %" in table.get_cell(fp, "summary"))
+        await wait_for(pilot, lambda: "99 %" in table.get_cell(fp, "cause"))
         assert table.rows_added == 3 and table.cell_updates == 1
 
 

@@ -31,7 +31,7 @@ def _hay_sig(a: dict) -> str:
     """Everything `fmt.alert_haystack` reads from an alert, as one string."""
     return (f"{a.get('name')}\0{a.get('state')}\0{a.get('severity')}\0{a.get('summary')}\0"
             f"{a.get('silenced_by')}\0{a.get('acked')}\0{a.get('flapping')}\0"
-            f"{a.get('labels')}")
+            f"{a.get('labels')}\0{a.get('cause')}\0{a.get('inhibited_by')}")
 
 
 class AlertsScreen(DashboardScreen):

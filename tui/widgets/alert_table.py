@@ -16,7 +16,9 @@ from tui.widgets.keyed_table import KeyedTable
 
 PAGE_SIZE = 500
 COLUMNS = (("state", "state"), ("severity", "severity"), ("since", "since"),
-           ("alert", "name"), ("muted", "marks"), ("summary", "summary"))
+           ("cause", "cause"), ("alert", "name"))
+"""The status words and the cause (with the marks: silenced, acked, flapping, inhibited)
+come first: a narrow terminal cuts the alert's name, never them."""
 STATE_STYLES = {"firing": "bold red", "pending": "yellow", "resolved": "green"}
 
 
@@ -24,10 +26,16 @@ def alert_row(a: Mapping[str, Any], now: float) -> tuple:
     """Pure: the cells of one alert (state and severity as words, with colour)."""
     state = a.get("state", "")
     sev = a.get("severity")
+    marks = fmt.alert_marks(a)
+    cause = fmt.alert_cause(a)
+    if a.get("inhibited_by"):  # shown under its cause, and says which one
+        cause += f"; follows from {a['inhibited_by']}"
+    if marks:  # first: a long cause (a provider's whole error message) may run off screen
+        cause = f"[{marks}] {cause}"
     return (Text(state.upper(), style=STATE_STYLES.get(state, "")),
             Text((sev or "-").upper(), style=fmt.severity_style(sev)),
             fmt.clock_time(a.get("fired_at") or a.get("started_at"), now),
-            a.get("name", ""), fmt.alert_marks(a), a.get("summary", ""))
+            Text(cause), a.get("name", ""))  # Text: a provider's "[...]" is not markup
 
 
 def page_of(items: list, page: int, size: int = PAGE_SIZE) -> tuple[list, int, int]:

@@ -53,11 +53,18 @@ def tile_lines(c: Mapping[str, Any], now: float, width: int, height: int,
     status word, then its value against target and alert.
     """
     width, height = max(8, width), max(2, height)
-    lines = [Text(fmt.fit(c.get("summary") or "", width, ascii_only), style="italic")]
+    summary = " ".join((c.get("summary") or "").split())
+    # the summary is the cause in words: never cut while two lines can hold it (a tile of
+    # 80x24 is 22 cells wide: `server error (HTTP 503)` needs two); a metric title is cut
+    cause_lines = 2 if len(summary) > width and height >= 4 else 1
+    lines = [Text(line, style="italic")
+             for line in fmt.wrap(summary, width, cause_lines, ascii_only)]
     metrics = list(c.get("metrics") or [])
-    room = height - 2
-    chosen = sorted(range(len(metrics)),
-                    key=lambda i: (-fmt.status_rank(metrics[i].get("status")), i))[: room // 2]
+    room = height - 1 - len(lines)
+    worst_first = sorted(range(len(metrics)),
+                         key=lambda i: (-fmt.status_rank(metrics[i].get("status")), i))
+    pairs = room // 2
+    chosen = worst_first[: max(pairs, 1 if room == 1 else 0)]
     if not metrics and room:
         lines.append(Text("no threshold rows", style="dim"))
     for i in sorted(chosen):
@@ -66,7 +73,8 @@ def tile_lines(c: Mapping[str, Any], now: float, width: int, height: int,
         title = fmt.fit(m.get("title") or m.get("name", ""), width - len(word) - 1, ascii_only)
         lines.append(Text.assemble((title.ljust(width - len(word)), "bold"),
                                    (word, _metric_colour(m.get("status")))))
-        lines.append(_metric_line(m, width))
+        if pairs:  # with room for one line only: the status word, not the value
+            lines.append(_metric_line(m, width))
     while len(lines) < height - 1:
         lines.append(Text(""))
     lines = lines[: height - 1]
