@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--agent-duration", type=float, default=60.0,
                         help="seconds the agent and its peers are sampled (default 60)")
     report.add_argument("--detect-trials", type=int, default=10)
-    report.add_argument("--only", action="append", choices=("check", "agent", "detect"),
+    report.add_argument("--only", action="append",
+                        choices=("check", "agent", "detect", "tui"),
                         help="only these parts (repeatable; default all)")
     detect = sub.add_parser("detect", help="agent: time from a fault to a firing alert")
     over = sub.add_parser("overhead", help="agent: CPU and RSS at default intervals")
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.runs < 3:
             parser.error("report --runs: at least 3 (a median of fewer says little)")
         bench_report(args.runs, args.agent_duration, args.detect_trials,
-                     args.only or ["check", "agent", "detect"])
+                     args.only or ["check", "agent", "detect", "tui"])
     if args.what in ("detect", "agent"):
         bench_detect(args.trials, args.scenario, args.alert, args.timeout, args.seed,
                      args.patch, getattr(args, "endpoints", 0))

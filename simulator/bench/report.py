@@ -12,12 +12,15 @@ Lines (medians; n in the line):
   prometheus-node-exporter (scraped every 5 s), all three sampled in the same window.
   A peer that is not installed is said ("peer not installed"), never a failure.
 - time to detect an OpenAI outage (simulator/bench/detect.py), median of n, and the max.
+- alice-tui's start-up to the full overview (tui/bench.py startup), --demo as the user waits
+  (simulator included) and --attach, cold and warm; no peer.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -355,6 +358,32 @@ def bench_detect_line(trials: int) -> Line:
                 f"{load} .. {loadavg()}", "<= interval + 0.5 s = 5.5 s")
 
 
+# -- the dashboard's start-up (tui.bench measures; this reads its medians) -----------------
+
+_TUI_LINE = re.compile(r"^\s+(demo|attach)\s+(cold|warm): median ([0-9.]+) s")
+TUI_TARGETS = {("demo", "cold"): 1.0, ("demo", "warm"): 1.0, ("attach", "cold"): 0.6,
+               ("attach", "warm"): 0.3}
+
+
+def bench_tui_lines(n: int) -> list[Line]:
+    """`python -m tui.bench startup`: spawn to the first full overview paint, as the user
+    waits (--demo with its simulator), page cache left alone; no peer measures this."""
+    load = loadavg()
+    proc = subprocess.run([sys.executable, "-m", "tui.bench", "startup", "--runs", str(n)],
+                          capture_output=True, text=True, check=False, timeout=1200)
+    found = {(m.group(1), m.group(2)): float(m.group(3))
+             for m in map(_TUI_LINE.match, proc.stdout.splitlines()) if m}
+    if proc.returncode != 0 or len(found) != len(TUI_TARGETS):
+        raise SystemExit(f"bench: tui.bench startup gave no medians ({proc.returncode}):\n"
+                         f"{(proc.stdout + proc.stderr)[-1500:]}")
+    load = f"{load} .. {loadavg()}"
+    return [Line(f"alice-tui --{mode} to the full overview, {kind}"
+                 + (" (simulator included)" if mode == "demo" else ""),
+                 f"{found[(mode, kind)]:.3f} s (n={n})", "no peer", "n/a", load,
+                 f"<= {TUI_TARGETS[(mode, kind)]:g} s")
+            for mode, kind in TUI_TARGETS]
+
+
 def bench_report(n: int, agent_s: float, detect_trials: int, parts: list[str]) -> None:
     lines: list[Line] = []
     print("| what | ours | peer (same run) | ratio | load avg (1/5/15 min) |")
@@ -371,4 +400,6 @@ def bench_report(n: int, agent_s: float, detect_trials: int, parts: list[str]) -
         emit(bench_agent_lines(agent_s, 10.0))
     if "detect" in parts:
         emit([bench_detect_line(detect_trials)])
+    if "tui" in parts:
+        emit(bench_tui_lines(n))
     print(machine() + f"; simulator key {SIM_KEY[:6]}..., double key {DOUBLE_KEY[:6]}...")
