@@ -13,6 +13,11 @@ Safety rails (the Kubernetes crash-loop pattern, issue 5):
 - dry-run mode records a plan once per trigger episode (rising edge); execute mode
   runs while the trigger fires and the rails allow; a playbook with
   `revert_on_resolve` that ran successfully is reverted when its trigger clears.
+- conflicts: playbooks that undo each other (`conflicts_with`, `precedence`) never both
+  run: the lower one is held while the other is triggered, running or applied, and no
+  revert of one runs while the other is running or applied.
+- inhibited: a trigger alert that follows from another breaching alert starts nothing,
+  and a playbook under a breaching dependency (`inhibited_by`) is held.
 - not applicable: a playbook that `remediate verify` found cannot work on this
   deployment (`Spec.not_applicable` holds why) is never run or reverted automatically
   (HOLD with the reason); dry-run mode still records its plan, saying so.
@@ -195,6 +200,22 @@ def _conflicting(specs: Sequence[Spec]) -> dict[str, set[str]]:
     return out
 
 
+def _holds_revert(spec: Spec, specs: Sequence[Spec], triggered: Mapping[str, bool],
+                  ledgers: Mapping[str, Ledger]) -> str | None:
+    """A conflicting playbook running, applied or triggered: undoing this one now would
+    undo it too (cost-critical's revert restores the routing local-ai-failure changes),
+    so the revert waits for it; an applied one only holds a revert it outranks (the
+    winner's revert never waits for the loser's: no deadlock)."""
+    order = {s.name: i for i, s in enumerate(specs)}
+    by_name = {s.name: s for s in specs}
+    for other in sorted(_conflicting(specs).get(spec.name, ())):
+        led = ledgers.get(other, Ledger())
+        if led.running or triggered.get(other) or \
+                (led.applied and _outranks(by_name[other], spec, order)):
+            return other
+    return None
+
+
 def _outranks(a: Spec, b: Spec, order: Mapping[str, int]) -> bool:
     return (a.precedence, -order[a.name]) > (b.precedence, -order[b.name])
 
@@ -300,7 +321,7 @@ def plan(signals: Sequence[Signal], specs: Sequence[Spec], ledgers: Mapping[str,
                 busy = True
                 decisions.append(Decision(spec.name, Kind.RUN, "trigger firing", fired))
         elif led.applied and spec.revert_on_resolve and not led.running and not busy \
-                and not led.suspended:
+                and not led.suspended and _holds_revert(spec, specs, triggered, out) is None:
             led = replace(led, running="revert")
             busy = True
             decisions.append(Decision(spec.name, Kind.REVERT, "trigger resolved"))
