@@ -227,7 +227,7 @@ def display_order(alerts: Sequence[Mapping[str, object]]) -> list[int]:
     """Indexes of `alerts` (dicts with name, state, severity, started_at, inhibited_by)
     in the order people read them: firing first, by severity, then oldest first; each
     inhibited alert right under its cause (in the same order among themselves)."""
-    def key(i: int) -> tuple:
+    def key(i: int) -> tuple[int, int, float, str]:
         a = alerts[i]
         started = a.get("started_at")
         return (_PHASE_RANK.get(str(a.get("state")), 3),

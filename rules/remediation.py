@@ -29,7 +29,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 Mode = Literal["off", "dry-run", "execute"]
 
@@ -139,7 +139,7 @@ class Ledger:
     def cooldown_left_s(self, now: float) -> float:
         return max(0.0, self.next_allowed_at - now)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"runs": list(self.runs), "backoff_s": self.backoff_s,
                 "next_allowed_at": self.next_allowed_at, "suspended": self.suspended,
                 "suspended_at": self.suspended_at, "trigger_active": self.trigger_active,
@@ -147,7 +147,7 @@ class Ledger:
                 "running": self.running}
 
     @classmethod
-    def from_json(cls, data: Mapping) -> Ledger:
+    def from_json(cls, data: Mapping[str, Any]) -> Ledger:
         return cls(runs=tuple(float(t) for t in data.get("runs", ())),
                    backoff_s=float(data.get("backoff_s", 0.0)),
                    next_allowed_at=float(data.get("next_allowed_at", 0.0)),
