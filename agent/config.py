@@ -631,6 +631,10 @@ class AlertSettings(_Section):
     inhibit_release_s: Annotated[float, Field(ge=0)] = 30.0
     """An alert still firing when its cause recovers is told once it has fired on its
     own this long (its cause's recovery usually takes it along within a cycle or two)."""
+    group_wait_s: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    """Hold a new firing alert's first notice this long (Alertmanager's group_wait): what
+    fires meanwhile goes out with it in one notification, and a follower whose cause
+    fires a cycle later is inhibited before it is told; 0 tells at once."""
     runbook_base_url: HttpUrl | None = None
     """Where the README is published; every alert's runbook_url is this plus a section
     anchor (#remediation for an alert a playbook covers, else #what-is-checked)."""

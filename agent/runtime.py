@@ -197,7 +197,8 @@ class Runtime:
         self.dependency_labels = alert_labels(self.rules, self.rows)
         self.inhibition = Inhibition(self.dependency_graph, self.dependency_labels,
                                      config.alerts.inhibit_release_s,
-                                     getattr(self, "inhibition", None))
+                                     getattr(self, "inhibition", None),
+                                     group_wait_s=config.alerts.group_wait_s)
         self.inhibitions: dict[str, str] = self.inhibition.causes
         self.causes: dict[str, str] = getattr(self, "causes", {})
         if not hasattr(self, "remediation"):

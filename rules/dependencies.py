@@ -140,10 +140,13 @@ class Inhibition:
     the notify step's, never the decision's: it is not shown as inhibited."""
 
     def __init__(self, graph: DependencyGraph, labels: Mapping[str, Mapping[str, str]],
-                 release_s: float = 30.0, previous: Inhibition | None = None) -> None:
+                 release_s: float = 30.0, previous: Inhibition | None = None,
+                 group_wait_s: float = 0.0) -> None:
         self.graph, self.labels, self.release_s = graph, labels, release_s
+        self.group_wait_s = group_wait_s
         self.causes: dict[str, str] = dict(previous.causes) if previous else {}
         self._released: dict[str, float] = dict(previous._released) if previous else {}
+        self._fired: dict[str, float] = dict(previous._fired) if previous else {}
 
     def update(self, states: Mapping[str, AlertState], now: float) -> dict[str, str]:
         """Decide over every alert state now; returns alert -> its root cause."""
@@ -157,13 +160,21 @@ class Inhibition:
                           if n not in causes and now - t < self.release_s
                           and n in states and states[n].phase in (Phase.PENDING, Phase.FIRING)}
         self.causes = causes
+        self._fired = {n: s.fired_at for n, s in states.items()
+                       if s.phase is Phase.FIRING and s.fired_at is not None}
         return causes
 
     def holds(self, alert: str | None, now: float) -> bool:
-        """Whether a notice of `alert` waits now: inhibited, or lately released."""
+        """Whether a notice of `alert` waits now: inhibited, lately released, or fired
+        less than `group_wait_s` ago (Alertmanager's group_wait: what fires together
+        is told together, in one notification, once the wait is over; a follower
+        whose cause fires a cycle later is inhibited by then)."""
         if alert is None:
             return False
         if alert in self.causes:
+            return True
+        fired = self._fired.get(alert)
+        if fired is not None and now - fired < self.group_wait_s:
             return True
         at = self._released.get(alert)
         return at is not None and now - at < self.release_s

@@ -171,3 +171,55 @@ def test_config_rejects_a_selector_with_an_unknown_label(tmp_path) -> None:
         load_config(path)
     assert any("alerts.dependencies" in p and "componnent" in p and "unknown label" in p
                for p in err.value.problems), err.value.problems
+
+
+# -- the runtime's view between cycles (rules.dependencies.Inhibition) -------------------
+
+def _state(phase: str, since: float):
+    from alerts.lifecycle import AlertState, Phase
+
+    p = Phase(phase)
+    return AlertState(phase=p, since=since, last_eval=since,
+                      active_since=since if p in (Phase.PENDING, Phase.FIRING) else None,
+                      fired_at=since if p is Phase.FIRING else None)
+
+
+def test_a_released_follower_waits_release_s_then_is_told() -> None:
+    from rules.dependencies import Inhibition
+
+    labels = {"backend_health": {"component": "backend"},
+              "backend_latency": {"component": "backend"}}
+    inh = Inhibition(BACKEND, labels, release_s=30.0)
+    inh.update({"backend_health": _state("firing", 0), "backend_latency": _state("firing", 1)},
+               10.0)
+    assert inh.causes == {"backend_latency": "backend_health"} and inh.holds("backend_latency", 10)
+    # the cause resolves: not inhibited any more (never shown so), but its notice waits
+    inh.update({"backend_health": _state("resolved", 20), "backend_latency": _state("firing", 1)},
+               20.0)
+    assert inh.causes == {}
+    assert inh.holds("backend_latency", 49.0) and not inh.holds("backend_latency", 50.0)
+    assert not inh.holds("backend_health", 20.0) and not inh.holds(None, 20.0)
+
+
+def test_a_released_follower_that_resolves_meanwhile_is_forgotten() -> None:
+    from rules.dependencies import Inhibition
+
+    labels = {"backend_health": {}, "backend_latency": {"component": "backend"}}
+    inh = Inhibition(BACKEND, labels)
+    inh.update({"backend_health": _state("firing", 0), "backend_latency": _state("firing", 1)}, 5)
+    inh.update({"backend_health": _state("resolved", 6), "backend_latency": _state("firing", 1)},
+               6)
+    inh.update({"backend_health": _state("resolved", 6),
+                "backend_latency": _state("resolved", 8)}, 8)
+    assert not inh.holds("backend_latency", 9.0)
+
+
+def test_group_wait_holds_a_new_firing_alert_then_lets_it_out() -> None:
+    from rules.dependencies import Inhibition
+
+    inh = Inhibition(DependencyGraph(), {"a_x": {}}, group_wait_s=5.0)
+    inh.update({"a_x": _state("firing", 100.0)}, 100.0)
+    assert inh.holds("a_x", 104.9) and not inh.holds("a_x", 105.0)
+    off = Inhibition(DependencyGraph(), {"a_x": {}})
+    off.update({"a_x": _state("firing", 100.0)}, 100.0)
+    assert not off.holds("a_x", 100.0)
