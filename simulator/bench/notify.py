@@ -8,6 +8,7 @@ per scenario: firing notices (distinct alert episodes told) before and after, an
 time from the switch to the first notification (after).
 
     python -m simulator.bench.notify [--scenarios hang,openai-outage] [--fault-s 20]
+        [--group-wait-s 5]
 """
 
 from __future__ import annotations
@@ -67,14 +68,16 @@ class Hook:
             await self._runner.cleanup()
 
 
-def _config(path: Path, urls: dict[str, str], hook: Hook, inhibit: bool) -> None:
+def _config(path: Path, urls: dict[str, str], hook: Hook, inhibit: bool,
+            group_wait_s: float = 0.0) -> None:
     doc = {"targets": {"openai": {"base_url": urls["openai"], "api_key": "${BENCH_KEY}"},
                        "ollama": {"url": urls["ollama"]}, "gateway": {"url": urls["gateway"]},
                        "backend": {"url": urls["backend"]},
                        "prometheus": {"url": urls["prometheus"]}, "host": {"gpu": "off"}},
            "agent": {"listen": "127.0.0.1:0", "data_path": str(path.parent / "state.db"),
                      "intervals": {"fast_s": 1, "deep_s": 2}},
-           "alerts": {"inhibit": inhibit, "repeat_interval_s": 86400},
+           "alerts": {"inhibit": inhibit, "repeat_interval_s": 86400,
+                      "group_wait_s": group_wait_s},
            "notifiers": {"webhooks": [{"name": "bench", "url":
                                        f"http://127.0.0.1:{hook.port}/hook"}]}}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -156,7 +159,7 @@ async def _measure(sim: Any, agent: Agent, hook: Hook, scenario: str, fault_s: f
 
 
 async def _run(scenarios: list[str], fault_s: float, settle_s: float, inhibit: bool,
-               workdir: Path) -> dict[str, dict[str, Any]]:
+               workdir: Path, group_wait_s: float = 0.0) -> dict[str, dict[str, Any]]:
     from simulator.server import run_in_thread
 
     sim = run_in_thread(api_key=KEY)
@@ -164,7 +167,7 @@ async def _run(scenarios: list[str], fault_s: float, settle_s: float, inhibit: b
     await hook.start()
     (workdir / ("on" if inhibit else "off")).mkdir()
     config = workdir / ("on" if inhibit else "off") / "alice-ops.yaml"
-    _config(config, sim.urls, hook, inhibit)
+    _config(config, sim.urls, hook, inhibit, group_wait_s if inhibit else 0.0)
     agent = Agent(config)
     try:
         await agent.ready()
@@ -189,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="how long each fault lasts (default 20 s)")
     parser.add_argument("--settle-s", type=float, default=60.0,
                         help="longest wait for every alert to resolve after a fault")
+    parser.add_argument("--group-wait-s", type=float, default=0.0,
+                        help="alerts.group_wait_s of the 'after' agent (grouping on)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     args = parser.parse_args(argv)
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -198,11 +203,14 @@ def main(argv: list[str] | None = None) -> int:
                        f"(known: {', '.join(SCENARIOS)})\n")
     with tempfile.TemporaryDirectory(prefix="bench-notify-") as tmp:
         before = asyncio.run(_run(scenarios, args.fault_s, args.settle_s, False, Path(tmp)))
-        after = asyncio.run(_run(scenarios, args.fault_s, args.settle_s, True, Path(tmp)))
+        after = asyncio.run(_run(scenarios, args.fault_s, args.settle_s, True, Path(tmp),
+                                 args.group_wait_s))
     if args.json:
-        print(json.dumps({"fault_s": args.fault_s, "before": before, "after": after}, indent=1))
+        print(json.dumps({"fault_s": args.fault_s, "group_wait_s": args.group_wait_s,
+                          "before": before, "after": after}, indent=1))
         return 0
-    print(f"notifications per fault ({args.fault_s:g} s each; firing alert episodes told)")
+    print(f"notifications per fault ({args.fault_s:g} s each; firing alert episodes told; "
+          f"after: group_wait {args.group_wait_s:g} s)")
     print(f"{'scenario':24} {'before':>6} {'after':>6} {'first notice (after)':>22}  told after")
     for s in scenarios:
         b, a = before[s], after[s]
