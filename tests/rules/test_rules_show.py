@@ -25,7 +25,9 @@ def test_a_cost_section_adds_the_budget_rows(tmp_path, capsys):
     config.write_text("cost: {warning_level: 0.7}\n")
     budget = {r["metric"]: r for r in rows(capsys, "--config", str(config))
               if r["component"] == "cost"}
-    assert set(budget) == {"hourly_budget", "daily_budget", "weekly_budget"}
+    assert set(budget) == {"hourly_budget", "daily_budget", "weekly_budget",
+                           "hourly_burn", "daily_burn"}  # burn rate: 15 min / 1 h horizons
+    assert (budget["hourly_burn"]["target"], budget["daily_burn"]["target"]) == (15.0, 60.0)
     assert budget["daily_budget"]["target"] == 70.0
     assert budget["daily_budget"]["alert"] == 95.0
     config.write_text("targets: {}\n")
