@@ -76,10 +76,16 @@ async def _guard(name: str, coro: Awaitable[ProbeResult], budget_s: float,
 
 def probe_jobs(config: Config, rows: tuple[ThresholdRow, ...],
                transport: httpx.AsyncBaseTransport | None = None,
-               endpoint_client: endpoint.Client | None = None
+               endpoint_client: endpoint.Client | None = None,
+               latest: Callable[[str], ProbeResult | None] | None = None,
+               xids: Callable[[], list[host.Xid]] | None = None
                ) -> dict[str, tuple[Callable[[], Awaitable[ProbeResult]], float]]:
     """name -> (coroutine factory, budget in seconds) for everything configured; the
-    extra endpoints share `endpoint_client` (see `agent.probes.endpoint`)."""
+    extra endpoints share `endpoint_client` (see `agent.probes.endpoint`).
+
+    A long-lived agent also passes `latest` (the last result per component: the ollama
+    deep generate steps aside while the app's own think-path metrics prove generation)
+    and `xids` (its XidWatcher's poll); a one-shot check has neither."""
     t = config.targets
     jobs: dict[str, tuple[Callable[[], Awaitable[ProbeResult]], float]] = {}
     import_before_timing(config)
@@ -92,7 +98,10 @@ def probe_jobs(config: Config, rows: tuple[ThresholdRow, ...],
             t.openai.timeout_ms * (2 if t.openai.deep_probe else 1)))
     if t.ollama:
         ms = t.ollama.timeout_ms + (t.ollama.deep_timeout_ms if t.ollama.deep_probe else 0)
-        jobs["ollama"] = (lambda: ollama.probe(t.ollama, transport), budget(ms))
+        jobs["ollama"] = (lambda: ollama.probe(
+            t.ollama, transport,
+            serving=latest is not None and ollama.generation_proven(latest("prometheus"))),
+            budget(ms))
     if t.gateway:
         jobs["gateway"] = (lambda: gateway.probe(t.gateway, transport), budget(t.gateway.timeout_ms))
     if t.backend:
@@ -102,7 +111,7 @@ def probe_jobs(config: Config, rows: tuple[ThresholdRow, ...],
                    if r.promql is not None and _configured(config, r.component)]
         jobs["prometheus"] = (lambda: prometheus.probe(t.prometheus, queries),
                               budget(t.prometheus.timeout_ms))
-    jobs["host"] = (lambda: host.probe(t.host), budget(5000))
+    jobs["host"] = (lambda: host.probe(t.host, xids=xids), budget(5000))
     for ep in t.endpoints:
         jobs[ep.name] = ((lambda ep=ep: endpoint.probe(ep, endpoint_client)),
                          budget(ep.timeout_ms))

@@ -49,13 +49,16 @@ class DurationHistogram:
 class SnapshotCollector(Collector):
     def __init__(self, snapshot: Callable[[], Snapshot | None],
                  probe_durations: DurationHistogram, lag: DurationHistogram,
-                 probe_results: Callable[[], Mapping[str, ProbeResult]] | None = None):
+                 probe_results: Callable[[], Mapping[str, ProbeResult]] | None = None,
+                 ollama_loads: LoadCounter | None = None):
         self._snapshot = snapshot
         self._durations = probe_durations
         self._lag = lag
         # the latest result per probe, for what the snapshot does not carry (the Ollama part)
         self._probe_results = probe_results
-        self._ollama_loads = LoadCounter()
+        # the load-event counter outlives one scrape when the caller keeps it (the agent
+        # builds a collector per scrape)
+        self._ollama_loads = ollama_loads if ollama_loads is not None else LoadCounter()
 
     def collect(self) -> Iterator[Metric]:
         snap = self._snapshot()

@@ -34,7 +34,8 @@ from agent.config import Config
 from agent.cost.component import cost_jobs, cost_rows
 from agent.exporter import DurationHistogram, SnapshotCollector
 from agent.model import ProbeResult, Status
-from agent.probes import endpoint
+from agent.ollama_exporter import LoadCounter
+from agent.probes import endpoint, host
 from agent.probes.http import make_client
 from agent.resources import FdWatch
 from agent.redact import redact, redact_comment
@@ -171,6 +172,10 @@ class Runtime:
                                  if transport is None else
                                  make_client(10_000, transport,
                                              limits=httpx.Limits(max_connections=256)))
+        # one NVML event set for the agent's life: Xids reach only a set registered before
+        # them (a one-shot check cannot see them); opened on the first host probe with a GPU
+        self._xids = host.XidWatcher()
+        self._ollama_loads = LoadCounter()  # /metrics' load-event counter, across scrapes
         self.configure(config)
 
     # -- configuration -------------------------------------------------------------------
@@ -183,7 +188,9 @@ class Runtime:
         self.rows = threshold_rows(config) + cost_rows(config)
         self._probe_slots = asyncio.Semaphore(config.agent.max_concurrent_probes)
         self._secrets = secrets_of(config)
-        self.jobs = probe_jobs(config, self.rows, self._transport, self._endpoint_client)
+        self.jobs = probe_jobs(config, self.rows, self._transport, self._endpoint_client,
+                               latest=lambda name: self.results.get(name),
+                               xids=self._xids.poll)
         self.jobs.update(cost_jobs(config, self._transport))  # only with a `cost:` section
         self.rules = build_rules(self.rows, self.jobs, config.alerts)
         self.deps = job_dependencies(self.rules, self.rows)
@@ -316,6 +323,7 @@ class Runtime:
         if self._dispatch_task is not None:
             await asyncio.gather(self._dispatch_task, return_exceptions=True)
         await self._endpoint_client.aclose()
+        await asyncio.to_thread(self._xids.close)
         for notifier in self._notifiers:
             close = getattr(notifier, "aclose", None)
             if close is not None:
@@ -738,7 +746,9 @@ class Runtime:
         registry = CollectorRegistry()
         labels = self.config.agent.external_labels
         registry.register(with_external_labels(
-            SnapshotCollector(lambda: self.snapshot, self.durations, self.lag), labels))
+            SnapshotCollector(lambda: self.snapshot, self.durations, self.lag,
+                              probe_results=lambda: self.results,
+                              ollama_loads=self._ollama_loads), labels))
         registry.register(with_external_labels(
             ResourceCollector(lambda: self.storage.failures_total), labels))
         return generate_latest(registry)
