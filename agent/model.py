@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterable, Mapping
 
 
 class Status(enum.IntEnum):
@@ -33,7 +33,7 @@ class Status(enum.IntEnum):
         return {Status.OK: 0, Status.WARNING: 1, Status.CRITICAL: 2, Status.UNKNOWN: 3}[self]
 
     @classmethod
-    def worst(cls, statuses) -> "Status":
+    def worst(cls, statuses: Iterable[Status]) -> "Status":
         return max(statuses, default=cls.OK)
 
     @classmethod

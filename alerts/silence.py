@@ -204,10 +204,8 @@ class Silence:
     def __post_init__(self) -> None:
         _require_text("silence", "id", self.id)
         owner = f"silence {self.id}"
-        matchers = self.matchers
-        if isinstance(matchers, str):
-            matchers = parse_matchers(matchers)
-        matchers = tuple(matchers)
+        given: str | Iterable[Matcher] = self.matchers  # a string is parsed (see above)
+        matchers = parse_matchers(given) if isinstance(given, str) else tuple(given)
         if not matchers:
             raise ValueError(f"{owner}: at least one matcher is required")
         if not all(isinstance(m, Matcher) for m in matchers):

@@ -32,7 +32,7 @@ def metric_alert(component: str, metric: str) -> str:
     return metric if metric.startswith(f"{component}_") else f"{component}_{metric}"
 
 
-def build_rules(rows: Sequence[ThresholdRow], components: Iterable[str], settings
+def build_rules(rows: Sequence[ThresholdRow], components: Iterable[str], settings: Any
                 ) -> dict[str, BoundRule]:
     """Every alert rule for the configured components, keyed by alert name."""
     overrides = {o.alert: o for o in settings.rules}
@@ -42,7 +42,7 @@ def build_rules(rows: Sequence[ThresholdRow], components: Iterable[str], setting
     def make(name: str, labels: dict[str, str]) -> AlertRule:
         o = overrides.get(name)
 
-        def pick(field: str):
+        def pick(field: str) -> Any:
             value = getattr(o, field, None) if o is not None else None
             return getattr(settings, field) if value is None else value
 

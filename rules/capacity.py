@@ -30,7 +30,7 @@ class Band:
                 "openai_usd_per_day": list(self.openai_usd_per_day)}
 
 
-def parse_bands(items: Sequence[dict], source: str) -> tuple[Band, ...]:
+def parse_bands(items: Sequence[dict[str, Any]], source: str) -> tuple[Band, ...]:
     bands = []
     for i, item in enumerate(items):
         try:
@@ -40,8 +40,9 @@ def parse_bands(items: Sequence[dict], source: str) -> tuple[Band, ...]:
                               openai_usd_per_day=tuple(item["openai_usd_per_day"])))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{source}: capacity.bands[{i}]: {exc}") from None
-    bounds = [b.users for b in bands]
-    if not bands or None in bounds[:-1] or bounds[:-1] != sorted(bounds[:-1]):
+    upper = [b.users for b in bands[:-1]]
+    rising = [u for u in upper if u is not None]
+    if not bands or len(rising) != len(upper) or rising != sorted(rising):
         raise ValueError(f"{source}: capacity.bands: upper bounds must rise, only the last "
                          "may be null")
     return tuple(bands)

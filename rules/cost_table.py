@@ -86,7 +86,7 @@ class Price:
 
     def cost_of(self, usage: TokenUsage) -> float:
         rates = self.rates()
-        return sum(getattr(usage, t) * rates[t] for t in TOKEN_TYPES) / 1000
+        return float(sum(getattr(usage, t) * rates[t] for t in TOKEN_TYPES)) / 1000
 
     def unpriced(self, usage: TokenUsage) -> tuple[str, ...]:
         """Audio token types in `usage` this row has no price for (billed above text rate)."""
@@ -177,7 +177,9 @@ OPTIONAL_RATES = ("cached_input_per_1k", "audio_input_per_1k", "audio_output_per
 
 def _price(row: Any) -> Price:
     """A price row from YAML (a mapping) or from the config (PriceSettings)."""
-    get = row.get if isinstance(row, Mapping) else (lambda k: getattr(row, k, None))
+    def get(key: str) -> Any:
+        return row.get(key) if isinstance(row, Mapping) else getattr(row, key, None)
+
     extra = {k: float(get(k)) for k in OPTIONAL_RATES if get(k) is not None}
     return Price(float(get("input_per_1k")), float(get("output_per_1k")), **extra)
 

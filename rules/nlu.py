@@ -194,7 +194,7 @@ class BenchReport:
     def accuracy_percent(self) -> float | None:
         return None if self.accuracy is None else 100 * self.accuracy
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "status": self.status.word,
             "accuracy_percent": _round(self.accuracy_percent),
@@ -222,7 +222,7 @@ def _round(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def accuracy_row(overrides: Iterable = ()) -> ThresholdRow:
+def accuracy_row(overrides: Iterable[Any] = ()) -> ThresholdRow:
     """The threshold row for accuracy, with config `thresholds:` overrides applied
     (a row disabled there falls back to the shipped default)."""
     rows = {row.key: row for row in default_rows()}
@@ -258,7 +258,7 @@ def _kinds(outcomes: Sequence[Outcome]) -> tuple[KindStats, ...]:
     return tuple(out)
 
 
-def _by_count(counter: Counter) -> tuple[tuple[str, int], ...]:
+def _by_count(counter: Counter[Any]) -> tuple[tuple[Any, int], ...]:
     return tuple(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
@@ -271,7 +271,7 @@ def summarize(outcomes: Sequence[Outcome], row: ThresholdRow, top: int = 10) -> 
     accuracy = correct / total if answered and total else None
     status = judge(row, None if accuracy is None else 100 * accuracy)
     support = Counter(o.expected for o in outcomes)
-    predicted = Counter(o.predicted for o in answered)
+    predicted = Counter(o.predicted for o in outcomes if o.predicted is not None)
     hits = Counter(o.expected for o in outcomes if o.correct)
     intents = tuple(
         IntentStats(intent, support[intent], predicted[intent], hits[intent],

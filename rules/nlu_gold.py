@@ -92,7 +92,7 @@ def parse_item(data: Any, source: str, line: int) -> GoldItem:
                     kind.strip() if kind else None)
 
 
-def _accepted(data: dict, key: str | None, kind: str | None) -> list[str]:
+def _accepted(data: dict[str, Any], key: str | None, kind: str | None) -> list[str]:
     if key is None:
         if kind is None:
             raise ValueError("'intent' is missing (or expect_any_of, or a kind for an item "

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable, Literal, Sequence
+from typing import Any, Iterable, Literal, Sequence
 
 import yaml
 
@@ -139,7 +139,8 @@ _ROW_FIELDS = ("title", "unit", "probe", "promql", "json", "export_as", "on_abse
 _OVERRIDE_ATTR = {"json": "json_binding"}  # `json` would shadow pydantic's BaseModel.json
 
 
-def apply_overrides(rows: Sequence[ThresholdRow], overrides: Iterable) -> tuple[ThresholdRow, ...]:
+def apply_overrides(rows: Sequence[ThresholdRow], overrides: Iterable[Any]
+                    ) -> tuple[ThresholdRow, ...]:
     """Merge config `thresholds:` entries into the table (by component + metric).
 
     An entry for an existing row changes the fields it gives (or drops the row with
