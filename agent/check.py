@@ -103,9 +103,11 @@ def probe_jobs(config: Config, rows: tuple[ThresholdRow, ...],
             serving=latest is not None and ollama.generation_proven(latest("prometheus"))),
             budget(ms))
     if t.gateway:
-        jobs["gateway"] = (lambda: gateway.probe(t.gateway, transport), budget(t.gateway.timeout_ms))
+        jobs["gateway"] = (lambda: gateway.probe(t.gateway, transport),
+                           budget(t.gateway.timeout_ms))
     if t.backend:
-        jobs["backend"] = (lambda: backend.probe(t.backend, transport), budget(t.backend.timeout_ms))
+        jobs["backend"] = (lambda: backend.probe(t.backend, transport),
+                           budget(t.backend.timeout_ms))
     if t.prometheus:
         queries = [(promql_key(r.component, r.metric), r.promql) for r in rows
                    if r.promql is not None and _configured(config, r.component)]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Collection, Sequence
 
 import yaml
 
@@ -309,7 +309,7 @@ class Facts:
 Verdict = tuple[str, str]  # (result, evidence)
 
 
-def _components(facts: Facts, names) -> Verdict:
+def _components(facts: Facts, names: Collection[str] | None) -> Verdict:
     if facts.report is None:
         return "unknown", facts.report_reason
     comps = [c for c in facts.report.components if names is None or c.name in names]
@@ -324,7 +324,7 @@ def _components(facts: Facts, names) -> Verdict:
     return RESULT_OF_STATUS[worst], "; ".join(bad)
 
 
-def _metrics(facts: Facts, keys) -> Verdict:
+def _metrics(facts: Facts, keys: Sequence[str]) -> Verdict:
     if facts.report is None:
         return "unknown", facts.report_reason
     wanted = [tuple(str(k).split("/", 1)) for k in keys]
@@ -338,8 +338,8 @@ def _metrics(facts: Facts, keys) -> Verdict:
         if m.value is None:
             parts.append(f"{m.title}: no data ({m.reason or 'unreadable'})")
         else:
-            parts.append(f"{m.title} {format_value(m.value, m.unit)} "
-                         f"({'target ' + m.target if m.status is not Status.CRITICAL else 'alert ' + m.alert})")
+            want = "target " + m.target if m.status is not Status.CRITICAL else "alert " + m.alert
+            parts.append(f"{m.title} {format_value(m.value, m.unit)} ({want})")
     return RESULT_OF_STATUS[worst], "; ".join(parts)
 
 

@@ -101,7 +101,8 @@ class CommandStep(_Step):
     """Name of an argv in `remediation.commands` (the allow-list); nothing else runs."""
 
 
-Step = Annotated[HttpStep | EnvStep | ComposeStep | WaitHealthyStep | NotifyStep | CommandStep, Field(discriminator="type")]
+Step = Annotated[HttpStep | EnvStep | ComposeStep | WaitHealthyStep | NotifyStep | CommandStep,
+                 Field(discriminator="type")]
 
 
 class Trigger(_Model):
@@ -147,7 +148,7 @@ def _placeholders(value: Any) -> list[str]:
     return []
 
 
-def _key_path(loc: tuple) -> str:
+def _key_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

@@ -651,7 +651,7 @@ async def settle(pilot) -> None:
     for _ in range(3):
         await pilot._wait_for_screen()
         done = loop.create_future()
-        app.screen.call_after_refresh(lambda: done.done() or done.set_result(None))
+        app.screen.call_after_refresh(lambda done=done: done.done() or done.set_result(None))
         await done
 
 
@@ -904,7 +904,8 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
     start = sub.add_parser("startup", help="launch to the first full overview paint")
-    start.add_argument("--runs", type=int, default=5, help="launches per kind (cold, cold with no bytecode, warm)")
+    start.add_argument("--runs", type=int, default=5,
+                       help="launches per kind (cold, cold with no bytecode, warm)")
     start.add_argument("--mode", choices=("demo", "attach", "both"), default="both")
     start.add_argument("--drop-caches", action="store_true",
                        help="drop the whole machine's page cache before each cold launch "

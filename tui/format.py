@@ -294,8 +294,8 @@ def staleness(now: float, received_at: float | None, connected: bool, problem: s
     """Why the data on screen is stale, or None while it is fresh.
 
     Stale when the source is down (attach disconnected) or no snapshot arrived for
-    more than `factor` x the expected interval (and at least STALE_MIN_S). Measured on the local clock at
-    receipt, so a remote agent's clock skew cannot make fresh data look stale.
+    more than `factor` x the expected interval (and at least STALE_MIN_S). Measured on the
+    local clock at receipt, so a remote agent's clock skew cannot make fresh data look stale.
     """
     if not connected:
         return problem or "source disconnected"

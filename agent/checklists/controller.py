@@ -4,9 +4,10 @@ snapshot section and the answers given through the API.
 The scheduler calls `run_daily()` on an apscheduler CronTrigger (`checklists.daily_at`,
 local time) and `tick()` every `TICK_S`: the tick re-reads today's and this week's run
 (the CLI may answer in another process), catches up a morning run the agent missed
-(started after `daily_at`; once every probe has reported), and moves the `checklist_overdue` alert (warning) with
-`rules.checklists.overdue`. Its events go through the agent's normal lifecycle,
-outbox and notifiers: the runtime collects them with `events()` on its next job.
+(started after `daily_at`; once every probe has reported), and moves the
+`checklist_overdue` alert (warning) with `rules.checklists.overdue`. Its events go
+through the agent's normal lifecycle, outbox and notifiers: the runtime collects them
+with `events()` on its next job.
 The alert's state and notification record are kept in state.db's alert_states, so a
 restart neither loses nor re-announces it.
 """

@@ -30,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--all", action="store_true", help="include inactive alerts")
     ls.set_defaults(func=list_alerts)
     si = asub.add_parser("silence", help="mute notifications for alerts matching label matchers")
-    si.add_argument("matchers", help='e.g. "component=openai" or "alertname=~openai_.*,severity=warning"')
+    si.add_argument("matchers",
+                    help='e.g. "component=openai" or "alertname=~openai_.*,severity=warning"')
     si.add_argument("--duration", "-d", type=parse_duration, required=True, help="e.g. 2h")
     si.add_argument("--comment", "-m", required=True, help="why (required)")
     si.add_argument("--by", default=None, help="who (default: $USER)")

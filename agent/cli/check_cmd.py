@@ -12,7 +12,8 @@ from rules.thresholds import format_value
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="probe every component once; exit 0/1/2/3 by the worst status")
-    p.add_argument("--demo", action="store_true", help="start the simulator on loopback and check it")
+    p.add_argument("--demo", action="store_true",
+                   help="start the simulator on loopback and check it")
     p.add_argument("--scenario", default="normal", help="simulator scenario for --demo")
     p.add_argument("--profile", default="guide", choices=("guide", "alice-main"),
                    help="simulator profile for --demo: guide (default) or alice-main (a "

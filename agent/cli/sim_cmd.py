@@ -13,7 +13,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Reached only for `alice-ops [options] sim ...`; main() hands `alice-ops sim` over directly."""
+    """Reached only for `alice-ops [options] sim ...`; main() hands `alice-ops sim` over
+    directly."""
     from simulator.cli import main
 
     return main(args.sim_args)

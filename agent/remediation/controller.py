@@ -84,7 +84,7 @@ class RemediationController:
             log.error("remediation disabled: %s", exc)
         self.by_name = {p.name: p for p in self.playbooks}
         specs = [spec_of(p, config) for p in self.playbooks]
-        if config.read_only:  # read-only: execute degrades to dry-run (plans recorded, nothing done)
+        if config.read_only:  # execute degrades to dry-run: plans recorded, nothing done
             specs = [replace(sp, mode="dry-run") if sp.mode == "execute" else sp for sp in specs]
         self.specs = tuple(specs)
         self.runner = Runner(config, self._rt._store, db=self._rt.db, clock=self._rt._clock,

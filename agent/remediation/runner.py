@@ -1,4 +1,5 @@
-"""Executing a playbook (the "act" step): under the lock, step by step, audited, reverted on failure.
+"""Executing a playbook (the "act" step): under the lock, step by step, audited,
+reverted on failure.
 
 `Runner.plan(playbook)` is the dry-run: every step rendered exactly as it would run
 (secrets redacted, `.env` before/after). `Runner.run(playbook, actor=..., reason=...)`

@@ -100,7 +100,8 @@ def to_html(r: WeeklyReport) -> str:
     week, pct = r.week_spend, r.week_percent
     out.append(f'<tr><td><b>week</b></td><td><b>{_num(week, "{:.2f}")}</b></td>'
                f"<td>{r.weekly_budget:.2f}</td>"
-               f'<td class="{_spend_class(pct, r.levels)}"><b>{_num(pct)} %</b></td><td>{_num(share)} %</td>'
+               f'<td class="{_spend_class(pct, r.levels)}"><b>{_num(pct)} %</b></td>'
+               f"<td>{_num(share)} %</td>"
                f"<td>{sum(d.warnings for d in r.days)} / {sum(d.criticals for d in r.days)}"
                "</td></tr></table>")
     # alerts

@@ -1,6 +1,7 @@
 """The `alice-main` profile: the real Alice main backend and its NLU agent replayed from
-recordings (simulator/profiles/recordings/alice_main/, also at tests/data/alice_main/; made by `python -m simulator.record`), and a Prometheus
-whose series are the ones scraped from the recorded `/metrics`.
+recordings (simulator/profiles/recordings/alice_main/, also at tests/data/alice_main/;
+made by `python -m simulator.record`), and a Prometheus whose series are the ones scraped
+from the recorded `/metrics`.
 
 The backend port serves what the real backend served (`simulator.profiles.replay`), with
 the `/_sim/*` control routes, injected latency and the hang/garbage scenarios of every

@@ -298,7 +298,7 @@ async def realtime(request: web.Request) -> web.StreamResponse:
     beta = request.headers.get("OpenAI-Beta", "") == "realtime=v1"
     await ws.send_json({"type": "session.created", "event_id": f"event_{uuid.uuid4().hex[:20]}",
                         "session": _session(model, beta)})
-    async for message in ws:  # whatever a client sends is counted, so tests can see silence
+    async for _message in ws:  # whatever a client sends is counted, so tests can see silence
         state["realtime_received"] += 1
     return ws
 

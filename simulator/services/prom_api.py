@@ -20,7 +20,7 @@ from aiohttp import web
 
 from simulator import promql
 from simulator.context import SimContext
-from simulator.services.base import CTX, json_response, make_app
+from simulator.services.base import json_response, make_app
 from simulator.state import SERVICES
 
 MAX_POINTS = 11_000

@@ -91,12 +91,14 @@ async def test_gave_up_across_three_restarts_one_firing_one_resolved(tmp_path, s
             try:
                 # a few cycles of the restarted agent: still firing, same episode, silent
                 cycles = dict(service.runtime.cycles)
-                await _until(lambda: sum(service.runtime.cycles.values())
-                             >= sum(cycles.values()) + 10, "ten cycles after a restart")
+                await _until(lambda service=service, cycles=cycles:
+                             sum(service.runtime.cycles.values()) >= sum(cycles.values()) + 10,
+                             "ten cycles after a restart")
                 shown = _shown(service)
                 assert shown and shown["state"] == "firing", (restart, shown)
                 assert shown["started_at"] == started
-                await _until(lambda: service.runtime.outbox_pending == 0, "outbox drained")
+                await _until(lambda service=service: service.runtime.outbox_pending == 0,
+                             "outbox drained")
                 if restart == 2:
                     await service.runtime.remediation_resume("openai-outage", "tester")
                     await _until(lambda: _gave_up(hook, "resolved"), "the resolved notice")

@@ -320,9 +320,8 @@ def test_next_run_is_the_first_wall_clock_match_after_now(moment, at, zone):
     local = datetime.fromtimestamp(ours, tz)
     assert ours > now and ours - now <= 26 * 3600
     if local.strftime("%H:%M") != at:  # only where `at` falls in a spring-forward gap
-        assert local.replace(tzinfo=None) - datetime.combine(local.date(),
-                                                             datetime.strptime(at, "%H:%M").time()) \
-            == timedelta(hours=1)
+        scheduled = datetime.combine(local.date(), datetime.strptime(at, "%H:%M").time())
+        assert local.replace(tzinfo=None) - scheduled == timedelta(hours=1)
     earlier_day = datetime.combine(local.date() - timedelta(days=1), local.time(), tzinfo=tz)
     assert earlier_day.timestamp() <= now  # no occurrence was skipped
 

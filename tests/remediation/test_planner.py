@@ -134,7 +134,8 @@ def test_properties_limit_backoff_and_sticky_suspension(flips, step_s, run_s, li
 
 
 @given(current=st.floats(min_value=0, max_value=1e6),
-       cooldown=st.floats(min_value=0.1, max_value=100), cap=st.floats(min_value=0.1, max_value=1e4))
+       cooldown=st.floats(min_value=0.1, max_value=100),
+       cap=st.floats(min_value=0.1, max_value=1e4))
 def test_backoff_is_monotonic_and_capped(current, cooldown, cap):
     policy = Policy(cooldown_s=cooldown, cooldown_max_s=cap)
     nxt = next_backoff(current, policy)

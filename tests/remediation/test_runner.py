@@ -32,7 +32,8 @@ playbooks:
     target: backend
     steps:
       - {type: http, url: "{backend}/api/admin/set-mode", body: {mode: offline, message: x}}
-      - {type: http, url: "{backend}/api/admin/nope", headers: {Authorization: "Bearer {secret.ADMIN}"}}
+      - {type: http, url: "{backend}/api/admin/nope",
+         headers: {Authorization: "Bearer {secret.ADMIN}"}}
       - {type: compose, action: restart, service: never}
     revert:
       - {type: http, url: "{backend}/api/admin/set-mode", body: {mode: normal, message: ""}}

@@ -33,7 +33,8 @@ def test_worst_of_ranks_unknown_between_warning_and_critical():
 
 def test_default_table_covers_the_guide():
     keys = {r.key for r in default_rows()}
-    for key in [("backend", "intent_routing_latency_p95"), ("backend", "intent_classification_accuracy"),
+    for key in [("backend", "intent_routing_latency_p95"),
+                ("backend", "intent_classification_accuracy"),
                 ("openai", "openai_response_latency_p95"), ("openai", "openai_error_rate"),
                 ("ollama", "local_ai_processing_time_p95"), ("ollama", "local_ai_queue_depth"),
                 ("gateway", "websocket_connection_stability"), ("gateway", "audio_quality_score"),

@@ -169,7 +169,7 @@ async def test_tiles_stay_as_components_appear(ok_snapshot):
         first = list(app.screen.query(ComponentTile))
         for snap in snaps[1:]:
             source.push(snap)
-            await wait_for(pilot, lambda: len(app.screen.query(ComponentTile))
+            await wait_for(pilot, lambda snap=snap: len(app.screen.query(ComponentTile))
                            == len(tile_components(snap)), timeout=5)
         tiles = list(app.screen.query(ComponentTile))
         assert [t.name_ for t in tiles] == [c["name"] for c in comps if c["name"] != "cost"]
