@@ -405,7 +405,6 @@ class Runtime:
                     self.ledger.get(fp)}
         changed |= {self.rules[r].rule.fingerprint for r in self.deps.get(name, ())
                     if r in self.states}
-        states = [self._state_row(fp) for fp in changed if fp in self._fp_rule] + retired_rows
         audit = [AuditRecord(now, "agent", f"alert.{e.kind.value}", e.rule, e.severity,
                              {"summary": e.summary, "value": e.value,
                               "started_at": e.started_at})
@@ -570,7 +569,6 @@ class Runtime:
                ) -> tuple[list[AlertEvent], list[tuple]]:
         """Move every alert this job feeds; return the events and the samples to store."""
         metrics = {(m.component, m.name): m for m in report.metrics}
-        components = {c.name: c for c in report.components}
         events: list[AlertEvent] = []
         samples: list[tuple] = [(now, job, "probe_latency_ms", result.latency_ms,
                                  int(result.status))]
