@@ -21,17 +21,24 @@ from tui.source import AttachSource, CommandError, backoff_delays
 from tui.widgets.alert_table import AlertTable
 
 TOKEN = "test-token-0123456789"
+SIM_KEY = "sk-sim-attach-test-key-0000"
 ROOT = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(r"api listening on http://127\.0\.0\.1:(\d+)")
 
 
-def start_agent(tmp_path: Path, name: str, port: int = 0) -> tuple[subprocess.Popen, int]:
+def start_agent(tmp_path: Path, name: str, port: int = 0,
+                config: Path | None = None) -> tuple[subprocess.Popen, int]:
+    """`alice-agent --demo` (a sandbox: fresh state each start), or `--config` when the
+    test needs state that outlives the process."""
     log = tmp_path / f"{name}.log"
-    env = dict(os.environ, ALICE_OPS_TOKEN=TOKEN)
+    # the demo keeps its state in a temporary directory of its own: under tmp_path, so a
+    # killed agent's is cleaned up with the test's
+    env = dict(os.environ, ALICE_OPS_TOKEN=TOKEN, TMPDIR=str(tmp_path))
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "agent.cli.agent_main", "--demo",
-             "--listen", f"127.0.0.1:{port}", "--data", str(tmp_path / "state.db")],
+            [sys.executable, "-m", "agent.cli.agent_main",
+             *(["--demo"] if config is None else ["--config", str(config)]),
+             "--listen", f"127.0.0.1:{port}"],
             stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -49,8 +56,9 @@ def start_agent(tmp_path: Path, name: str, port: int = 0) -> tuple[subprocess.Po
 def agents(tmp_path):
     procs: list[subprocess.Popen] = []
 
-    def start(name: str, port: int = 0) -> tuple[subprocess.Popen, int]:
-        proc, bound = start_agent(tmp_path, name, port)
+    def start(name: str, port: int = 0, config: Path | None = None
+              ) -> tuple[subprocess.Popen, int]:
+        proc, bound = start_agent(tmp_path, name, port, config)
         procs.append(proc)
         return proc, bound
 
@@ -70,8 +78,31 @@ def test_backoff_doubles_to_a_cap():
     assert [next(delays) for _ in range(8)] == [0.5, 1, 2, 4, 8, 10, 10, 10]
 
 
-async def test_attach_stale_on_kill_and_fresh_after_restart(agents, tmp_path):
-    first, port = agents("agent1")
+@pytest.fixture
+def sim_config(tmp_path, monkeypatch):
+    """A simulator in this process and an agent config at it with a state file in
+    tmp_path (the demo's sandbox would start each agent from nothing)."""
+    from simulator.server import run_in_thread
+
+    monkeypatch.setenv("ALICE_TEST_ATTACH_KEY", SIM_KEY)
+    sim = run_in_thread(api_key=SIM_KEY)
+    u = sim.urls
+    config = tmp_path / "alice-ops.yaml"
+    config.write_text(
+        "targets:\n"
+        f"  openai: {{base_url: '{u['openai']}', api_key: '${{ALICE_TEST_ATTACH_KEY}}'}}\n"
+        f"  gateway: {{url: '{u['gateway']}'}}\n"
+        f"  backend: {{url: '{u['backend']}'}}\n"
+        "  host: {gpu: 'off'}\n"
+        f"agent: {{data_path: '{tmp_path / 'state.db'}', token: '${{ALICE_OPS_TOKEN}}'}}\n")
+    try:
+        yield config
+    finally:
+        sim.stop()
+
+
+async def test_attach_stale_on_kill_and_fresh_after_restart(agents, sim_config):
+    first, port = agents("agent1", config=sim_config)
     url = f"http://127.0.0.1:{port}"
     source = AttachSource(url, TOKEN, backoff_max_s=2.0)
     await source.check()
@@ -105,7 +136,7 @@ async def test_attach_stale_on_kill_and_fresh_after_restart(agents, tmp_path):
             assert not source.connected
             assert "STALE" in screen_text(app).splitlines()[0]
 
-            agents("agent2", port)  # same port, same state file
+            agents("agent2", port, config=sim_config)  # same port, same state file
             await wait_for(pilot, lambda: "STALE" not in screen_text(app), timeout=20)
             assert source.connected and source.reconnects >= 1
             # the silence was stored by the first agent and survives the restart
