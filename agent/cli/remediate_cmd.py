@@ -317,14 +317,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             outcome = asyncio.run(runner.refuse(pb.name, user, "read-only mode: no mutating "
                                                                "action"))
         else:
+            if not args.yes and not sys.stdin.isatty():  # refused before any network call
+                raise UsageError(f"remediate run {pb.name}: needs confirmation: stdin is "
+                                 "not a terminal, pass --yes to run without one")
             verified = _verify(config, [pb])[pb.name]
             if verified.verdict == "not_applicable":  # by hand it is the operator's call
                 print(f"alice-ops: remediate run {pb.name}: warning: {verified.reason}",
                       file=sys.stderr)
             if not args.yes:
-                if not sys.stdin.isatty():
-                    raise UsageError(f"remediate run {pb.name}: needs confirmation: stdin is "
-                                     "not a terminal, pass --yes to run without one")
                 if not args.json:
                     console().print(f"About to run [bold]{pb.name}[/bold]: {pb.title} "
                                     f"({len(pb.steps)} steps; `remediate plan {pb.name}` shows "

@@ -181,8 +181,9 @@ def test_a_failed_restart_rolls_back(setup, capsys, monkeypatch):
 
 def test_bad_input_is_one_line(setup, capsys, monkeypatch):
     code, doc, err = rotate(setup, capsys, monkeypatch, "  ")
-    assert code == 2 and doc is None
     assert err == "alice-ops: rotate-key: no key given (an empty stdin or key file)\n"
+    # with --json the same line is the error document on stdout
+    assert code == 2 and doc == {"error": err.strip().removeprefix("alice-ops: ")}
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     code = main(["rotate-key", "--config", str(setup["config"]), "--key-file",
                  str(setup["tmp"] / "missing.key")])
@@ -197,7 +198,7 @@ def test_a_running_remediation_or_read_only_mode_refuses_before_any_write(
 
     with RemediationLock(lock_path(load_config(setup["config"]))):  # a playbook is running
         code, doc, err = rotate(setup, capsys, monkeypatch, NEW_KEY, "--execute")
-    assert code == 2 and doc is None
+    assert code == 2 and doc == {"error": err.strip().removeprefix("alice-ops: ")}
     assert err.startswith("alice-ops: rotate-key: another remediation is running (pid ")
     assert err.rstrip().endswith("nothing written")
     setup["config"].write_text(setup["config"].read_text() + "read_only: true\n")
