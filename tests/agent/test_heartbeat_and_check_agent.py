@@ -132,7 +132,10 @@ async def test_check_agent_has_a_total_deadline_against_an_agent_that_hangs():
 
     from agent.cli.check_agent import fetch
 
+    writers = []
+
     async def hang(reader, writer):
+        writers.append(writer)
         await asyncio.Event().wait()
 
     server = await asyncio.start_server(hang, "127.0.0.1", 0)
@@ -143,6 +146,9 @@ async def test_check_agent_has_a_total_deadline_against_an_agent_that_hangs():
         took = time.monotonic() - started
     finally:
         server.close()
+        for writer in writers:  # a connection left open warns in whichever test runs next
+            writer.close()
+        await server.wait_closed()
     assert verdict.status is Status.CRITICAL and not verdict.alive
     assert verdict.reason == "no answer: timed out after 0.5s"
     assert took < 3
