@@ -81,18 +81,20 @@ def _listen(value: str) -> str:
 def check_args(args: argparse.Namespace) -> None:
     """What argparse cannot check alone; UsageError names the flag."""
     if args.demo:
-        from simulator.scenarios import check_scenario
+        from simulator.profiles import scenarios_for
 
-        try:
-            check_scenario(args.scenario)
-        except ValueError as exc:
-            raise UsageError(f"--scenario: {exc}") from None
+        scenarios = scenarios_for(args.profile)
+        if args.scenario not in scenarios:
+            raise UsageError(f"--scenario: unknown scenario {args.scenario!r} for profile "
+                             f"{args.profile} (one of: {', '.join(scenarios)})")
         for flag in ("config", "data"):
             if getattr(args, flag):
                 raise UsageError(f"--{flag}: not used with --demo (the demo runs on its own "
                                  "config, all state in a temporary directory)")
     elif args.scenario != "normal":
         raise UsageError("--scenario: only used with --demo")
+    elif args.profile != "guide":
+        raise UsageError("--profile: only used with --demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", "-c", metavar="FILE", help="config file (default: discovery)")
     p.add_argument("--demo", action="store_true", help="run against the built-in simulator")
     p.add_argument("--scenario", default="normal", help="simulator scenario for --demo")
+    p.add_argument("--profile", default="guide", choices=("guide", "alice-main"),
+                   help="simulator profile for --demo: guide (default, the operations "
+                        "guide's Alice) or alice-main (the real Alice main backend, replayed)")
     p.add_argument("--listen", metavar="HOST:PORT", type=_listen,
                    help="API address (overrides agent.listen)")
     p.add_argument("--data", metavar="FILE", help="SQLite state file (overrides agent.data_path)")
@@ -202,7 +207,8 @@ async def _demo(args: argparse.Namespace) -> int:
     from agent.demo import demo_stack, sandbox, with_demo_capabilities
 
     with sandbox() as root:
-        async with demo_stack(args.scenario, warmup_s=1.2) as (sim, config):
+        async with demo_stack(args.scenario, warmup_s=1.2,
+                              profile=args.profile) as (sim, config):
             log.info("demo: simulator on %s (switch scenarios with POST /_sim/scenario)",
                      sim.urls["backend"])
             log.info("demo: state in the temporary %s (removed at exit)", root)
