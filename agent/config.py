@@ -651,8 +651,6 @@ class AlertSettings(_Section):
         return windows
 
 
-
-
 ReceiverName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@-]{1,64}$")]
 RESERVED_RECEIVERS = frozenset({"log"})
 """Receiver names the agent uses itself (the structured log)."""
