@@ -57,10 +57,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def describe(sim: Simulator) -> str:
+def key_lines(key_source: str) -> list[str]:
+    """How to reach the fake OpenAI: the keys it accepts. The built-in demo keys are
+    public and printed; keys given by flag or environment are never echoed."""
+    if key_source == "demo":
+        return [f"Keys it accepts:  export {API_KEY_ENV}={DEMO_API_KEY} "
+                f"{ADMIN_KEY_ENV}={DEMO_ADMIN_KEY}  (the built-in demo keys)"]
+    return [f"Keys it accepts:  the ones you gave it (--api-key/--admin-key or ${API_KEY_ENV}/"
+            f"${ADMIN_KEY_ENV}; not shown)"]
+
+
+def describe(sim: Simulator, key_source: str = "demo") -> str:
     """The startup banner: one line per service, then a ready-to-paste config snippet."""
     if sim.profile == "alice-main":
-        return describe_alice_main(sim)
+        return describe_alice_main(sim, key_source)
     urls = sim.urls
     ws = urls["gateway"].replace("http://", "ws://", 1) + "/ws/voice/{session}"
     lines = [f"Alice stack simulator running, scenario: {sim.scenario}",
@@ -72,6 +82,10 @@ def describe(sim: Simulator) -> str:
              "",
              "Switch scenario:  curl -X POST -d '{\"scenario\": \"openai-outage\"}' "
              f"{urls['backend']}/_sim/scenario",
+             f"Admin API:        {urls['backend']}/api/admin/mode (GET), /api/admin/set-mode, "
+             "/api/admin/broadcast, /api/admin/config (what the playbooks change; all state "
+             f"at {urls['backend']}/_sim/state)",
+             *key_lines(key_source),
              "",
              f"# alice-ops.yaml for the simulator; set {API_KEY_ENV} (and {ADMIN_KEY_ENV})",
              "# to the keys it was started with.",
@@ -95,7 +109,7 @@ def describe(sim: Simulator) -> str:
     return "\n".join(lines)
 
 
-def describe_alice_main(sim: Simulator) -> str:
+def describe_alice_main(sim: Simulator, key_source: str = "demo") -> str:
     """The alice-main banner: the recording it replays, and a config fitted to it."""
     from simulator.profiles.alice_main import recording
 
@@ -115,6 +129,9 @@ def describe_alice_main(sim: Simulator) -> str:
              "",
              "Switch scenario:  curl -X POST -d '{\"scenario\": \"database-error\"}' "
              f"{urls['backend']}/_sim/scenario",
+             "Admin API:        none (the real Alice main serves no /api/admin/*: the "
+             "admin playbooks are not applicable here)",
+             *key_lines(key_source),
              "",
              f"# alice-ops.yaml for this profile; set {API_KEY_ENV} (and {ADMIN_KEY_ENV})",
              "targets:",
@@ -176,7 +193,9 @@ async def serve(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, done.set)
             handled.append(sig)
     try:
-        print(describe(sim), flush=True)
+        given = args.api_key or args.admin_key or os.environ.get(API_KEY_ENV) \
+            or os.environ.get(ADMIN_KEY_ENV)
+        print(describe(sim, "given" if given else "demo"), flush=True)
         await done.wait()
     finally:
         for sig in handled:

@@ -72,3 +72,21 @@ def test_busy_later_port_frees_the_earlier_ones(capsys):
         args = FREE_PORTS[:8] + ["--prometheus-port", str(port)]
         assert main(args) == 2
     assert f"cannot bind prometheus port {port}" in capsys.readouterr().err
+
+
+async def test_the_banner_says_how_to_reach_it():
+    """Ports, the keys it accepts (the built-in demo keys printed, given ones never), and
+    the admin endpoints the playbooks change."""
+    from simulator.cli import DEMO_ADMIN_KEY, DEMO_API_KEY, describe
+    from simulator.server import SimPorts, Simulator
+
+    sim = Simulator(ports=SimPorts(), api_key=SECRET)
+    await sim.start()
+    try:
+        demo, given = describe(sim, "demo"), describe(sim, "given")
+        backend = sim.urls["backend"]
+    finally:
+        await sim.stop()
+    assert f"ALICE_SIM_API_KEY={DEMO_API_KEY}" in demo and DEMO_ADMIN_KEY in demo
+    assert f"{backend}/api/admin/mode" in demo and "/api/admin/set-mode" in demo
+    assert SECRET not in given and DEMO_API_KEY not in given and "not shown" in given
