@@ -30,7 +30,13 @@ def agent_lock_path(state: Path) -> Path:
 
 
 class PidLock:
-    """A non-blocking exclusive flock on `path` whose file holds the holder's pid."""
+    """A non-blocking exclusive flock on `path` whose file holds the holder's pid.
+
+    The agent's lock and the remediation lock (agent/remediation/lock.py) are both this;
+    a subclass names the exception it raises in `error`.
+    """
+
+    error: type[LockHeld] = LockHeld
 
     def __init__(self, path: Path, busy: str) -> None:
         """`busy`: the refusal, with `{pid}` and `{lock}` filled in."""
@@ -38,7 +44,7 @@ class PidLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        """Take the lock or raise LockHeld (`busy` with the holder's pid)."""
+        """Take the lock or raise `error` (`busy` with the holder's pid)."""
         make_private_dirs(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -46,7 +52,7 @@ class PidLock:
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
             os.close(fd)
-            raise LockHeld(self.busy.format(pid=holder, lock=self.path)) from None
+            raise self.error(self.busy.format(pid=holder, lock=self.path)) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
