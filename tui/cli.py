@@ -77,16 +77,12 @@ class Plan:
 
 
 def _read_token(path: str) -> str:
+    from agent.cli.check_agent import read_token_file
+
     try:
-        token = Path(path).expanduser().read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        raise UsageError(f"--token-file {path}: no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--token-file {path}: cannot read it: "
-                         f"{exc.__class__.__name__}") from None
-    if not token:
-        raise UsageError(f"--token-file {path}: the file is empty")
-    return token
+        return read_token_file(path)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _check_url(url: str) -> str:

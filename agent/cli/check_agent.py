@@ -115,6 +115,23 @@ def check_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def read_token_file(path: str) -> str:
+    """The bearer token in `path`, stripped; ValueError with one line saying what is wrong.
+
+    `alice-ops check --agent` and `alice-ops-tui --attach` both read `--token-file` here.
+    """
+    try:
+        token = Path(path).expanduser().read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ValueError(f"--token-file {path}: no such file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--token-file {path}: cannot read it: "
+                         f"{exc.__class__.__name__}") from None
+    if not token:
+        raise ValueError(f"--token-file {path}: the file is empty")
+    return token
+
+
 def read_token(path: str | None, env: dict[str, str]) -> str | None:
     """The bearer token from the file (stripped), else $ALICE_OPS_TOKEN, else None."""
     from agent.cli.main import UsageError
@@ -122,15 +139,9 @@ def read_token(path: str | None, env: dict[str, str]) -> str | None:
     if path is None:
         return env.get(TOKEN_ENV) or None
     try:
-        token = Path(path).expanduser().read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        raise UsageError(f"--token-file {path}: no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--token-file {path}: cannot read it: "
-                         f"{exc.__class__.__name__}") from None
-    if not token:
-        raise UsageError(f"--token-file {path}: the file is empty")
-    return token
+        return read_token_file(path)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def fetch(url: str, token: str | None, deadline_s: float = DEADLINE_S) -> AgentVerdict:
