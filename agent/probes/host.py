@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from agent.config import HostTarget
 from agent.model import ProbeResult, Reading, Status
@@ -117,25 +118,33 @@ def _health(nvml: Any, handle: Any) -> dict[str, Any]:
             "remap_pending": bool(pending), "remap_failed": bool(failed)}
 
 
+@contextmanager
+def _nvml_devices(nvml: Any) -> Iterator[int]:
+    """NVML initialised, yielding the device count, shut down on leaving; NoGpu when there is
+    no driver or no device (read_gpus and read_gpu_processes both open NVML here)."""
+    try:
+        nvml.nvmlInit()
+    except nvml.NVMLError as exc:
+        if isinstance(exc, (nvml.NVMLError_LibraryNotFound, nvml.NVMLError_DriverNotLoaded,
+                            nvml.NVMLError_NotFound)):
+            raise NoGpu("no NVIDIA driver") from None
+        raise
+    try:
+        count = nvml.nvmlDeviceGetCount()
+        if count == 0:
+            raise NoGpu("NVIDIA driver present, no GPU")
+        yield count
+    finally:
+        nvml.nvmlShutdown()
+
+
 def read_gpus(nvml: Any = None) -> list[GpuInfo]:
     """Read every GPU through NVML; raise NoGpu when there is no driver or device. `nvml` is
     the pynvml module or a fake with its functions (tests)."""
     if nvml is None:
         import pynvml as nvml
     pynvml = nvml
-
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError as exc:
-        no_driver = (pynvml.NVMLError_LibraryNotFound, pynvml.NVMLError_DriverNotLoaded,
-                     pynvml.NVMLError_NotFound)
-        if isinstance(exc, no_driver):
-            raise NoGpu("no NVIDIA driver") from None
-        raise
-    try:
-        count = pynvml.nvmlDeviceGetCount()
-        if count == 0:
-            raise NoGpu("NVIDIA driver present, no GPU")
+    with _nvml_devices(pynvml) as count:
         gpus = []
         for i in range(count):
             handle = pynvml.nvmlDeviceGetHandleByIndex(i)
@@ -148,8 +157,6 @@ def read_gpus(nvml: Any = None) -> list[GpuInfo]:
                                 memory_percent=100.0 * mem.used / mem.total if mem.total else 0.0,
                                 temperature_c=float(temp), **_health(pynvml, handle)))
         return gpus
-    finally:
-        pynvml.nvmlShutdown()
 
 
 # Xids NVIDIA documents as hardware or driver faults (ECC, row remapping, NVLink, off the
@@ -263,17 +270,7 @@ def read_gpu_processes(nvml: Any = None, name_of: Callable[[int], str] = _proces
     or a fake with the same functions (tests)."""
     if nvml is None:
         import pynvml as nvml
-    try:
-        nvml.nvmlInit()
-    except nvml.NVMLError as exc:
-        if isinstance(exc, (nvml.NVMLError_LibraryNotFound, nvml.NVMLError_DriverNotLoaded,
-                            nvml.NVMLError_NotFound)):
-            raise NoGpu("no NVIDIA driver") from None
-        raise
-    try:
-        count = nvml.nvmlDeviceGetCount()
-        if count == 0:
-            raise NoGpu("NVIDIA driver present, no GPU")
+    with _nvml_devices(nvml) as count:
         found = []
         for i in range(count):
             handle = nvml.nvmlDeviceGetHandleByIndex(i)
@@ -283,8 +280,6 @@ def read_gpu_processes(nvml: Any = None, name_of: Callable[[int], str] = _proces
                 used = None if used is None or used >= (1 << 63) else int(used)
                 found.append(GpuProcess(int(proc.pid), name_of(int(proc.pid)), i, used))
         return found
-    finally:
-        nvml.nvmlShutdown()
 
 
 async def probe(target: HostTarget, system: Callable[[str], dict] = read_system,
