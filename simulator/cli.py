@@ -67,6 +67,19 @@ def key_lines(key_source: str) -> list[str]:
             f"${ADMIN_KEY_ENV}; not shown)"]
 
 
+def _model_targets(sim: Simulator) -> list[str]:
+    """The `openai:` and `ollama:` targets of both banners' config snippets."""
+    urls = sim.urls
+    return ["  openai:",
+            f'    base_url: "{urls["openai"]}"',
+            f'    api_key: "${{{API_KEY_ENV}}}"',
+            f'    admin_key: "${{{ADMIN_KEY_ENV}}}"',
+            '    model: "gpt-4o-mini"',
+            "  ollama:",
+            f'    url: "{urls["ollama"]}"',
+            f'    model: "{sim.model}"']
+
+
 def describe(sim: Simulator, key_source: str = "demo") -> str:
     """The startup banner: one line per service, then a ready-to-paste config snippet."""
     if sim.profile == "alice-main":
@@ -90,14 +103,7 @@ def describe(sim: Simulator, key_source: str = "demo") -> str:
              f"# alice-ops.yaml for the simulator; set {API_KEY_ENV} (and {ADMIN_KEY_ENV})",
              "# to the keys it was started with.",
              "targets:",
-             "  openai:",
-             f'    base_url: "{urls["openai"]}"',
-             f'    api_key: "${{{API_KEY_ENV}}}"',
-             f'    admin_key: "${{{ADMIN_KEY_ENV}}}"',
-             '    model: "gpt-4o-mini"',
-             "  ollama:",
-             f'    url: "{urls["ollama"]}"',
-             f'    model: "{sim.model}"',
+             *_model_targets(sim),
              "  gateway:",
              f'    url: "{urls["gateway"]}"',
              "  backend:",
@@ -135,14 +141,7 @@ def describe_alice_main(sim: Simulator, key_source: str = "demo") -> str:
              "",
              f"# alice-ops.yaml for this profile; set {API_KEY_ENV} (and {ADMIN_KEY_ENV})",
              "targets:",
-             "  openai:",
-             f'    base_url: "{urls["openai"]}"',
-             f'    api_key: "${{{API_KEY_ENV}}}"',
-             f'    admin_key: "${{{ADMIN_KEY_ENV}}}"',
-             '    model: "gpt-4o-mini"',
-             "  ollama:",
-             f'    url: "{urls["ollama"]}"',
-             f'    model: "{sim.model}"',
+             *_model_targets(sim),
              "  backend:",
              f'    url: "{urls["backend"]}"',
              "    health: {path: /api/health, status_path: status, "
