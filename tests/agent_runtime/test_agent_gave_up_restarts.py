@@ -11,33 +11,12 @@ import time
 
 import httpx
 from agentproc import SIM_KEY
+from remediation.remediation_helpers import storm_config
 from webhooks import Receivers
 
-from agent.config import parse_config
 from agent.service import AgentService
 
 OK_DOCKER = f"#!{sys.executable}\nimport sys\nsys.exit(0)\n"
-
-
-def _config(sim, tmp_path, hook_url: str):
-    return parse_config(f"""
-targets:
-  openai: {{base_url: "{sim.urls['openai']}", api_key: "{SIM_KEY}"}}
-  backend: {{url: "{sim.urls['backend']}"}}
-agent:
-  listen: "127.0.0.1:0"
-  data_path: "{tmp_path / 'state.db'}"
-  intervals: {{fast_s: 0.2}}
-alerts: {{success_threshold: 1, flap_window_s: 0}}
-notifiers:
-  webhooks: [{{name: ops, url: "{hook_url}"}}]
-remediation:
-  compose_dir: "{tmp_path}"
-  cooldown_s: 0.3
-  limit: 2
-  window_s: 600
-  playbooks: {{openai-outage: {{mode: execute}}}}
-""", "<test>")
 
 
 def _gave_up(receiver, status: str | None = None) -> list[dict]:
@@ -75,7 +54,7 @@ async def test_gave_up_across_three_restarts_one_firing_one_resolved(tmp_path, s
     receivers = Receivers()
     hook = await receivers()
     try:
-        config = _config(sim, tmp_path, hook.url)
+        config = storm_config(sim, tmp_path, hook.url, key=SIM_KEY)
         service = await AgentService.start(config)
         try:
             async with httpx.AsyncClient(timeout=5) as client:

@@ -5,7 +5,39 @@ from __future__ import annotations
 import asyncio
 import time
 
+from agent.config import Config, parse_config
+
 SIM_KEY = "sk-sim-remediation-test-0000000000"
+
+
+def agent_yaml(sim, tmp_path, key: str = SIM_KEY) -> str:
+    """The `targets` (openai with `key`, backend) and `agent` sections of the config of a
+    real agent on `sim` whose state lives in `tmp_path`; callers add the rest."""
+    return f"""
+targets:
+  openai: {{base_url: "{sim.urls['openai']}", api_key: "{key}"}}
+  backend: {{url: "{sim.urls['backend']}"}}
+agent:
+  listen: "127.0.0.1:0"
+  data_path: "{tmp_path / 'state.db'}"
+  intervals: {{fast_s: 0.2}}
+"""
+
+
+def storm_config(sim, tmp_path, hook_url: str, key: str = SIM_KEY) -> Config:
+    """An agent that restarts the flapping OpenAI (openai-outage in execute) at most twice in
+    ten minutes, then gives up: remediation_gave_up goes to the webhook at `hook_url`."""
+    return parse_config(agent_yaml(sim, tmp_path, key) + f"""\
+alerts: {{success_threshold: 1, flap_window_s: 0}}
+notifiers:
+  webhooks: [{{name: ops, url: "{hook_url}"}}]
+remediation:
+  compose_dir: "{tmp_path}"
+  cooldown_s: 0.3
+  limit: 2
+  window_s: 600
+  playbooks: {{openai-outage: {{mode: execute}}}}
+""", "<test>")
 
 
 async def wait_for(predicate, timeout_s: float = 15.0, interval_s: float = 0.1):

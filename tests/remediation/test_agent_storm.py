@@ -5,33 +5,11 @@ from __future__ import annotations
 
 
 import httpx
-from remediation_helpers import SIM_KEY, cycles_pass, wait_for
+from remediation_helpers import cycles_pass, storm_config, wait_for
 from webhooks import Receivers
 
-from agent.config import parse_config
 from agent.remediation import ledger as ops
 from agent.service import AgentService
-
-
-def storm_config(sim, tmp_path, hook_url: str):
-    return parse_config(f"""
-targets:
-  openai: {{base_url: "{sim.urls['openai']}", api_key: "{SIM_KEY}"}}
-  backend: {{url: "{sim.urls['backend']}"}}
-agent:
-  listen: "127.0.0.1:0"
-  data_path: "{tmp_path / 'state.db'}"
-  intervals: {{fast_s: 0.2}}
-alerts: {{success_threshold: 1, flap_window_s: 0}}
-notifiers:
-  webhooks: [{{name: ops, url: "{hook_url}"}}]
-remediation:
-  compose_dir: "{tmp_path}"
-  cooldown_s: 0.3
-  limit: 2
-  window_s: 600
-  playbooks: {{openai-outage: {{mode: execute}}}}
-""", "<test>")
 
 
 def gave_up_notices(receiver) -> list[dict]:

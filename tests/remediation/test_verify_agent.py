@@ -5,7 +5,7 @@ its trigger fires; once the deployment fits (and the config is reloaded) it runs
 from __future__ import annotations
 
 import httpx
-from remediation_helpers import SIM_KEY, wait_for
+from remediation_helpers import agent_yaml, wait_for
 
 from agent.config import parse_config
 from agent.service import AgentService
@@ -14,14 +14,7 @@ COMPOSE = "services:\n  alice-backend: {image: alice}\n  voice-gateway: {image: 
 
 
 def config_for(sim, tmp_path):
-    return parse_config(f"""
-targets:
-  openai: {{base_url: "{sim.urls['openai']}", api_key: "{SIM_KEY}"}}
-  backend: {{url: "{sim.urls['backend']}"}}
-agent:
-  listen: "127.0.0.1:0"
-  data_path: "{tmp_path / 'state.db'}"
-  intervals: {{fast_s: 0.2}}
+    return parse_config(agent_yaml(sim, tmp_path) + f"""\
 alerts: {{success_threshold: 1}}
 remediation:
   compose_dir: "{tmp_path}"
