@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
+from httpstub import QuietHandler, reply, serving
 from promserver import running_prometheus, wait_for_query
 
 from agent.check import check
@@ -31,7 +30,7 @@ def alice_like(exposition: dict[str, str]) -> Iterator[tuple[str, dict[str, str]
     """A backend serving `/api/health` and `/metrics` made of the `exposition` lines
     (name -> text), which the test changes while it runs."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             if self.path == "/api/health":
                 body, ctype = json.dumps({"status": "ok"}).encode(), "application/json"
@@ -41,24 +40,10 @@ def alice_like(exposition: dict[str, str]) -> Iterator[tuple[str, dict[str, str]
             else:
                 self.send_error(404)
                 return
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, 200, body, ctype)
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}", exposition
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(Handler) as port:
+        yield f"127.0.0.1:{port}", exposition
 
 
 def _config(backend: str, prom: str):

@@ -7,13 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
+from httpstub import QuietHandler, reply, serving
 from trickle import trickling_server
 
 from agent.check import check
@@ -35,28 +34,13 @@ def json_server(doc: dict) -> Iterator[tuple[str, dict]]:
     """Serve `state["doc"]` as JSON on every GET (state["status"] as the code)."""
     state = {"doc": doc, "status": 200, "hits": 0}
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             state["hits"] += 1
-            body = json.dumps(state["doc"]).encode()
-            self.send_response(state["status"])
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, state["status"], json.dumps(state["doc"]).encode(), "application/json")
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(Handler) as port:
+        yield f"http://127.0.0.1:{port}", state
 
 
 ROWS = """
