@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(r"api listening on http://([^\s:]+|\[[^\]]+\]):(\d+)")
 SIM_KEY_ENV = "ALICE_TEST_OPENAI_KEY"
 SIM_KEY = "sim-openai-key-7f3c9a1e5d"  # not shaped like sk-...: only real redaction hides it
+ALICE_OPS = str(Path(sys.executable).with_name("alice-ops"))
 
 
 def write_config(path: Path, urls: dict[str, str], *, data_path: Path,
@@ -198,3 +199,12 @@ def notices(requests: list, alertname: str, status: str | None = None) -> list[d
                     (status is None or entry.get("status") == status):
                 found.append(entry)
     return found
+
+
+async def alice_ops(*args: str) -> str:
+    """Run the installed `alice-ops` with `args` (30 s at most); it must exit 0: its stdout."""
+    proc = await asyncio.create_subprocess_exec(ALICE_OPS, *args, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, (args, out.decode(), err.decode())
+    return out.decode()

@@ -4,22 +4,11 @@ picks them up within a couple of seconds and stops notifying about the muted ale
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
-from pathlib import Path
 
-from agentproc import alert, firing, notices, write_config
+from agentproc import alert, alice_ops, firing, notices, write_config
 
-ALICE_OPS = str(Path(sys.executable).with_name("alice-ops"))
 QUIET_S = 2.2  # > 2 reminder intervals
-
-
-async def _alice_ops(*args: str) -> str:
-    proc = await asyncio.create_subprocess_exec(ALICE_OPS, *args, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 0, (args, out.decode(), err.decode())
-    return out.decode()
 
 
 async def test_cli_silence_and_ack_reach_the_running_agent(tmp_path, sim, start_agent,
@@ -38,7 +27,7 @@ async def test_cli_silence_and_ack_reach_the_running_agent(tmp_path, sim, start_
         assert time.monotonic() < deadline, "no reminder went out"
         await asyncio.sleep(0.1)
 
-    out = await _alice_ops("alerts", "--data", str(db), "silence", "component=openai",
+    out = await alice_ops("alerts", "--data", str(db), "silence", "component=openai",
                            "-d", "1h", "-m", "planned maintenance", "--by", "tester")
     sid = out.split()[1]
     asked = time.monotonic()
@@ -52,10 +41,10 @@ async def test_cli_silence_and_ack_reach_the_running_agent(tmp_path, sim, start_
     await asyncio.sleep(QUIET_S)  # time passing on purpose: two reminder intervals, none sent
     assert len(notices(hook.requests, "openai_health")) == muted
 
-    await _alice_ops("alerts", "--data", str(db), "ack", "openai_health", "-m", "on it")
+    await alice_ops("alerts", "--data", str(db), "ack", "openai_health", "-m", "on it")
     await agent.wait_for(lambda s: (alert(s, "openai_health") or {}).get("acked") == "on it",
                          "the CLI ack", timeout_s=5)
-    await _alice_ops("alerts", "--data", str(db), "unsilence", sid)
+    await alice_ops("alerts", "--data", str(db), "unsilence", sid)
     snap = await agent.wait_for(
         lambda s: (alert(s, "openai_health") or {}).get("silenced_by") is None,
         "the silence ended", timeout_s=5)
@@ -63,5 +52,5 @@ async def test_cli_silence_and_ack_reach_the_running_agent(tmp_path, sim, start_
     await asyncio.sleep(QUIET_S)  # acked: no reminders although no silence holds it now
     assert len(notices(hook.requests, "openai_health")) == muted
 
-    listed = await _alice_ops("--json", "alerts", "--data", str(db), "list")
+    listed = await alice_ops("--json", "alerts", "--data", str(db), "list")
     assert '"acked": "on it"' in listed

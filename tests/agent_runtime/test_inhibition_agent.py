@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
-from pathlib import Path
 
-from agentproc import alert, write_config
+from agentproc import alert, alice_ops, write_config
 
-ALICE_OPS = str(Path(sys.executable).with_name("alice-ops"))
 
 COMPONENTS = ("backend", "gateway", "prometheus")
 
@@ -58,21 +55,13 @@ async def _hang(tmp_path, sim, start_agent, hook, inhibit: bool, run: str):
         "the hang's alerts firing", 40)
     await agent.wait_for(lambda s: s["agent"]["outbox_pending"] == 0, "an empty outbox", 15)
     during = firing_told(hook.requests)
-    listed = await _alice_ops("--json", "alerts", "--data", str(tmp_path / f"{run}.db"), "list")
+    listed = await alice_ops("--json", "alerts", "--data", str(tmp_path / f"{run}.db"), "list")
     sim.set_scenario("normal")
     await agent.wait_for(lambda s: not any(a["state"] in ("firing", "pending")
                                            for a in ours(s["alerts"])), "recovery", 90)
     await agent.wait_for(lambda s: s["agent"]["outbox_pending"] == 0, "an empty outbox", 15)
     agent.close()
     return snap, during, json.loads(listed)["alerts"]
-
-
-async def _alice_ops(*args: str) -> str:
-    proc = await asyncio.create_subprocess_exec(ALICE_OPS, *args, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 0, (args, out.decode(), err.decode())
-    return out.decode()
 
 
 async def test_the_hang_tells_its_three_causes_not_every_alert(tmp_path, sim, start_agent,
