@@ -103,6 +103,13 @@ class PendingBatch:
         return self
 
 
+def inhibition_key(state: AlertState | None) -> tuple | None:
+    """All that `Inhibition.update` reads of one alert state (breaching since when, fired
+    when): while no alert's key moves, its decision cannot change (alerts.inhibit is
+    memoryless in `now`), so the runtime skips it."""
+    return None if state is None else (state.phase, state.active_since, state.fired_at)
+
+
 def job_dependencies(rules: dict[str, BoundRule], rows) -> dict[str, list[str]]:
     """Which alert rules each probe job feeds: its own health and probe rows; the
     prometheus job also feeds every PromQL row."""
@@ -207,6 +214,7 @@ class Runtime:
                                      getattr(self, "inhibition", None),
                                      group_wait_s=config.alerts.group_wait_s)
         self.inhibitions: dict[str, str] = self.inhibition.causes
+        self._inhibition_stale = True  # new graph or labels: decide again on the next job
         self.causes: dict[str, str] = getattr(self, "causes", {})
         if not hasattr(self, "remediation"):
             from agent.remediation.controller import RemediationController
@@ -235,6 +243,7 @@ class Runtime:
         """Alerts a reload removed end now: a resolved notice closes an announced episode
         (no more reminders), and the saved state goes back to inactive (next job commits)."""
         now = self._clock()
+        self._inhibition_stale = bool(names) or self._inhibition_stale
         for name in names:
             state, bound = self.states.pop(name), old_rules.get(name)
             if bound is None:
@@ -282,6 +291,7 @@ class Runtime:
                                         last_seen=last_seen, downtime_tolerance_s=tolerance)
             if row.state.get("tracked"):
                 self.ledger[fp] = Tracked.from_dict(row.state["tracked"])
+        self._inhibition_stale = True
         if self.states:
             firing = sum(1 for s in self.states.values() if s.phase is Phase.FIRING)
             log.info("restored %d alert states (%d firing), agent was last seen %s s ago",
@@ -371,8 +381,15 @@ class Runtime:
         # judge only what this job feeds (its own rows; for prometheus, every PromQL row)
         fed = {c: self.results[c] for c in self._feeds.get(name, (name,)) if c in self.results}
         report = evaluate(fed, self.rows, now, COMPONENT_ORDER)
+        fed_rules = self.deps.get(name, ())
+        before = [inhibition_key(self.states.get(r)) for r in fed_rules]
         events, samples = self._judge(name, result, report, now)
-        self.inhibitions = self.inhibition.update(self.states, now)
+        # deciding reads every alert: only when one of this job's alerts moved (or a reload
+        # or restore changed the set), not on every job (O(n^2) a cycle at n endpoints)
+        if self._inhibition_stale or before != [inhibition_key(self.states.get(r))
+                                                for r in fed_rules]:
+            self.inhibitions = self.inhibition.update(self.states, now)
+            self._inhibition_stale = False
         samples += [(now, name, metric, value, int(result.status))  # figures kept for reports
                     for metric, value in result.details.get("history", {}).items()]
         retired, retired_rows, self._retired, self._retired_rows = \
