@@ -63,3 +63,38 @@ async def cycles_pass(service, component: str, n: int, timeout_s: float = 15.0) 
     async def passed() -> bool:
         return count() >= start + n
     await wait_for(passed, timeout_s=timeout_s)
+
+
+async def run_healthy_agent_with_endpoints(sim, tmp_path, jobs: int = 300,
+                                           endpoints: int = 30) -> tuple[int, dict]:
+    """An in-process agent probing the healthy backend and `endpoints` extra endpoints every
+    0.2 s until `jobs` jobs ran: (jobs done, its alert states). For counting work that
+    should follow alert changes, not the number of jobs."""
+    from agent.service import AgentService
+
+    backend = sim.urls["backend"]
+    names = [f"tool-{i:02d}" for i in range(endpoints)]
+    listed = "".join(f'\n    - {{name: {n}, url: "{backend}/tools/{n}/health"}}' for n in names)
+    per_component = ", ".join(f"{n}: 0.2" for n in names)
+    config = parse_config(f"""
+targets:
+  backend: {{url: "{backend}"}}
+  endpoints:{listed}
+agent:
+  listen: "127.0.0.1:0"
+  data_path: "{tmp_path / 'state.db'}"
+  intervals: {{per_component: {{{per_component}}}}}
+""", "<test>")
+    service = await AgentService.start(config)
+    try:
+        def done() -> int:
+            snap = service.runtime.snapshot
+            return sum(snap.stats.cycles_total.values()) if snap is not None else 0
+
+        async def enough() -> bool:
+            return done() >= jobs
+
+        await wait_for(enough, timeout_s=60)
+        return done(), dict(service.runtime.states)
+    finally:
+        await service.stop()

@@ -55,11 +55,9 @@ def test_a_clock_stepped_back_counts_as_time_passed():
 
 async def test_an_agent_with_many_endpoints_plans_far_less_often_than_it_probes(
         simulator, tmp_path, monkeypatch):
-    from remediation_helpers import wait_for
+    from remediation_helpers import run_healthy_agent_with_endpoints
 
-    from agent.config import parse_config
     from agent.remediation.controller import RemediationController
-    from agent.service import AgentService
 
     calls = []
     original = RemediationController.evaluate
@@ -69,33 +67,7 @@ async def test_an_agent_with_many_endpoints_plans_far_less_often_than_it_probes(
         return await original(self, now)
 
     monkeypatch.setattr(RemediationController, "evaluate", counted)
-    backend = simulator.urls["backend"]
-    names = [f"tool-{i:02d}" for i in range(30)]
-    endpoints = "".join(f'\n    - {{name: {n}, url: "{backend}/tools/{n}/health"}}'
-                        for n in names)
-    per_component = ", ".join(f"{n}: 0.2" for n in names)
-    config = parse_config(f"""
-targets:
-  backend: {{url: "{backend}"}}
-  endpoints:{endpoints}
-agent:
-  listen: "127.0.0.1:0"
-  data_path: "{tmp_path / 'state.db'}"
-  intervals: {{per_component: {{{per_component}}}}}
-""", "<test>")
-    service = await AgentService.start(config)
-    try:
-        def jobs() -> int:
-            snap = service.runtime.snapshot
-            return sum(snap.stats.cycles_total.values()) if snap is not None else 0
-
-        async def enough() -> bool:
-            return jobs() >= 300
-
-        await wait_for(enough, timeout_s=60)
-        done = jobs()
-    finally:
-        await service.stop()
+    done, _states = await run_healthy_agent_with_endpoints(simulator, tmp_path)
     assert calls, "planning never ran"
     # every job used to plan; now the first job, the jobs that moved an alert (a healthy
     # stack moves none) and one a second do
