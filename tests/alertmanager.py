@@ -36,6 +36,23 @@ receivers:
 """
 
 
+WITH_HOOK = """\
+route:
+  receiver: hook
+  group_by: ["alertname", "site"]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: "{url}"
+        send_resolved: true
+        max_alerts: 0
+"""
+"""An Alertmanager that tells a webhook at `url` at once, per alert name and site."""
+
+
 def free_port() -> int:
     """A loopback port nothing listened on a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

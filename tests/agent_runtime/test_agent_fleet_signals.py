@@ -16,7 +16,7 @@ import pytest
 from agent.cli.main import main
 from simulator.server import run_in_thread
 from agentproc import SIM_KEY, component, firing, write_config
-from alertmanager import running_alertmanager
+from alertmanager import WITH_HOOK, running_alertmanager
 from waiting import wait_for_async
 
 pytestmark = pytest.mark.integration
@@ -80,19 +80,6 @@ async def test_watchdog_heartbeat_site_label_and_check_agent(tmp_path, sim, star
         assert verdict["reason"].startswith("no answer")
 
 
-AM_WITH_HOOK = """\
-route:
-  receiver: hook
-  group_by: ["alertname", "site"]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: "{url}"
-        send_resolved: true
-"""
 
 
 def _told(hook, status: str, site: str) -> list[dict]:
@@ -110,7 +97,7 @@ async def test_two_agents_two_sites_one_heals_no_false_resolved(tmp_path, sim, s
     hook = await webhook_receiver()
     other = run_in_thread(api_key=SIM_KEY)
     try:
-        with running_alertmanager(tmp_path / "am", config=AM_WITH_HOOK.format(url=hook.url)) \
+        with running_alertmanager(tmp_path / "am", config=WITH_HOOK.format(url=hook.url)) \
                 as am_url:
             agents = {}
             for site, s in (("a", sim), ("b", other)):

@@ -28,7 +28,7 @@ from alerts.dispatch import Dispatcher, plan
 from alerts.lifecycle import AlertEvent, EventKind
 from alerts.notifiers import AlertmanagerNotifier, outbox_entries
 from alerts.notifiers.wire import WireOptions
-from alertmanager import running_alertmanager
+from alertmanager import WITH_HOOK, running_alertmanager
 from waiting import wait_for_async
 from webhooks import Receivers
 
@@ -163,20 +163,6 @@ async def test_escalation_and_deescalation_stay_one_alert_and_leave_nothing_behi
             assert time.monotonic() - t0 < 10  # not the 4 x resend TTL of a stale copy
 
 
-AM_WITH_HOOK = """\
-route:
-  receiver: hook
-  group_by: ["alertname", "site"]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: "{url}"
-        send_resolved: true
-        max_alerts: 0
-"""
 
 
 def _told(hook, status: str) -> list[dict]:
@@ -190,7 +176,7 @@ async def _two_agents_one_heals(tmp_path, labels_a: dict, labels_b: dict):
     receivers = Receivers()
     hook = await receivers()
     try:
-        with running_alertmanager(tmp_path / "am", config=AM_WITH_HOOK.format(url=hook.url)) \
+        with running_alertmanager(tmp_path / "am", config=WITH_HOOK.format(url=hook.url)) \
                 as am_url:
             async with Agent(tmp_path, "a", am_url, labels_a) as a, \
                     Agent(tmp_path, "b", am_url, labels_b) as b, \
