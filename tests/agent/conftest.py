@@ -31,3 +31,17 @@ def fake_host(monkeypatch):
             real, system=lambda _disk: dict(reading), gpus=read_gpus))
     install()
     return install
+
+
+@pytest.fixture
+def cli(capsys):
+    """`cli(*argv) -> (exit code, stdout, stderr)` of one in-process `alice-ops` run."""
+    from agent.cli.main import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        rc = main(list(args))
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    return run

@@ -10,7 +10,6 @@ import time
 import pytest
 from faults import free_port  # tests/agent is on sys.path
 
-from agent.cli.main import main
 from simulator.server import run_in_thread
 
 
@@ -20,23 +19,16 @@ def guide():
         yield sim
 
 
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    rc = main(list(args))
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
 def flags(sim) -> list[str]:
     u = sim.urls
     return ["--backend", u["backend"], "--gateway", u["gateway"], "--prometheus",
             u["prometheus"], "--ollama", u["ollama"], "--openai-base-url", u["openai"]]
 
 
-def test_guide_deployment_is_found_at_the_guide_paths(guide, capsys, monkeypatch):
+def test_guide_deployment_is_found_at_the_guide_paths(guide, cli, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     started = time.perf_counter()
-    rc, out, err = cli(capsys, "discover", *flags(guide), "--json")
+    rc, out, err = cli("discover", *flags(guide), "--json")
     elapsed = time.perf_counter() - started
     assert rc == 0, err
     assert elapsed < 5.0
@@ -61,8 +53,8 @@ def test_guide_deployment_is_found_at_the_guide_paths(guide, capsys, monkeypatch
     assert doc["json_metrics"] == []
 
 
-def test_text_report_pairs_guide_and_deployment(guide, capsys):
-    rc, out, _ = cli(capsys, "discover", "--backend", guide.urls["backend"])
+def test_text_report_pairs_guide_and_deployment(guide, cli):
+    rc, out, _ = cli("discover", "--backend", guide.urls["backend"])
     assert rc == 0
     for title in ("Backend health", "Voice WebSocket", "Prometheus metrics", "JSON metrics",
                   "NLU classifier", "Admin API"):
@@ -73,19 +65,19 @@ def test_text_report_pairs_guide_and_deployment(guide, capsys):
     assert "not served (HTTP 404): /health, /healthz" in out
 
 
-def test_written_config_validates_and_checks_ok(guide, capsys, tmp_path, monkeypatch,
+def test_written_config_validates_and_checks_ok(guide, cli, tmp_path, monkeypatch,
                                                fake_host):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     path = tmp_path / "alice-ops.yaml"
-    rc, out, err = cli(capsys, "discover", *flags(guide), "--write", str(path))
+    rc, out, err = cli("discover", *flags(guide), "--write", str(path))
     assert rc == 0, err
     assert f"wrote {path}" in out
     text = path.read_text()
     assert "# openai: OPENAI_API_KEY was not set" in text
-    assert cli(capsys, "config", "validate", str(path))[0] == 0
+    assert cli("config", "validate", str(path))[0] == 0
     deadline = time.monotonic() + 15
     while True:  # the simulator's metric windows fill within a second or two
-        rc, out, err = cli(capsys, "check", "--config", str(path), "--json")
+        rc, out, err = cli("check", "--config", str(path), "--json")
         report = json.loads(out)
         if rc == 0 or time.monotonic() > deadline:
             break
@@ -93,10 +85,10 @@ def test_written_config_validates_and_checks_ok(guide, capsys, tmp_path, monkeyp
     names = {c["name"] for c in report["components"]}
     assert {"backend", "gateway", "prometheus", "ollama"} <= names and "openai" not in names
 
-    rc, _, err = cli(capsys, "discover", "--backend", guide.urls["backend"], "--write", str(path))
+    rc, _, err = cli("discover", "--backend", guide.urls["backend"], "--write", str(path))
     assert rc == 2 and err.count("\n") == 1 and "already exists (use --force" in err
     assert path.read_text() == text
-    rc, _, _ = cli(capsys, "discover", "--backend", guide.urls["backend"], "--write", str(path),
+    rc, _, _ = cli("discover", "--backend", guide.urls["backend"], "--write", str(path),
                    "--force")
     assert rc == 0 and path.read_text() != text
 
@@ -109,17 +101,17 @@ def test_written_config_validates_and_checks_ok(guide, capsys, tmp_path, monkeyp
     (["--backend", "http://h:1", "--timeout-ms", "0"], "--timeout-ms: expected 1..60000"),
     (["--backend", "http://h:1?key=1"], "drop the query"),
 ])
-def test_bad_flags_are_one_line(capsys, args, words):
-    rc, out, err = cli(capsys, "discover", *args)
+def test_bad_flags_are_one_line(cli, args, words):
+    rc, out, err = cli("discover", *args)
     assert rc == 2 and out == ""
     assert err.count("\n") == 1 and words in err and "hunter2" not in err
 
 
-def test_dead_backend_is_reported_fast_and_still_writes_a_valid_config(capsys, tmp_path):
+def test_dead_backend_is_reported_fast_and_still_writes_a_valid_config(cli, tmp_path):
     port = free_port()
     path = tmp_path / "fitted.yaml"
     started = time.perf_counter()
-    rc, out, err = cli(capsys, "discover", "--backend", f"http://127.0.0.1:{port}",
+    rc, out, err = cli("discover", "--backend", f"http://127.0.0.1:{port}",
                        "--gateway", f"ws://127.0.0.1:{port}/ws/custom/{{session}}",
                        "--write", str(path), "--json")
     assert time.perf_counter() - started < 5.0
@@ -133,4 +125,4 @@ def test_dead_backend_is_reported_fast_and_still_writes_a_valid_config(capsys, t
                for w in doc["websockets"]["tried"])
     text = path.read_text()
     assert "# gateway left out: no WebSocket path accepted an upgrade" in text
-    assert cli(capsys, "config", "validate", str(path))[0] == 0
+    assert cli("config", "validate", str(path))[0] == 0

@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from agent.cli.main import main
 from rules.guide_metrics import load_catalogue
 from simulator.server import run_in_thread
 
@@ -23,22 +22,15 @@ def sim():
         yield running
 
 
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    rc = main(list(args))
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
 def flags(sim) -> list[str]:
     u = sim.urls
     return ["--backend", u["backend"], "--prometheus", u["prometheus"], "--nlu", u["nlu"],
             "--ollama", u["ollama"], "--openai-base-url", u["openai"]]
 
 
-def test_discover_finds_the_real_surface(sim, capsys):
+def test_discover_finds_the_real_surface(sim, cli):
     started = time.perf_counter()
-    rc, out, err = cli(capsys, "discover", *flags(sim), "--json")
+    rc, out, err = cli("discover", *flags(sim), "--json")
     assert time.perf_counter() - started < 5.0
     assert rc == 0, err
     doc = json.loads(out)
@@ -70,17 +62,17 @@ def test_discover_finds_the_real_surface(sim, capsys):
     assert verdicts["{backend}/api/admin/set-mode"] == "not served"
 
 
-def test_discover_then_check(sim, capsys, tmp_path, fake_host, monkeypatch):
+def test_discover_then_check(sim, cli, tmp_path, fake_host, monkeypatch):
     """Every Alice component configured (the key in the environment, as the fitted config
     reads it), so every guide metric a threshold row reads is in play."""
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     path = tmp_path / "alice-ops.yaml"
-    rc, out, err = cli(capsys, "discover", *flags(sim), "--write", str(path))
+    rc, out, err = cli("discover", *flags(sim), "--write", str(path))
     assert rc == 0, err
     assert "missing (" in out and "how Alice would export each" in out
-    assert cli(capsys, "config", "validate", str(path))[0] == 0
+    assert cli("config", "validate", str(path))[0] == 0
 
-    rc, out, _ = cli(capsys, "check", "--config", str(path), "--json")
+    rc, out, _ = cli("check", "--config", str(path), "--json")
     report = json.loads(out)
     comps = {c["name"]: c for c in report["components"]}
     assert rc == 0, [(c["name"], c["status"], c["summary"]) for c in comps.values()]
@@ -99,7 +91,7 @@ def test_discover_then_check(sim, capsys, tmp_path, fake_host, monkeypatch):
 
     sim.set_scenario("database-error")
     try:
-        rc, out, _ = cli(capsys, "check", "--config", str(path), "--json")
+        rc, out, _ = cli("check", "--config", str(path), "--json")
     finally:
         sim.set_scenario("normal")
     backend = {c["name"]: c for c in json.loads(out)["components"]}["backend"]
