@@ -15,11 +15,11 @@ from typing import Awaitable, Callable, Mapping
 import httpx
 
 from agent.config import Config
-from agent.model import ProbeResult, Status
+from vocab.model import ProbeResult, Status
 from agent.probes import (backend, endpoint, gateway, host, json_metrics, ollama, openai,
                           prometheus)
 from agent.probes.http import make_client
-from agent.redact import redact
+from vocab.redact import redact
 from rules.evaluate import Report, evaluate, promql_key
 from rules.thresholds import ThresholdRow, apply_overrides, default_rows
 

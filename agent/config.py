@@ -32,7 +32,7 @@ class ConfigError(Exception):
 def _http_url(value: str) -> str:
     """A URL's problems name it without user, password, path or query (a webhook's
     path is often its secret)."""
-    from agent.redact import url_without_secrets
+    from vocab.redact import url_without_secrets
 
     parts = urlsplit(value)
     shown = repr(value) if not any(c in value for c in "/?@#") else url_without_secrets(value)

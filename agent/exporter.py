@@ -13,7 +13,7 @@ from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
 from prometheus_client.registry import Collector
 
 from agent.cost.metrics import cost_families
-from agent.model import ProbeResult
+from vocab.model import ProbeResult
 from agent.ollama_exporter import LoadCounter, ollama_families
 from agent.snapshot import Snapshot
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import httpx
 
-from agent.redact import redact
+from vocab.redact import redact
 from alerts.notifiers.http import safe_url
 
 log = logging.getLogger("alice_ops.agent.heartbeat")

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import httpx
 
 from agent.config import Config, NluTarget
-from agent.redact import redact
+from vocab.redact import redact
 from rules.nlu import (AnswerError, AnswerShape, GoldItem, GoldSetError, Outcome,
                        parse_gold_text, read_answer)
 

@@ -12,7 +12,7 @@ from typing import Any, Iterator, Mapping
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from agent.model import ProbeResult
+from vocab.model import ProbeResult
 
 PREFIX = "alice_ops_ollama_"
 

@@ -33,12 +33,12 @@ from agent.check import COMPONENT_ORDER, _guard, probe_jobs, secrets_of, thresho
 from agent.config import Config
 from agent.cost.component import cost_jobs, cost_rows
 from agent.exporter import DurationHistogram, SnapshotCollector
-from agent.model import ProbeResult, Status
+from vocab.model import ProbeResult, Status
 from agent.ollama_exporter import LoadCounter
 from agent.probes import endpoint, host
 from agent.probes.http import make_client
 from agent.resources import FdWatch
-from agent.redact import redact, redact_comment
+from vocab.redact import redact, redact_comment
 from agent.silences import (ack_from_row, check_duration, new_silence, silence_from_row,
                             silence_json)
 from agent.snapshot import AgentStats, AlertView, Snapshot

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from agent.model import Status
+from vocab.model import Status
 from alerts.lifecycle import AlertState, Phase
 
 

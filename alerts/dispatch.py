@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from agent.redact import redact
+from vocab.redact import redact
 from alerts.lifecycle import AlertEvent, EventKind
 from alerts.notifiers.backoff import Backoff
 from alerts.notifiers.notice import FIRING, Notice, notice_from_event

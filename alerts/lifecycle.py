@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from agent.model import Status
+from vocab.model import Status
 from alerts.rule import AlertRule, worse_severity
 from alerts.silence import fingerprint
 

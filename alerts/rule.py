@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from agent.model import Status
+from vocab.model import Status
 from alerts.silence import fingerprint
 
 WARNING_SEVERITY = "warning"

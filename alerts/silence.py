@@ -22,7 +22,7 @@ _UNESCAPE = {'"': '"', "\\": "\\", "n": "\n"}
 def _scrubbed(comment: str) -> str:
     """A free-text comment with key shapes (sk-..., bearer tokens, `token=...`) masked:
     comments are stored and shown, and people paste keys into them."""
-    from agent.redact import redact_comment
+    from vocab.redact import redact_comment
 
     return redact_comment(comment)
 

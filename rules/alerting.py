@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from agent.model import Status
+from vocab.model import Status
 from alerts.rule import AlertRule
 from rules.thresholds import ThresholdRow
 

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from agent.model import Status
+from vocab.model import Status
 
 Window = Literal["hourly", "daily", "weekly"]
 WINDOWS: tuple[Window, ...] = ("hourly", "daily", "weekly")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from agent.model import Status
+from vocab.model import Status
 
 
 @dataclass(frozen=True)

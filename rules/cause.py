@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from agent.model import Status
+from vocab.model import Status
 from rules.evaluate import MetricStatus
 from rules.thresholds import format_value
 

@@ -20,7 +20,7 @@ from typing import Any, Collection, Sequence
 
 import yaml
 
-from agent.model import Status
+from vocab.model import Status
 from rules.evaluate import Report
 from rules.thresholds import format_value
 

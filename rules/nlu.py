@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
-from agent.model import Status
+from vocab.model import Status
 from rules.nlu_gold import (NO_INTENT, GoldItem, GoldSetError, label, parse_gold_set,
                             parse_gold_text)
 from rules.thresholds import ThresholdRow, apply_overrides, default_rows, judge

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Literal, Sequence
 
 import yaml
 
-from agent.model import Status
+from vocab.model import Status
 
 Direction = Literal["lower", "higher"]
 OnAbsent = Literal["ignore", "unknown"]

@@ -15,7 +15,7 @@ from agent.checklists import store as cstore
 from agent.checklists.facts import gather
 from agent.checklists.store import IO, inline
 from agent.config import ChecklistSettings, Config
-from agent.redact import redact
+from vocab.redact import redact
 from agent.store import AuditRecord, Store
 from rules.checklists import (
     Answer,

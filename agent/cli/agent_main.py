@@ -29,7 +29,7 @@ log = logging.getLogger("alice_ops.agent")
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        from agent.redact import redact
+        from vocab.redact import redact
 
         doc = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
                "logger": record.name, "msg": redact(record.getMessage())}
@@ -40,7 +40,7 @@ class _JsonFormatter(logging.Formatter):
 
 class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        from agent.redact import redact
+        from vocab.redact import redact
 
         return redact(super().format(record))
 
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback, unless debugging
         if args.log_level == "debug":
             raise
-        from agent.redact import redact
+        from vocab.redact import redact
 
         print(f"{PROG}: unexpected error: {redact(f'{exc.__class__.__name__}: {exc}')} "
               "(rerun with --log-level debug for the traceback)", file=sys.stderr)

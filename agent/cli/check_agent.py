@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent.model import Status
+from vocab.model import Status
 
 TOKEN_ENV = "ALICE_OPS_TOKEN"
 STALE_AFTER_INTERVALS = 3
@@ -150,7 +150,7 @@ def fetch(url: str, token: str | None, deadline_s: float = DEADLINE_S) -> AgentV
 
     import httpx
 
-    from agent.redact import redact
+    from vocab.redact import redact
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
 

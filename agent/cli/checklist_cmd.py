@@ -13,7 +13,7 @@ import time
 from datetime import datetime
 
 from agent.cli.output import console, print_json, status_text
-from agent.model import Status
+from vocab.model import Status
 
 RESULT_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "unknown": "magenta",
                 "skipped": "dim", None: "dim"}

@@ -11,7 +11,7 @@ import time
 from typing import Any, AsyncIterator, Callable
 
 from agent.cli.output import console, print_json, status_text
-from agent.model import Status
+from vocab.model import Status
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

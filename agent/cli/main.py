@@ -45,7 +45,7 @@ NAGIOS_COMMANDS = ("check", "nlu-bench", "security", "checklist", "cost", "capac
 def fail(lines: list[str], code: int, as_json: bool) -> int:
     """Print a fatal error: each line as `alice-ops: <line>` on stderr and, with --json,
     `{"error": ...}` on stdout too; return `code`."""
-    from agent.redact import redact
+    from vocab.redact import redact
 
     lines = [" ".join(redact(line).split()) for line in lines] or ["failed"]
     for line in lines:

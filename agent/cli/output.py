@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from agent.model import Status
+from vocab.model import Status
 
 STYLE = {Status.OK: "green", Status.WARNING: "yellow", Status.UNKNOWN: "magenta",
          Status.CRITICAL: "bold red"}

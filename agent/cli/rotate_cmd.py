@@ -112,7 +112,7 @@ def render(outcome, audit_problem: str | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agent.cli.main import UsageError, load
-    from agent.redact import redact
+    from vocab.redact import redact
     from agent.security.rotate import RotationError, rotate
 
     if not args.verify_timeout > 0:

@@ -22,7 +22,7 @@ from typing import Awaitable, Callable
 import httpx
 
 from agent.config import Config
-from agent.model import ProbeResult, Reading, Status
+from vocab.model import ProbeResult, Reading, Status
 from rules.budget import WINDOWS
 from rules.thresholds import ThresholdRow
 

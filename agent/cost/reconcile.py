@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from agent.model import Status
+from vocab.model import Status
 from agent.snapshot import iso
 from rules.budget import (DEFAULT_HORIZONS_S, WINDOWS, BudgetStatus, BurnStatus, alert_text,
                           judge_budget, judge_burn, projected_spend)

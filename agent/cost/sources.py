@@ -19,7 +19,7 @@ import httpx
 
 from agent.config import CostMetricNames, OpenAITarget, PrometheusTarget
 from agent.cost.reconcile import SourceFigures, Traffic
-from agent.redact import redact
+from vocab.redact import redact
 from rules.budget import WINDOWS, window_bounds
 from rules.cost_table import CostTable
 

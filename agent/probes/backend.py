@@ -13,7 +13,7 @@ from __future__ import annotations
 import httpx
 
 from agent.config import BackendTarget
-from agent.model import ProbeResult, Reading, Status
+from vocab.model import ProbeResult, Reading, Status
 from agent.probes.health import fetch, judge
 from agent.probes.http import ProbeFailure, make_client
 

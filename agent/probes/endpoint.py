@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from agent.config import EndpointTarget, ExpectJson
-from agent.model import ProbeResult, Reading, Status
+from vocab.model import ProbeResult, Reading, Status
 from agent.probes.health import MISSING, lookup, same_value
 from agent.probes.http import MAX_BODY_BYTES, BodyTooLarge, describe_error, tls_context
 

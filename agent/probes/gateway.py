@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import httpx
 
 from agent.config import GatewayTarget, WebSocketCheck, WebSocketExpect
-from agent.model import ProbeResult, Reading, Status
+from vocab.model import ProbeResult, Reading, Status
 from agent.probes.health import MISSING, fetch, judge, lookup, same_value
 from agent.probes.http import ProbeFailure, make_client
 

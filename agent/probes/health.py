@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from agent.config import HealthCheck
-from agent.model import Status
+from vocab.model import Status
 from agent.probes.http import ProbeFailure, get_json
 
 STATUS_KEYS = ("status", "state", "health")

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterator
 
 from agent.config import HostTarget
-from agent.model import ProbeResult, Reading, Status
+from vocab.model import ProbeResult, Reading, Status
 
 COMPONENT = "host"
 

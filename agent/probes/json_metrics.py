@@ -22,7 +22,7 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 import httpx
 
 from agent.config import JsonMetricsSource
-from agent.model import ProbeResult, Reading, Status
+from vocab.model import ProbeResult, Reading, Status
 from agent.probes.http import describe_error, make_client
 from rules.evaluate import NO_SAMPLES, json_key
 

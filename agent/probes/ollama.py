@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from agent.config import OllamaTarget
-from agent.model import ProbeResult, Reading, Status
+from vocab.model import ProbeResult, Reading, Status
 from agent.probes.host import GpuProcess, NoGpu, read_gpu_processes
 from agent.probes.http import (BodyTooLarge, CappedTransport, ProbeFailure, decode_json,
                                describe_error, make_client)

@@ -24,11 +24,11 @@ from typing import Any, Mapping
 import httpx
 
 from agent.config import OpenAITarget
-from agent.model import ProbeResult, Reading, Status
+from vocab.model import ProbeResult, Reading, Status
 from agent.probes.http import ProbeFailure, describe_error, make_client
 from agent.probes.lazy import load
 from agent.probes.openai_realtime import RealtimeVerdict, one_line, probe_realtime
-from agent.redact import redact
+from vocab.redact import redact
 
 COMPONENT = "openai"
 RATE_HEADERS = ("x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",

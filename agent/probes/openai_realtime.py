@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass
 
 from agent.config import OpenAITarget
-from agent.model import Status
+from vocab.model import Status
 from agent.probes.lazy import load
-from agent.redact import redact
+from vocab.redact import redact
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from typing import Any, Iterable
 import httpx
 
 from agent.config import PrometheusTarget
-from agent.model import ProbeResult, Reading, Status
+from vocab.model import ProbeResult, Reading, Status
 from agent.probes.http import ProbeFailure, describe_error, make_client
-from agent.redact import redact
+from vocab.redact import redact
 from rules.guide_metrics import family_of, series_names_in
 
 COMPONENT = "prometheus"

@@ -39,7 +39,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from agent.model import Status
+from vocab.model import Status
 from agent.remediation import ledger as ops
 from agent.remediation.render import playbooks_for, spec_of
 from agent.remediation.runner import Runner, RunOutcome

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import Config, RemediationSettings
-from agent.redact import redact
+from vocab.redact import redact
 from agent.remediation.envfile import REDACTED, redact_env_value
 from agent.remediation.steps import StepError, compose_argv
 from rules.playbooks import (

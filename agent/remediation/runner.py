@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 
 from agent.config import Config
-from agent.model import Status
-from agent.redact import redact
+from vocab.model import Status
+from vocab.redact import redact
 from agent.remediation import ledger as store_ops
 from agent.remediation.envfile import EnvFileError, apply_env, plan_env
 from agent.remediation.lock import LockBusy, RemediationLock, lock_path

@@ -14,7 +14,7 @@ Small API, reused by `rotate-key`:
   the argv and answers "demo: would run ..." without running anything.
 
 Neither function redacts: callers redact `CommandResult.stdout/stderr` before showing
-or storing them (`agent.redact.redact`).
+or storing them (`vocab.redact.redact`).
 """
 
 from __future__ import annotations

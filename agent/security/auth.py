@@ -7,8 +7,8 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from agent.model import Status
-from agent.redact import redact
+from vocab.model import Status
+from vocab.redact import redact
 from agent.security.finding import Finding
 
 CHECK = "auth_failures"

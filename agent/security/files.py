@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import stat
 
-from agent.model import Status
+from vocab.model import Status
 from agent.security.finding import Finding
 
 CHECK = "permissions"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.model import Status
+from vocab.model import Status
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import os
 import re
 from typing import Iterator
 
-from agent.model import Status
-from agent.redact import redact
+from vocab.model import Status
+from vocab.redact import redact
 from agent.security.finding import Finding
 
 CHECK = "secrets"
@@ -76,7 +76,7 @@ def find_secrets(line: str, known: tuple[str, ...] = ()) -> list[tuple[str, int,
 def excerpt(line: str, spans: list[tuple[str, int, int]], focus: int,
             known: tuple[str, ...] = ()) -> str:
     """The text around span `focus`, every secret cut to its first characters and
-    anything else secret-shaped masked by `agent.redact`."""
+    anything else secret-shaped masked by `vocab.redact`."""
     kind, start, end = spans[focus]
     lo, hi = max(0, start - EXCERPT_CONTEXT), min(len(line), end + EXCERPT_CONTEXT)
     pieces, pos = [], lo

@@ -26,8 +26,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from agent.config import Config
-from agent.model import Status
-from agent.redact import redact
+from vocab.model import Status
+from vocab.redact import redact
 from rules.evaluate import Report
 
 ROLL_ORDER = ("gateway", "backend")  # the gateway first: it holds the sessions

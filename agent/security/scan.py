@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from agent.config import Config
-from agent.model import Status
+from vocab.model import Status
 from agent.security.auth import check_auth_failures
 from agent.security.files import check_permissions
 from agent.security.finding import Finding

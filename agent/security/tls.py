@@ -11,7 +11,7 @@ import socket
 import ssl
 import time
 
-from agent.model import Status
+from vocab.model import Status
 from agent.security.finding import Finding
 
 CHECK = "tls"

@@ -17,7 +17,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from agent.redact import redact_comment
+from vocab.redact import redact_comment
 from agent.store import history
 from agent.store.connection import connect
 from agent.store.errors import StoreError, is_corrupt

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from agent.model import Status
+from vocab.model import Status
 from agent.store.rows import AuditRecord
 from alerts.codec import state_to_dict
 from alerts.lifecycle import AlertEvent, AlertState, EventKind, Phase, transition

@@ -106,7 +106,7 @@ class AlertStateRow(NamedTuple):
 class BucketRow:
     """One downsampled minute of one metric. `avg`/`min`/`max` are over the `count`
     samples that had a value (None when none had); `worst_status` is the highest
-    status integer seen, which is "worst" given `agent.model.Status`'s ordering."""
+    status integer seen, which is "worst" given `vocab.model.Status`'s ordering."""
 
     ts: float
     avg: float | None

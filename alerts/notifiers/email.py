@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Literal, Sequence
 
-from agent.redact import redact
+from vocab.redact import redact
 from alerts.notifiers.http import secret_value
 from alerts.notifiers.notice import Notice
 from alerts.notifiers.notifier import NotifyError

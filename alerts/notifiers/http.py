@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from agent.redact import redact
+from vocab.redact import redact
 from alerts.notifiers.notifier import NotifyError
 
 _BODY_EXCERPT = 200

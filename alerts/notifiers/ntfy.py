@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 import httpx
 
-from agent.redact import redact
+from vocab.redact import redact
 from alerts.notifiers.http import JsonPoster, safe_url
 from alerts.notifiers.notice import FIRING, Notice
 from alerts.notifiers.wire import (NO_OPTIONS, WireOptions, body_text, headline, runbook_url,

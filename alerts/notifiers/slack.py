@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import httpx
 
-from agent.redact import redact
+from vocab.redact import redact
 from alerts.notifiers.http import JsonPoster, safe_url
 from alerts.notifiers.notice import FIRING, Notice
 from alerts.notifiers.wire import (NO_OPTIONS, WireOptions, headline, identity_labels,

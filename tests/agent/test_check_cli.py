@@ -12,7 +12,7 @@ from waiting import wait_for
 
 from agent.cli.main import main
 from agent.demo import DEMO_API_KEY
-from agent.model import Status
+from vocab.model import Status
 from rules.thresholds import default_rows, judge
 from simulator.server import run_in_thread
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from agent.check import check
 from agent.config import ConfigError, parse_config
-from agent.model import Status
+from vocab.model import Status
 from rules.playbooks import default_playbooks
 from rules.thresholds import default_rows
 

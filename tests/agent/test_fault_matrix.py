@@ -18,7 +18,7 @@ import pytest
 from agent.check import run_probes, threshold_rows
 from agent.config import (BackendTarget, Config, EndpointTarget, GatewayTarget, OllamaTarget,
                           OpenAITarget, PrometheusTarget)
-from agent.model import ProbeResult, Status
+from vocab.model import ProbeResult, Status
 from agent.probes import backend, endpoint, gateway, ollama, openai, prometheus
 from agent.probes.http import MAX_BODY_BYTES, make_client
 from faults import fault_server  # tests/agent is on sys.path (rootdir-less test dir)

@@ -13,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 from agent.cli.check_agent import judge as judge_agent
 from agent.exporter import with_external_labels
 from agent.heartbeat import Heartbeat, judge, ping_url
-from agent.model import Status
+from vocab.model import Status
 from webhooks import Receivers
 
 NOW = 1_700_000_000.0

@@ -14,7 +14,7 @@ import pynvml
 import pytest
 
 from agent.config import HostTarget
-from agent.model import Status
+from vocab.model import Status
 from agent.probes import host
 from agent.probes.host import GpuInfo, NoGpu, read_gpus, read_system
 

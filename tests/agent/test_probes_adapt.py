@@ -23,7 +23,7 @@ from agent.config import (
     HealthCheck,
     parse_config,
 )
-from agent.model import Status
+from vocab.model import Status
 from agent.probes import backend, endpoint, gateway
 from agent.probes.health import judge
 from agent.probes.http import make_client

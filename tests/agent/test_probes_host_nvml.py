@@ -11,7 +11,7 @@ from fake_nvml import (FakeEvents, FakeGpu, FakeNvml,  # tests/agent on sys.path
                        NVMLError_DriverNotLoaded)
 
 from agent.config import HostTarget
-from agent.model import Status
+from vocab.model import Status
 from agent.probes import host
 from agent.probes.host import NoGpu, XidWatcher, read_gpus
 

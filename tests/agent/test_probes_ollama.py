@@ -14,7 +14,7 @@ from fake_nvml import (FakeGpu, FakeNvml, NVMLError, NVMLError_DriverNotLoaded, 
                        NVMLError_LibraryNotFound)
 
 from agent.config import OllamaTarget
-from agent.model import ProbeResult, Reading, Status
+from vocab.model import ProbeResult, Reading, Status
 from agent.probes import ollama as probe_ollama
 from agent.probes.host import GpuProcess, NoGpu, read_gpu_processes
 from simulator.server import SimPorts, Simulator

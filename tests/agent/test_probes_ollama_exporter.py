@@ -13,7 +13,7 @@ from prometheus_client.exposition import generate_latest
 
 from agent.config import OllamaTarget
 from agent.exporter import DurationHistogram, SnapshotCollector
-from agent.model import ProbeResult, Status
+from vocab.model import ProbeResult, Status
 from agent.ollama_exporter import LoadCounter
 from agent.probes import ollama as probe_ollama
 from agent.snapshot import AgentStats, Snapshot

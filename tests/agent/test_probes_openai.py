@@ -11,7 +11,7 @@ import pytest
 from faults import fault_server  # tests/agent is on sys.path (rootdir-less test dir)
 
 from agent.config import OpenAITarget
-from agent.model import Status
+from vocab.model import Status
 from agent.probes import openai as probe_openai
 from agent.probes.openai import rate_limits, reasoning_effort, reset_seconds
 from agent.probes.openai_realtime import probe_realtime

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import OpenAITarget
-from agent.model import Status
+from vocab.model import Status
 from agent.probes import openai as probe_openai
 from simulator.replay import ReplayTransport, load_recordings
 

@@ -10,7 +10,7 @@ from waiting import wait_for
 
 from agent.check import check
 from agent.config import parse_config
-from agent.model import Status
+from vocab.model import Status
 from simulator.scenarios import SCENARIOS
 from simulator.server import run_in_thread
 

@@ -255,7 +255,7 @@ def test_killed_at_any_moment_the_env_is_old_or_new_never_half(setup):
 
 
 def test_the_pure_plan_and_verdict():
-    from agent.model import Status
+    from vocab.model import Status
     from agent.security.rotate import judge_verification, plan_steps
     from rules.evaluate import ComponentStatus, Report
 

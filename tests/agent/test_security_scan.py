@@ -17,7 +17,7 @@ from simquery import query
 from waiting import wait_for
 
 from agent.cli.main import main
-from agent.model import Status
+from vocab.model import Status
 from agent.security.auth import QUERY, check_auth_failures
 from agent.security.tls import check_tls
 

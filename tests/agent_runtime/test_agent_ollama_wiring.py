@@ -13,7 +13,7 @@ from agentproc import write_config
 
 from agent.check import probe_jobs, threshold_rows
 from agent.config import parse_config
-from agent.model import ProbeResult, Reading, Status
+from vocab.model import ProbeResult, Reading, Status
 from agent.probes.ollama import SERVING_READING
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.model import Status
+from vocab.model import Status
 from alerts.lifecycle import AlertState, EventKind, Phase, transition
 from alerts.rule import AlertRule
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.model import Status
+from vocab.model import Status
 from alerts.lifecycle import AlertState, EventKind, Phase, transition
 from alerts.rule import AlertRule
 

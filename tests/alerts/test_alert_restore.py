@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.model import Status
+from vocab.model import Status
 from alerts.lifecycle import AlertState, EventKind, Phase, restore, transition
 from alerts.rule import AlertRule
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.model import Status
+from vocab.model import Status
 from alerts.rule import AlertRule, worse_severity
 from alerts.silence import fingerprint
 

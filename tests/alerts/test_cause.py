@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.model import Reading, Status
+from vocab.model import Reading, Status
 from alerts.lifecycle import transition
 from alerts.notifiers.notice import notice_from_event
 from alerts.rule import AlertRule

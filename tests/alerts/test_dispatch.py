@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.model import Status
+from vocab.model import Status
 from alerts.dispatch import Dispatcher, Tracked, plan
 from alerts.lifecycle import AlertEvent, EventKind
 from alerts.notifiers import (

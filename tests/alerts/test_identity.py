@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.model import Status
+from vocab.model import Status
 from alerts.lifecycle import AlertEvent, EventKind
 from alerts.notifiers import alertmanager_v2_alerts, alertmanager_webhook_payload
 from alerts.notifiers import notice_from_event

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.model import Status
+from vocab.model import Status
 from alerts.dispatch import plan
 from alerts.inhibit import AlertFacts, Dependency, DependencyGraph, Selector, inhibited
 from alerts.lifecycle import EventKind, transition

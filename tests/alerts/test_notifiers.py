@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.model import Status
+from vocab.model import Status
 from alerts.lifecycle import AlertEvent, EventKind
 from alerts.notifiers import (
     AlertmanagerNotifier,

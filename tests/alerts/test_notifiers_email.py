@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from agent.config import Config
-from agent.model import Status
+from vocab.model import Status
 from agent.receivers import make_notifiers
 from agent.store import OutboxItem, Store
 from alerts.dispatch import Dispatcher

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from agent.config import Config
-from agent.model import Status
+from vocab.model import Status
 from agent.receivers import make_notifiers
 from agent.store import OutboxItem, Store
 from alerts.dispatch import Dispatcher

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from agent.model import Status
+from vocab.model import Status
 from rules.checklists import (
     RESULTS,
     AlertFact,

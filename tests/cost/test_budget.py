@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from agent.model import Status
+from vocab.model import Status
 from rules.budget import (
     Level,
     Levels,

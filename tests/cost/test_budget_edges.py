@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.model import Status
+from vocab.model import Status
 from rules.budget import (
     WINDOWS,
     Level,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent.cost.reconcile import SourceFigures, Traffic, build_report
-from agent.model import Status
+from vocab.model import Status
 from rules.budget import DEFAULT_HORIZONS_S, judge_budget, judge_burn
 from rules.cost_table import default_table
 from rules.thresholds import judge

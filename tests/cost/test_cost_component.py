@@ -12,7 +12,7 @@ from waiting import wait_for
 from agent.cli.main import main
 from agent.config import parse_config
 from agent.cost.component import COMPONENT, CostJob, cost_jobs, cost_rows, reading_value
-from agent.model import Status
+from vocab.model import Status
 from rules.alerting import build_rules
 from rules.evaluate import evaluate
 from rules.thresholds import judge

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.cost.reconcile import SourceFigures, Traffic, build_report, disagreements, pick
-from agent.model import Status
+from vocab.model import Status
 from rules.capacity import Load, band_for, plan
 from rules.cost_table import default_table, table_for
 from rules.routing import RoutingSplit, advise, per_session

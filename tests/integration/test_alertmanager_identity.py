@@ -22,7 +22,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from agent.model import Status
+from vocab.model import Status
 from agent.store import OutboxItem, Store
 from alerts.dispatch import Dispatcher, plan
 from alerts.lifecycle import AlertEvent, EventKind

@@ -16,7 +16,7 @@ from promserver import running_prometheus, wait_for_query
 
 from agent.check import check
 from agent.config import parse_config
-from agent.model import Status
+from vocab.model import Status
 from agent.runtime import Runtime
 from agent.store import Store
 from alerts.lifecycle import Phase

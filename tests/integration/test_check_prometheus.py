@@ -10,7 +10,7 @@ from promserver import running_prometheus, wait_for_query
 
 from agent.check import check
 from agent.demo import DEMO_API_KEY, demo_config
-from agent.model import Status
+from vocab.model import Status
 from simulator.server import run_in_thread
 
 

@@ -18,7 +18,7 @@ from trickle import trickling_server
 from agent.check import check
 from agent.config import parse_config
 from agent.exporter import DurationHistogram, SnapshotCollector, export_value
-from agent.model import Status
+from vocab.model import Status
 from agent.probes.json_metrics import reading_at
 from agent.snapshot import AgentStats, Snapshot
 from simulator.server import run_in_thread

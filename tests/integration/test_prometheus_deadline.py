@@ -16,7 +16,7 @@ from promserver import free_port
 from trickle import trickling_server
 
 from agent.config import PrometheusTarget
-from agent.model import Status
+from vocab.model import Status
 from agent.probes import prometheus
 
 TIMEOUT_MS = 1000

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from agent.config import PrometheusTarget
-from agent.model import Status
+from vocab.model import Status
 from agent.probes import prometheus
 from agent.probes.prometheus import BlockingConnection, PromQLClient, PromQLError
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.config import AlertSettings
-from agent.model import ProbeResult, Reading, Status
+from vocab.model import ProbeResult, Reading, Status
 from alerts.lifecycle import Phase, transition
 from rules.alerting import build_rules, metric_alert
 from rules.evaluate import evaluate, json_key, promql_key

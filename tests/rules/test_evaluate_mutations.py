@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.model import ProbeResult, Reading, Status
+from vocab.model import ProbeResult, Reading, Status
 from rules.evaluate import evaluate, promql_key
 from rules.thresholds import default_rows
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.config import ThresholdOverride
-from agent.model import Status
+from vocab.model import Status
 from rules.nlu import (FAILED, GoldItem, GoldSetError, Outcome, accuracy_row, parse_gold_set,
                        percentile, summarize)
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.config import ThresholdOverride
-from agent.model import Status
+from vocab.model import Status
 from rules.thresholds import ThresholdRow, apply_overrides, default_rows, judge
 
 LATENCY = ThresholdRow("backend", "lat", "Routing latency", "ms", "lower", 50, 100, promql="x")

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from agent.check import check, run_probes, threshold_rows
 from agent.config import Config
-from agent.model import Status
+from vocab.model import Status
 from simulator.bench.double import make_app
 
 KEY = "sk-double-test-key-0000"
