@@ -71,6 +71,10 @@ ALICE_MAIN_TARGETS = """\
     intent_path: intent
     confidence_path: score
     latency_path: null
+    # Alice's NLU agent TOOL_MAP (nlu-agent/), as docs/nlu-bench.md tells an operator to copy
+    aliases: {{VOL_UP: SET_VOLUME, VOL_DOWN: SET_VOLUME, SET_VOL: SET_VOLUME,
+              SET_VOL_MAX: SET_VOLUME, SET_VOL_MIN: SET_VOLUME, VOL_UP_SHORT: SET_VOLUME,
+              VOL_DOWN_SHORT: SET_VOLUME, SEEK_FWD: SEEK, SEEK_BACK: SEEK, SEEK_TO: SEEK}}
   prometheus: {{url: "{prometheus}"}}
   json_metrics:
     - {{name: alice_metrics, component: backend, url: "{backend}/api/metrics"}}

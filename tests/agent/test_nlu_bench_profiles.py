@@ -199,10 +199,12 @@ def test_demo_on_the_alice_main_profile(capsys):
     urls = {k: "http://127.0.0.1:9" for k in ("backend", "nlu", "ollama", "openai",
                                                 "prometheus")}
     aliases = dict(demo_config(urls, profile="alice-main").targets.nlu.aliases)
+    assert aliases["VOL_UP"] == "SET_VOLUME"  # Alice's TOOL_MAP, as docs/nlu-bench.md has it
     code = main(["nlu-bench", "--demo", "--profile", "alice-main", "--json"])
     doc = json.loads(capsys.readouterr().out)
     items = synthetic()
     assert (doc["total"], doc["failed"]) == (len(items), 0)
     assert doc["correct"] == expected(items, {k.upper(): v for k, v in aliases.items()})[0]
     assert {k["kind"] for k in doc["kinds"]} == {"tool_required", "chat_only", "missing_params"}
+    assert doc["correct"] == 42  # as the real NLU agent scored (docs/nlu-bench.md)
     assert code == {"ok": 0, "warning": 1, "critical": 2}[doc["status"]]
