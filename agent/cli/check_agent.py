@@ -145,32 +145,87 @@ def read_token(path: str | None, env: dict[str, str]) -> str | None:
 
 
 def fetch(url: str, token: str | None, deadline_s: float = DEADLINE_S) -> AgentVerdict:
-    """GET the snapshot within a total deadline of `deadline_s` and judge it."""
-    import asyncio
+    """GET the snapshot within a total deadline of `deadline_s` and judge it.
 
-    import httpx
+    The standard library's http.client on a worker thread, joined with the deadline: one
+    GET needs no event loop and no httpx (their imports and a client's set-up are ~0.1 s,
+    most of a check a monitoring system runs every minute). It connects directly (no
+    $HTTP_PROXY). TLS trusts $SSL_CERT_FILE, else $SSL_CERT_DIR, else certifi's bundle,
+    as httpx did."""
+    import threading
 
     from vocab.redact import redact
 
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    answer: list[tuple[int, bytes]] = []
+    failure: list[BaseException] = []
 
-    async def get() -> httpx.Response:
-        async with httpx.AsyncClient(timeout=deadline_s) as client:
-            return await asyncio.wait_for(client.get(f"{url}/api/v1/snapshot",
-                                                     headers=headers), deadline_s)
+    def work() -> None:
+        try:
+            answer.append(_get(url, token, deadline_s))
+        except BaseException as exc:  # noqa: BLE001 - judged below, on the caller's thread
+            failure.append(exc)
 
-    try:
-        response = asyncio.run(get())
-    except (TimeoutError, httpx.TimeoutException):
+    worker = threading.Thread(target=work, name="check-agent-get", daemon=True)
+    worker.start()
+    worker.join(deadline_s)  # a daemon: a hung connection ends with the process
+    error = failure[0] if failure else None
+    if not answer and (error is None or isinstance(error, TimeoutError)):
         return judge(url, None, None, time.time(), f"timed out after {deadline_s:g}s")
-    except httpx.HTTPError as err:
-        what = redact(f"{type(err).__name__}: {err}", [token] if token else [])
+    if error is not None:
+        import http.client
+
+        if not isinstance(error, (OSError, http.client.HTTPException)):
+            raise error  # a bug, not an answer: main says "unexpected error"
+        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        what = redact(text, [token] if token else [])
         return judge(url, None, None, time.time(), " ".join(what.split()))
+    status, raw = answer[0]
+    import json
+
     try:
-        body: Any = response.json()
+        body: Any = json.loads(raw)
     except ValueError:
         body = None
-    return judge(url, response.status_code, body, time.time())
+    return judge(url, status, body, time.time())
+
+
+def _get(url: str, token: str | None, timeout_s: float) -> tuple[int, bytes]:
+    """One GET of `url`/api/v1/snapshot: (HTTP status, body); OSError (refused, reset,
+    TLS, a socket timeout) or http.client.HTTPException (a bad status line, a dropped
+    connection) when there is no answer."""
+    import http.client
+
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port
+    conn: http.client.HTTPConnection
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout_s,
+                                           context=_tls_context())
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
+    headers = {"Accept": "application/json", "User-Agent": "alice-ops check --agent"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        conn.request("GET", f"{parts.path}/api/v1/snapshot", headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _tls_context():
+    import ssl
+
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    try:
+        import certifi
+    except ImportError:
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def render(verdict: AgentVerdict) -> None:

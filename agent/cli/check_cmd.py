@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+from typing import TYPE_CHECKING
 
 from agent.cli.output import console, print_json, status_text
-from rules.evaluate import Report
-from rules.thresholds import format_value
+
+if TYPE_CHECKING:
+    from rules.evaluate import Report
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +34,8 @@ def render(report: Report, verbose: bool) -> None:
     are not OK (all of them with --verbose). Fits 80 columns."""
     from rich import box
     from rich.table import Table
+
+    from rules.thresholds import format_value
 
     out = console()
     stamp = report.to_json()["checked_at"]
@@ -103,11 +106,6 @@ def render_blind_spots(report: Report, verbose: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    # httpx imports its own command line client (click, rich's syntax and pygments: ~80 ms,
-    # a sixth of a check) unless that import fails; check never calls it. Only when httpx
-    # is not loaded yet, so nothing already imported changes.
-    if "httpx" not in sys.modules:
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
     if args.agent or args.token_file:
         from agent.cli.check_agent import run as run_agent
         from agent.cli.main import UsageError
@@ -118,6 +116,13 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("check --agent: not with --demo")
         return run_agent(args)
 
+    import asyncio
+
+    # httpx imports its own command line client (click, rich's syntax and pygments: ~80 ms,
+    # a sixth of a check) unless that import fails; check never calls it. Only when httpx
+    # is not loaded yet, so nothing already imported changes.
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
     from agent.check import check
 
     if args.demo:

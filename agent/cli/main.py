@@ -8,12 +8,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 # pydantic scans every installed distribution for plugins when the first model is built
 # (~15 ms of a one-shot command); alice-ops uses none. Set the variable to override.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from agent.config import Config, ConfigError, find_config, load_config
+if TYPE_CHECKING:
+    from agent.config import Config
+
+# agent.config (pydantic, yaml: ~0.17 s) is imported by the commands that read a config, not
+# here: `check --agent URL` and --help never need it.
 
 PROG = "alice-ops"
 
@@ -58,35 +63,66 @@ def fail(lines: list[str], code: int, as_json: bool) -> int:
 
 
 def load(args: argparse.Namespace) -> Config:
+    from agent.config import find_config, load_config
+
     return load_config(find_config(getattr(args, "config", None)))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from agent.cli import (alerts_cmd, check_cmd, checklist_cmd, config_cmd, nlu_cmd,
-                           remediate_cmd, rules_cmd, security_cmd, sim_cmd)
+def _config_error(exc: BaseException) -> list[str] | None:
+    """The problems of an agent.config ConfigError, else None (it can only have been raised
+    if agent.config was imported, so this never imports it)."""
+    config = sys.modules.get("agent.config")
+    if config is not None and isinstance(exc, config.ConfigError):
+        return list(exc.problems)  # type: ignore[attr-defined]
+    return None
+
+
+# command -> the module under agent.cli that adds it (in --help order; a module may add two)
+COMMAND_MODULES = {"check": "check_cmd", "alerts": "alerts_cmd", "config": "config_cmd",
+                   "rules": "rules_cmd", "sim": "sim_cmd", "nlu-bench": "nlu_cmd",
+                   "security": "security_cmd", "checklist": "checklist_cmd",
+                   "remediate": "remediate_cmd", "rotate-key": "rotate_cmd",
+                   "discover": "discover_cmd", "cost": "cost_cmd", "capacity": "cost_cmd",
+                   "report": "report_cmd", "grafana": "grafana_cmd"}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or with `command` (a key of COMMAND_MODULES) only the
+    subparser of that command's module: importing every command module costs ~0.2 s (some
+    import the config stack at their top), and a one-shot command needs only its own."""
+    import importlib
 
     parser = Parser(prog=PROG, parents=[_common(top=True)],
-                                     description="Operations tool for the Alice voice assistant.")
+                    description="Operations tool for the Alice voice assistant.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 parser_class=_sub_parser(_common(top=False)))
     sub.required = True
-    from agent.cli import cost_cmd, report_cmd
-
-    for module in (check_cmd, alerts_cmd, config_cmd, rules_cmd, sim_cmd, nlu_cmd, security_cmd,
-                   checklist_cmd, remediate_cmd):
-        module.add_parser(sub)
-    from agent.cli import rotate_cmd
-
-    rotate_cmd.add_parser(sub)
-    from agent.cli import discover_cmd
-
-    discover_cmd.add_parser(sub)
-    for module in (cost_cmd, report_cmd):
-        module.add_parser(sub)
-    from agent.cli import grafana_cmd
-
-    grafana_cmd.add_parser(sub)
+    modules = dict.fromkeys(COMMAND_MODULES.values()) if command is None \
+        else [COMMAND_MODULES[command]]
+    for name in modules:
+        importlib.import_module(f"agent.cli.{name}").add_parser(sub)
     return parser
+
+
+# the top-level options that take a value (the others are flags)
+_VALUED = ("--config", "-c")
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The subcommand `argv` names, if it is one of COMMAND_MODULES: the first word that
+    is not an option or a top-level option's value. None for --help before it, or no or an
+    unknown command (the whole parser then says what is wrong)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("-h", "--help", "--"):
+            return None
+        elif arg in _VALUED:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg if arg in COMMAND_MODULES else None
+    return None
 
 
 def _common(top: bool) -> argparse.ArgumentParser:
@@ -123,9 +159,16 @@ def main(argv: list[str] | None = None) -> int:
 
         return sim_main(argv[1:])
     as_json = "--json" in argv
-    parser = build_parser()
+    command = command_of(argv)
+    parser = build_parser(command)
     try:
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except ArgumentError:
+            if command is None:
+                raise
+            parser = build_parser()  # the whole parser judges and names what is wrong
+            args = parser.parse_args(argv)
     except ArgumentError as exc:
         where = exc.parser.prog.removeprefix(PROG).strip()
         if not where:  # unrecognized arguments are found at the top: name the command
@@ -137,8 +180,6 @@ def main(argv: list[str] | None = None) -> int:
     failure_code = 3 if args.command in NAGIOS_COMMANDS else 2
     try:
         return int(args.func(args) or 0)
-    except ConfigError as exc:
-        return fail(exc.problems, failure_code, as_json)
     except UsageError as exc:
         return fail([str(exc)], failure_code, as_json)
     except KeyboardInterrupt:
@@ -150,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         return fail([f"{args.command}: {what}{exc.strerror or exc.__class__.__name__}"],
                     failure_code, as_json)
     except Exception as exc:
+        problems = _config_error(exc)
+        if problems is not None:
+            return fail(problems, failure_code, as_json)
         if args.debug:
             raise
         return fail([f"{args.command}: unexpected error: {exc.__class__.__name__}: {exc} "
