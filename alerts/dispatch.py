@@ -2,8 +2,8 @@
 
 `plan` is pure: this cycle's alert events and the planner's ledger in, the notices
 to enqueue and the new ledger out. `Dispatcher` is the I/O side: it reads due
-outbox rows, sends each receiver's batch as one notification, and marks rows sent
-or failed with exponential backoff.
+outbox rows, sends each receiver's batch (with a `GroupPolicy`: each ready group) as
+one notification, and marks rows sent or failed with exponential backoff.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from vocab.redact import redact
 from alerts.lifecycle import AlertEvent, EventKind
 from alerts.notifiers.backoff import Backoff
+from alerts.notifiers.grouping import (Group, GroupPolicy, GroupState, Pending, after_send,
+                                       group_of, ready)
 from alerts.notifiers.notice import FIRING, Notice, notice_from_event
 from alerts.notifiers.notifier import Notifier, NotifyError
 from alerts.notifiers.outbox import Outbox, collapse, row_field, row_notice
@@ -174,6 +176,13 @@ class Dispatcher:
     a true `keepalive` (Alertmanager with the Watchdog) is posted to at start and
     every `resend_interval_s` even when nothing fires: `send([])` carries the Watchdog.
 
+    With a `grouping` policy, a receiver whose `group_notices` is true (webhook, e-mail,
+    ntfy, Slack) is told one group at a time (`alerts.notifiers.grouping`): the due rows
+    of one group key go out as one notification, `send(notices, group=...)`, once the
+    group is ready (group_wait for a new group, group_interval after its last send),
+    and are marked sent together, in one commit. Receivers that group themselves
+    (Alertmanager) or need none (the log) get every due row at once, as without a policy.
+
     Args:
         receivers: The notifiers, by their unique `name`.
         outbox: The store side (`due_outbox`, `mark_sent`, `mark_failed`).
@@ -188,6 +197,8 @@ class Dispatcher:
             time this dispatcher did not set, e.g. after a restart).
         firing: Firing notices delivered before a restart (e.g. the ledger's notified
             entries), re-posted to receivers with `resend_interval_s`.
+        grouping: How grouped receivers' notices are grouped; None: no grouping (each
+            receiver's due rows are one notification).
     """
 
     def __init__(self, receivers: Sequence[Notifier], outbox: Outbox, *,
@@ -195,7 +206,7 @@ class Dispatcher:
                  clock: Callable[[], float] = time.time,
                  rand: Callable[[], float] = random.random, batch_limit: int = 1000,
                  send_timeout_s: float = 30.0, poll_interval_s: float = 30.0,
-                 firing: Iterable[Notice] = ()) -> None:
+                 firing: Iterable[Notice] = (), grouping: GroupPolicy | None = None) -> None:
         self._receivers = {r.name: r for r in receivers}
         if len(self._receivers) != len(receivers):
             raise ValueError("dispatcher: receiver names must be unique")
@@ -203,6 +214,9 @@ class Dispatcher:
         self._clock, self._rand = clock, rand
         self._batch_limit, self._send_timeout_s = batch_limit, send_timeout_s
         self._poll_interval_s = poll_interval_s
+        self._policy = grouping
+        self._groups: dict[str, dict[str, GroupState]] = {n: {} for n in self._receivers}
+        self._held_until: dict[str, float] = {}  # the next held group's due time
         self._sent = dict.fromkeys(self._receivers, 0)
         self._failures = dict.fromkeys(self._receivers, 0)
         self._last_error: dict[str, str] = {}
@@ -303,6 +317,7 @@ class Dispatcher:
         groups: dict[str, list[Any]] = {}
         for row in rows:
             groups.setdefault(str(row_field(row, "receiver")), []).append(row)
+        self._held_until = {n: t for n, t in self._held_until.items() if n in groups}
         for name, batch in groups.items():
             if name in self._inflight or self._blocked_until.get(name, 0.0) > now:
                 continue
@@ -311,16 +326,51 @@ class Dispatcher:
                 await self._fail_rows(batch, f"no receiver named {name!r} is configured",
                                       now + self._backoff.cap_s)
                 continue
-            self._start(notifier, batch)
+            if self._grouped(notifier):
+                ready_groups = await self._ready_groups(name, batch, now)
+                if ready_groups:
+                    self._start(notifier, ready_groups)
+            else:
+                self._start(notifier, [(None, batch)])
         for name, active in self._active.items():
             if ((active or name in self._keepalive) and name not in self._inflight
                     and self._blocked_until.get(name, 0.0) <= now
                     and self._next_refresh.get(name, now) <= now):
-                self._start(self._receivers[name], [])
+                self._start(self._receivers[name], [(None, [])])
 
-    def _start(self, notifier: Notifier, rows: list[Any]) -> None:
+    def _grouped(self, notifier: Notifier) -> bool:
+        return self._policy is not None and bool(getattr(notifier, "group_notices", False))
+
+    async def _ready_groups(self, name: str, batch: list[Any], now: float
+                            ) -> list[tuple[Group | None, list[Any]]]:
+        """The groups of one receiver's due rows that may go out now (oldest first); the
+        next held one's due time goes to `_held_until`. Unreadable rows fail here."""
+        assert self._policy is not None
+        rows_of: dict[str, list[Any]] = {}
+        pending: dict[str, list[Pending]] = {}
+        named: dict[str, Group] = {}
+        for row in batch:
+            try:
+                notice = row_notice(row)
+            except ValueError as err:
+                await self._fail_rows([row], str(err), now + self._backoff.cap_s)
+                continue
+            group = group_of(notice, self._policy)
+            named.setdefault(group.key, group)
+            rows_of.setdefault(group.key, []).append(row)
+            pending.setdefault(group.key, []).append(
+                Pending(notice, float(row_field(row, "created_at", now) or now)))
+        keys, next_at = ready(pending, self._groups[name], self._policy, now)
+        if next_at is None:
+            self._held_until.pop(name, None)
+        else:
+            self._held_until[name] = next_at
+        return [(named[key], rows_of[key]) for key in keys]
+
+    def _start(self, notifier: Notifier, batches: list[tuple[Group | None, list[Any]]]
+               ) -> None:
         self._inflight[notifier.name] = asyncio.create_task(
-            self._deliver(notifier, rows), name=f"notify-{notifier.name}")
+            self._deliver(notifier, batches), name=f"notify-{notifier.name}")
 
     def _sleep_for(self) -> float | None:
         now = self._clock()
@@ -330,6 +380,8 @@ class Dispatcher:
                       for name, t in self._next_refresh.items()
                       if (self._active.get(name) or name in self._keepalive)
                       and name not in self._inflight]
+        deadlines += [max(t, self._blocked_until.get(name, 0.0))
+                      for name, t in self._held_until.items() if name not in self._inflight]
         wait = self._poll_interval_s if self._poll_interval_s > 0 else None
         if deadlines:
             soonest = max(0.0, min(deadlines) - now) + 0.005
@@ -338,39 +390,60 @@ class Dispatcher:
 
     # -- one receiver --
 
-    async def _deliver(self, notifier: Notifier, rows: list[Any]) -> None:
-        """Send one batch (rows, or a re-post of active alerts when rows is empty)."""
+    async def _deliver(self, notifier: Notifier,
+                       batches: list[tuple[Group | None, list[Any]]]) -> None:
+        """Send each batch as one notification, in order, until one fails (the receiver
+        then backs off and the rest wait). A batch is a group's rows, every due row
+        (group None), or no rows: a re-post of the active alerts."""
         name = notifier.name
         try:
-            notices, good_rows = [], []
-            for row in rows:
-                try:
-                    notices.append(row_notice(row))
-                    good_rows.append(row)
-                except ValueError as err:
-                    await self._fail_rows([row], str(err), self._clock() + self._backoff.cap_s)
-            if rows:
-                notices = collapse(notices)
-            else:
-                notices = list(self._active.get(name, {}).values())
-            if not notices and name not in self._keepalive:
-                return
-            reason = await self._send(notifier, notices)
-            now = self._clock()
-            if reason is None:
-                self._succeeded(notifier, notices, now)
-                await self._mark_sent([row_field(r, "id") for r in good_rows], now)
-            else:
-                next_at = self._failed(name, reason, good_rows, now)
-                await self._fail_rows(good_rows, reason, next_at)
+            for group, rows in batches:
+                if not await self._deliver_one(notifier, group, rows):
+                    break
         finally:
             self._inflight.pop(name, None)
             self._wake.set()
 
-    async def _send(self, notifier: Notifier, notices: list[Notice]) -> str | None:
+    async def _deliver_one(self, notifier: Notifier, group: Group | None,
+                           rows: list[Any]) -> bool:
+        """One notification; False when it failed."""
+        name = notifier.name
+        notices, good_rows = [], []
+        for row in rows:
+            try:
+                notices.append(row_notice(row))
+                good_rows.append(row)
+            except ValueError as err:
+                await self._fail_rows([row], str(err), self._clock() + self._backoff.cap_s)
+        if rows:
+            notices = collapse(notices)
+        else:
+            notices = list(self._active.get(name, {}).values())
+        if not notices and (rows or name not in self._keepalive):
+            return True
+        reason = await self._send(notifier, notices, group)
+        now = self._clock()
+        if reason is not None:
+            next_at = self._failed(name, reason, good_rows, now)
+            await self._fail_rows(good_rows, reason, next_at)
+            return False
+        self._succeeded(notifier, notices, now)
+        if group is not None:
+            state = after_send(self._groups[name].get(group.key), notices, now)
+            if state is None:  # nothing of it fires any more: the episode is over
+                self._groups[name].pop(group.key, None)
+            else:
+                self._groups[name][group.key] = state
+        await self._mark_sent([row_field(r, "id") for r in good_rows], now)
+        return True
+
+    async def _send(self, notifier: Notifier, notices: list[Notice],
+                    group: Group | None = None) -> str | None:
         """None on success, else the one-line redacted reason."""
         try:
-            await asyncio.wait_for(notifier.send(notices), self._send_timeout_s)
+            sending = (notifier.send(notices) if group is None else
+                       notifier.send(notices, group=group))  # type: ignore[call-arg]
+            await asyncio.wait_for(sending, self._send_timeout_s)
             return None
         except NotifyError as err:
             return err.reason

@@ -67,6 +67,9 @@ class AlertmanagerNotifier:
         severity_label: Send severity as a label as well (see the module docstring).
     """
 
+    group_notices = False
+    """Alertmanager groups by its own route: every due row is posted at once."""
+
     def __init__(self, name: str, url: str, *, generator_url: str = "",
                  resend_interval_s: float = DEFAULT_RESEND_INTERVAL_S, token: Any = None,
                  headers: Mapping[str, str] | None = None, timeout_s: float = 10.0,

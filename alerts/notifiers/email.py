@@ -20,6 +20,7 @@ from typing import Any, Literal, Sequence
 
 from vocab.redact import redact
 from alerts.notifiers.http import secret_value
+from alerts.notifiers.grouping import Group
 from alerts.notifiers.notice import Notice
 from alerts.notifiers.notifier import NotifyError
 from alerts.notifiers.wire import NO_OPTIONS, WireOptions, body_text, headline
@@ -49,6 +50,8 @@ class EmailNotifier:
     """
 
     resend_interval_s: float | None = None
+    group_notices = True
+    """Told one group at a time (`alerts.notifiers.grouping`); `group` names it."""
 
     def __init__(self, name: str, host: str, port: int, sender: str, to: Sequence[str], *,
                  security: Security = "starttls", username: str | None = None,
@@ -123,7 +126,7 @@ class EmailNotifier:
     def _where(self) -> str:
         return f"SMTP {self.host}:{self.port}"
 
-    async def send(self, notices: Sequence[Notice]) -> None:
+    async def send(self, notices: Sequence[Notice], group: Group | None = None) -> None:
         """Send the notices as one e-mail.
 
         Raises:

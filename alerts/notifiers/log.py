@@ -41,6 +41,8 @@ class LogNotifier:
     """
 
     resend_interval_s: float | None = None
+    group_notices = False
+    """The journal gets each notice as it is due, ungrouped."""
 
     def __init__(self, name: str = "log", *, logger: logging.Logger | None = None,
                  opts: WireOptions = NO_OPTIONS) -> None:

@@ -28,6 +28,9 @@ class Notifier(Protocol):
             carry it).
         resend_interval_s: Optional. When not None, firing alerts delivered to this
             receiver are re-sent that often while they fire (Alertmanager needs it).
+        group_notices: Optional. When true, the dispatcher (given a grouping policy)
+            sends one group at a time as `send(notices, group=Group)`; receivers that
+            group themselves (Alertmanager) or need no grouping (the log) leave it false.
     """
 
     name: str

@@ -13,6 +13,7 @@ import httpx
 
 from vocab.redact import redact
 from alerts.notifiers.http import JsonPoster, safe_url
+from alerts.notifiers.grouping import Group
 from alerts.notifiers.notice import FIRING, Notice
 from alerts.notifiers.wire import (NO_OPTIONS, WireOptions, body_text, headline, runbook_url,
                                    worst_severity)
@@ -58,6 +59,8 @@ class NtfyNotifier:
     """
 
     resend_interval_s: float | None = None
+    group_notices = True
+    """Told one group at a time (`alerts.notifiers.grouping`); `group` names it."""
 
     def __init__(self, name: str, url: str, topic: str, *, token: Any = None,
                  headers: Mapping[str, str] | None = None, timeout_s: float = 10.0,
@@ -71,7 +74,7 @@ class NtfyNotifier:
     def __repr__(self) -> str:
         return f"NtfyNotifier(name={self.name!r}, url={safe_url(self._poster.url)!r})"
 
-    async def send(self, notices: Sequence[Notice]) -> None:
+    async def send(self, notices: Sequence[Notice], group: Group | None = None) -> None:
         """Publish the notices as one message; 2xx is success.
 
         Raises:

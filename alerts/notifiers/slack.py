@@ -14,6 +14,7 @@ import httpx
 
 from vocab.redact import redact
 from alerts.notifiers.http import JsonPoster, safe_url
+from alerts.notifiers.grouping import Group
 from alerts.notifiers.notice import FIRING, Notice
 from alerts.notifiers.wire import (NO_OPTIONS, WireOptions, headline, identity_labels,
                                    wire_annotations)
@@ -74,6 +75,8 @@ class SlackNotifier:
     """
 
     resend_interval_s: float | None = None
+    group_notices = True
+    """Told one group at a time (`alerts.notifiers.grouping`); `group` names it."""
 
     def __init__(self, name: str, url: Any, *, channel: str | None = None,
                  username: str | None = None, icon_emoji: str | None = None,
@@ -90,7 +93,7 @@ class SlackNotifier:
     def __repr__(self) -> str:
         return f"SlackNotifier(name={self.name!r}, url={safe_url(self._poster.url)!r})"
 
-    async def send(self, notices: Sequence[Notice]) -> None:
+    async def send(self, notices: Sequence[Notice], group: Group | None = None) -> None:
         """Post the notices as one message; 2xx is success.
 
         Raises:

@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence
 import httpx
 
 from alerts.notifiers.http import JsonPoster, safe_url
+from alerts.notifiers.grouping import Group
 from alerts.notifiers.notice import Notice
 from alerts.notifiers.payload import alertmanager_webhook_payload
 from alerts.notifiers.wire import NO_OPTIONS, WireOptions
@@ -33,6 +34,8 @@ class WebhookNotifier:
     """
 
     resend_interval_s: float | None = None
+    group_notices = True
+    """Told one group at a time (`alerts.notifiers.grouping`); `group` names it."""
 
     def __init__(self, name: str, url: str, *, token: Any = None,
                  headers: Mapping[str, str] | None = None, timeout_s: float = 10.0,
@@ -50,15 +53,18 @@ class WebhookNotifier:
     def __repr__(self) -> str:
         return f"WebhookNotifier(name={self.name!r}, url={safe_url(self._poster.url)!r})"
 
-    async def send(self, notices: Sequence[Notice]) -> None:
-        """POST the notices as one webhook; 2xx is success.
+    async def send(self, notices: Sequence[Notice], group: Group | None = None) -> None:
+        """POST the notices as one webhook; 2xx is success. `group` gives the payload's
+        `groupLabels` and `groupKey` (none: `{}` and `{}:{}`).
 
         Raises:
             NotifyError: one redacted line naming the URL and what went wrong.
         """
         if not notices:
             return
-        body = alertmanager_webhook_payload(notices, self.name, {}, self.external_url,
+        body = alertmanager_webhook_payload(notices, self.name,
+                                            {} if group is None else group.labels,
+                                            self.external_url,
                                             generator_url=self.generator_url, opts=self.opts)
         await self._poster.post(body)
 
