@@ -635,6 +635,16 @@ class AlertSettings(_Section):
     """Hold a new firing alert's first notice this long (Alertmanager's group_wait): what
     fires meanwhile goes out with it in one notification, and a follower whose cause
     fires a cycle later is inhibited before it is told; 0 tells at once."""
+    group_by: tuple[Annotated[str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*|\.\.\.)$")], ...] \
+        = ("component",)
+    """Labels whose values make one group (Alertmanager's group_by): a webhook, e-mail,
+    ntfy or Slack receiver gets one notification per group, so one component's episode
+    is one notice; `["..."]` groups by every label (each alert on its own)."""
+    group_interval_s: Annotated[float, Field(ge=0, le=86400)] = 10.0
+    """A group that has been told waits this long after its last notification before
+    the next one (new alerts of it, resolutions): two fast cycles, so what a component
+    raises over its next cycles rides in one notice and its recovery is told within
+    seconds (Alertmanager's 5 m suits a fleet; never longer than repeat_interval_s)."""
     runbook_base_url: HttpUrl | None = None
     """Where the README is published; every alert's runbook_url is this plus a section
     anchor (#remediation for an alert a playbook covers, else #what-is-checked)."""
@@ -649,6 +659,17 @@ class AlertSettings(_Section):
             if names.count(name) > 1:
                 raise ValueError(f"maintenance window name {name!r} is used twice")
         return windows
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_by(cls, labels: tuple) -> tuple:
+        if not labels:
+            raise ValueError('needs at least one label (["..."]: each alert on its own)')
+        if "..." in labels and len(labels) > 1:
+            raise ValueError('"..." must be the only entry')
+        if len(set(labels)) != len(labels):
+            raise ValueError("a label is listed twice")
+        return labels
 
 
 ReceiverName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@-]{1,64}$")]
