@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import yaml
@@ -956,6 +956,28 @@ class CostMetricNames(_Section):
     sessions: str = "active_sessions"
 
 
+TokenType = Literal["text_in", "cached_text_in", "text_out", "audio_in", "cached_audio_in",
+                    "audio_out"]
+
+
+class SessionUsageSettings(_Section):
+    """Where per-session token counts come from (the session cap and measured audio minutes).
+
+    A PromQL query answering one series per session and token type: the value is the tokens
+    that session used so far. Neither the guide nor the real Alice (main) exports such a
+    series; the default names the shape alice-ops reads (a counter per session and type)."""
+
+    promql: str = "sum by (session, type) (alice_realtime_session_tokens_total)"
+    session_label: str = "session"
+    type_label: str = "type"
+    """Label holding the token type; its values are mapped through `types`."""
+    types: dict[str, TokenType] = {t: t for t in get_args(TokenType)}
+    """Label value -> token type (text_in, cached_text_in, text_out, audio_in,
+    cached_audio_in, audio_out); a value not listed is ignored."""
+    model: str | None = None
+    """Price row the sessions are priced at (default: targets.openai.realtime.model)."""
+
+
 CostSource = Literal["prometheus", "costs_api", "estimate"]
 
 
@@ -993,6 +1015,10 @@ class CostSettings(_Section):
         "hourly": 900.0, "daily": 3600.0}
     """Burn-rate alerts (cost_hourly_burn, cost_daily_burn, ...): running out within this
     many seconds at the current rate is a WARNING naming the time; null turns one off."""
+    session_cap_usd: Annotated[float, Field(gt=0)] | None = None
+    """Per-session spend cap (alert cost_session_cap: warning/critical at the budget levels of
+    the cap); null (default): no cap, no alert."""
+    session_usage: SessionUsageSettings = SessionUsageSettings()
 
     @model_validator(mode="after")
     def _ordered(self) -> "CostSettings":

@@ -8,6 +8,7 @@ pricing audio as text undercounts badly.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -126,6 +127,67 @@ def session_spend(price: Price, responses: Iterable[TokenUsage], cap_usd: float 
     cost = price.cost_of(total)
     judged = level(cost, cap_usd, levels) if cap_usd else Level.OK
     return SessionSpend(total, cost, judged, price.unpriced(total))
+
+
+def usd(value: float) -> str:
+    """USD with the digits that matter: "0.42", "12.50", "0.0042"."""
+    if value == 0 or abs(value) >= 0.995:
+        return f"{value:.2f}"
+    return f"{value:.2g}" if abs(value) < 0.01 else f"{value:.2f}"
+
+
+def cap_text(session: str, cost_usd: float, cap_usd: float) -> str:
+    """The cause of a session-cap alert: "session abc123 spent 0.42 USD > cap 0.25 USD"."""
+    spent, cap = usd(cost_usd), usd(cap_usd)
+    if spent == cap and cost_usd != cap_usd:  # 0.0958 of 0.10 is not "0.10 of 0.10"
+        spent, cap = f"{cost_usd:.4f}", f"{cap_usd:.4f}"
+    if cap_usd <= 0 or cost_usd > cap_usd:
+        return f"session {session} spent {spent} USD > cap {cap} USD"
+    # floored: 99.6 % is not yet "100 % of cap"
+    return (f"session {session} spent {spent} USD, {math.floor(100 * cost_usd / cap_usd)} % "
+            f"of cap {cap} USD")
+
+
+def judge_sessions(price: Price, usages: Mapping[str, TokenUsage], cap_usd: float | None,
+                   levels: Levels) -> tuple[tuple[str, SessionSpend], ...]:
+    """Every session's spend judged against the cap, the most expensive first (ties by id)."""
+    judged = [(sid, session_spend(price, [u], cap_usd, levels)) for sid, u in usages.items()]
+    return tuple(sorted(judged, key=lambda x: (-x[1].cost_usd, x[0])))
+
+
+def audio_minutes(usage: TokenUsage) -> tuple[float, float]:
+    """Minutes of user audio in and assistant audio out that `usage`'s audio tokens are."""
+    return ((usage.audio_in + usage.cached_audio_in) / AUDIO_TOKENS_PER_MINUTE["input"],
+            usage.audio_out / AUDIO_TOKENS_PER_MINUTE["output"])
+
+
+def audio_cost(price_name: str, price: Price, measured: TokenUsage | None) -> dict[str, Any]:
+    """Cost per audio minute: the model's list price per minute in and out (from its audio
+    token rates) and, when audio tokens were measured, what a minute of audio cost all in
+    (every token of those sessions, text included, over the minutes of audio in and out)::
+
+        {"model": str, "basis": "measured" | "list price" | "no audio price",
+         "list_usd_per_minute": {"input": 0.06, "output": 0.24} | None,
+         "measured": {"input_minutes", "output_minutes", "usd",
+                      "usd_per_audio_minute"} | None}
+    """
+    listed = price.audio_minute_usd()
+    out: dict[str, Any] = {
+        "model": price_name,
+        "list_usd_per_minute": None if listed is None else
+        {"input": round(listed[0], 6), "output": round(listed[1], 6)},
+        "measured": None,
+        "basis": "list price" if listed is not None else "no audio price"}
+    if measured is not None:
+        minutes_in, minutes_out = audio_minutes(measured)
+        if minutes_in + minutes_out > 0:
+            cost = price.cost_of(measured)
+            out["measured"] = {"input_minutes": round(minutes_in, 4),
+                               "output_minutes": round(minutes_out, 4), "usd": round(cost, 6),
+                               "usd_per_audio_minute": round(cost / (minutes_in + minutes_out),
+                                                             6)}
+            out["basis"] = "measured"
+    return out
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,11 @@ from agent.cli.output import console, print_json, status_text
 from vocab.model import Status
 
 
+DEMO_SESSION_CAP_USD = 0.1
+"""--demo's per-session cap: the simulator's voice sessions spend about 0.0005 USD/s, the
+session-runaway scenario's looping session about 0.08 USD/s."""
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     cost = sub.add_parser(
         "cost", help="spend this hour / today / this week vs budgets; exit 0/1/2/3",
@@ -23,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "every spend source side by side (Prometheus cost counter, OpenAI "
                     "organization costs API, estimate from token counts x prices); the "
                     "fast/think routing split and budget-aware routing advice.")
-    _demo_args(cost, "budget-burn shows spend alerts")
+    _demo_args(cost, "budget-burn shows spend alerts, session-runaway the session cap")
     cost.set_defaults(func=run_cost)
     cap = sub.add_parser(
         "capacity", help="host use, sessions and request rates vs the guide's scaling table",
@@ -70,7 +75,7 @@ async def _config(args: argparse.Namespace) -> AsyncIterator[Any]:
 targets:
   openai: {{base_url: "{urls['openai']}", api_key: "${{K}}", admin_key: "${{A}}"}}
   prometheus: {{url: "{urls['prometheus']}"}}
-cost: {{}}
+cost: {{session_cap_usd: {DEMO_SESSION_CAP_USD}}}
 """, "<demo>", {"K": DEMO_API_KEY, "A": admin})
     finally:
         await sim.stop()
@@ -154,9 +159,47 @@ def render_cost(doc: dict[str, Any]) -> None:
                   f"{_usd(r['cost_per_session_hour_usd'])} USD per session-hour")
     if r["advice"]:
         out.print(f"advice: {r['advice']['text']}")
+    _render_sessions(out, doc.get("per_session"))
+    _render_audio(out, doc.get("audio"))
     if doc["reason"]:
         out.print(f"no data: {doc['reason']}", style="dim")
     out.print("overall: ", status_text(Status.parse(doc["status"])), sep="")
+
+
+def _render_sessions(out: Any, per: dict[str, Any] | None) -> None:
+    """The session cap line: the top session against the cap, or why it cannot be judged."""
+    if not per or per["status"] == "off":
+        return
+    cap = f"session cap {per['cap_usd']:.2f} USD"
+    if per["status"] == "absent":
+        out.print(f"{cap}: not measured, a blind spot: {per['reason']}", style="dim")
+        return
+    if not per["available"]:
+        out.print(f"{cap}: ", status_text(Status.UNKNOWN), f" ({per['reason']})", sep="")
+        return
+    out.print(f"{cap}: {per['count']} sessions, ", status_text(Status.parse(per["status"])),
+              f"; {per['text']}", sep="")
+    for t in per["top"][1:3] if per["status"] != "ok" else ():
+        out.print(f"  session {t['session']}: {t['usd']:.4f} USD ({t['level']})")
+
+
+def _render_audio(out: Any, audio: dict[str, Any] | None) -> None:
+    """Cost per audio minute: measured when the sessions' audio tokens are, else list price."""
+    if not audio:
+        return
+    listed = audio["list_usd_per_minute"]
+    where = f"audio ({audio['model']}):"
+    if listed is None:
+        out.print(f"{where} no audio price in the price table (cost.prices)", style="dim")
+        return
+    text = (f"{where} list price {listed['input']:.4f} USD/min in, "
+            f"{listed['output']:.4f} USD/min out")
+    m = audio["measured"]
+    if m is not None:
+        text += (f"; measured {m['input_minutes']:.1f} min in + {m['output_minutes']:.1f} min "
+                 f"out cost {m['usd']:.4f} USD, {m['usd_per_audio_minute']:.4f} USD per audio "
+                 "minute all in")
+    out.print(text)
 
 
 def _rate(value: float | None) -> str:

@@ -55,7 +55,12 @@ async def spend_report(config: Config, now: float | None = None,
     import asyncio
     from dataclasses import replace
 
-    from agent.config import CostSettings
+    from agent.config import CostSettings, RealtimeProbe
+    from agent.cost.sessions import (SessionUsage, per_session_section, section_status,
+                                     session_queries, sessions_from_results)
+    from rules.cost_table import audio_cost
+    from rules.guide_metrics import series_names_in
+    from vocab.model import Status
     from agent.cost.reconcile import SourceFigures, Traffic, build_report
     from agent.cost.sources import (
         COSTS_API_WINDOWS,
@@ -79,9 +84,11 @@ async def spend_report(config: Config, now: float | None = None,
     model = settings.model or (t.openai.model if t.openai else None)
 
     async def prometheus():
-        if t.prometheus is None or not ({"prometheus", "estimate"} & set(wanted)):
+        if t.prometheus is None:
             return None
-        queries = prometheus_queries(settings.metrics, now, tz, week_start)
+        queries = session_queries(settings.session_usage)
+        if {"prometheus", "estimate"} & set(wanted):
+            queries.update(prometheus_queries(settings.metrics, now, tz, week_start))
         return await query_prometheus(t.prometheus, queries)
 
     async def costs_api():
@@ -105,8 +112,13 @@ async def spend_report(config: Config, now: float | None = None,
     prom_answer, api_figures = await asyncio.gather(prometheus(), costs_api())
     figures: list[SourceFigures] = []
     traffic = Traffic(reason="targets.prometheus is not configured")
+    usage = SessionUsage(False, reason="targets.prometheus is not configured; per-session "
+                                       "usage is read from it (cost.session_usage.promql)",
+                         missing=tuple(sorted(series_names_in(settings.session_usage.promql))))
     if prom_answer is not None:
         results, reason = prom_answer
+        usage = sessions_from_results(results, reason, settings.session_usage)
+    if prom_answer is not None and {"prometheus", "estimate"} & set(wanted):
         prom, estimate, traffic = from_prometheus(results, reason, settings.metrics, table,
                                                   model)
         if "prometheus" in wanted:
@@ -119,6 +131,16 @@ async def spend_report(config: Config, now: float | None = None,
                           primary=settings.primary, week_start=week_start,
                           tolerance_percent=settings.reconcile_tolerance_percent,
                           horizons={**DEFAULT_HORIZONS_S, **settings.burn_horizons_s})
+    session_model = settings.session_usage.model or (
+        t.openai.realtime.model if t.openai else RealtimeProbe().model)
+    price_name, price = table.price(session_model)
+    per_session = per_session_section(usage, price_name, price, settings.session_cap_usd,
+                                      table.levels)
+    added = section_status(per_session)
+    report = replace(report, per_session=per_session,
+                     audio=audio_cost(price_name, price, usage.total if usage.available
+                                      else None),
+                     status=Status.worst([report.status, *([added] if added else [])]))
     if not figures:
         report = replace(report, reason="no spend source: configure targets.prometheus "
                                         "(cost counter) or targets.openai.admin_key "

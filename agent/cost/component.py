@@ -11,6 +11,11 @@ Burn-rate rows `cost/hourly_burn`, `cost/daily_burn` (minutes until the budget r
 out at the current rate; the window's length while it lasts the window) give the
 alerts `cost_hourly_burn`, `cost_daily_burn`: a WARNING naming the time once it runs
 out within `cost.burn_horizons_s` (default 15 min for the hour, 1 h for the day).
+
+With `cost.session_cap_usd` set, the row `cost/session_cap` (the most expensive session's
+spend in USD; target = the warning level of the cap, alert = its critical level) gives the
+alert `cost_session_cap`, worded "session abc123 spent 0.42 USD > cap 0.25 USD". A cap whose
+per-session series Prometheus has never had is a blind spot naming the series.
 """
 
 from __future__ import annotations
@@ -48,7 +53,12 @@ def cost_rows(config: Config) -> tuple[ThresholdRow, ...]:
                                probe=f"{w}_burn_minutes", direction="higher",
                                target=h / 60, alert=0.0)
                   for w, h in burn_horizons(config).items())
-    return budgets + burns
+    cap = config.cost.session_cap_usd
+    session = () if cap is None else (ThresholdRow(
+        component=COMPONENT, metric="session_cap", title="Most expensive session (cap)",
+        unit="USD", probe="session_cap_usd", direction="lower",
+        target=cap * levels.warning, alert=cap * levels.critical),)
+    return budgets + burns + session
 
 
 def burn_horizons(config: Config) -> dict[str, float]:
@@ -65,6 +75,16 @@ def reading_value(percent: float, critical_percent: float) -> float:
     if math.isfinite(percent) and percent >= critical_percent:
         return max(percent, math.nextafter(critical_percent, math.inf))
     return percent
+
+
+def session_reading(per: dict, critical_level: float) -> Reading:
+    """The session-cap row's reading from the report's `per_session` section: the top
+    session's USD (0 with no session), absent when its series were never exported."""
+    if not per["available"]:
+        return Reading(None, "USD", reason=per["reason"], missing=tuple(per["missing"]))
+    top = per["top"][0]["usd"] if per["top"] else 0.0
+    # exactly at the critical level counts as crossed, as for the budgets
+    return Reading(reading_value(top, per["cap_usd"] * critical_level), "USD")
 
 
 class CostJob:
@@ -109,6 +129,10 @@ class CostJob:
             key = f"{u['window']}_burn"
             readings[f"{key}_minutes"] = Reading(u["minutes_left"], "minutes")
             texts[key] = causes[key] = u["text"]
+        per = section.get("per_session") or {}
+        if per and per["status"] != "off":
+            readings["session_cap_usd"] = session_reading(per, critical / 100)
+            texts["session_cap"] = causes["session_cap"] = per["text"]
         routing = section["routing"]
         for key in ("fast_per_s", "think_per_s", "fast_share_percent"):
             if routing[key] is not None:

@@ -75,6 +75,10 @@ class CostReport:
     burns: tuple[BurnStatus, ...] = ()
     """Each measured budget with a horizon, judged on its burn: WARNING when it runs out
     within the horizon (the report's status counts it)."""
+    per_session: Mapping[str, Any] | None = None
+    """Per-session spend against the cap (agent.cost.sessions.per_session_section)."""
+    audio: Mapping[str, Any] | None = None
+    """Cost per audio minute (rules.cost_table.audio_cost)."""
 
     def budget(self, window: str) -> BudgetStatus:
         return next(b for b in self.budgets if b.window == window)
@@ -118,7 +122,9 @@ class CostReport:
                          "cost_per_session_hour_usd": float|null,  # burn / sessions
                          "advice": {"shift_to_local_percent": 35.0,
                                     "fast_share_after_percent": 42.3|null,
-                                    "text": "route 35 % of fast-path traffic ..."} | null}}
+                                    "text": "route 35 % of fast-path traffic ..."} | null},
+             "per_session": {...} | null,   # agent.cost.sessions.per_session_section
+             "audio": {...} | null}         # rules.cost_table.audio_cost
         """
         budgets = []
         for b in self.budgets:
@@ -164,6 +170,8 @@ class CostReport:
                     "shift_to_local_percent": self.advice.shift_percent,
                     "fast_share_after_percent": self.advice.fast_share_after,
                     "text": self.advice.text}},
+            "per_session": None if self.per_session is None else dict(self.per_session),
+            "audio": None if self.audio is None else dict(self.audio),
         }
 
 
