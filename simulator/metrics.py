@@ -45,6 +45,13 @@ COUNTERS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "websocket_connection_errors_total": ("WebSocket connections that failed", None, ()),
 }
 
+# Per-session token counters: neither the guide nor the real Alice exports them; this is the
+# shape alice-ops' `cost.session_usage` reads by default (one counter per session and token
+# type). A fixed pool of session ids, exposed at 0 from the start.
+SESSION_TOKENS = "alice_realtime_session_tokens_total"
+SESSION_IDS: tuple[str, ...] = tuple(f"sess_sim{i:02d}" for i in range(1, 9))
+SESSION_TYPES: tuple[str, ...] = ("text_in", "text_out", "audio_in", "audio_out")
+
 GAUGES: dict[str, str] = {
     "intent_classification_accuracy": "Intent classification accuracy (0..1)",
     "local_ai_queue_depth": "Requests waiting for the local AI",
@@ -86,6 +93,14 @@ class MetricStore:
                 else:
                     metric.labels(value)  # exposed at 0 before the first increment
                     self._add(name, ((label, value),))
+        sessions = Counter(SESSION_TOKENS.removesuffix("_total"),
+                           "Realtime tokens used by each voice session, by token type",
+                           ["session", "type"], registry=self.registry)
+        self._counters[SESSION_TOKENS] = sessions
+        for sid in SESSION_IDS:
+            for kind in SESSION_TYPES:
+                sessions.labels(sid, kind)
+                self._add(SESSION_TOKENS, (("session", sid), ("type", kind)))
         for name, doc in GAUGES.items():
             self._gauges[name] = Gauge(name, doc, registry=self.registry)
             self._add(name, ())

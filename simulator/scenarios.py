@@ -26,6 +26,7 @@ SCENARIOS: tuple[str, ...] = (
     "ollama-reload",
     "ollama-queue-full",
     "ollama-stuck-unloading",
+    "session-runaway",
 )
 
 
@@ -62,6 +63,16 @@ class Profile:
     tools_per_s: float = 20.0
     tool_fail: float = 0.02
     tool_ms: tuple[float, float] = (300.0, 600.0)
+    # each active voice session (Realtime): user audio ~30 % of the time (10 tokens/s while
+    # speaking), assistant audio ~30 % (20 tokens/s), a little text (instructions, transcripts);
+    # about 0.0005 USD/s at gpt-realtime prices, 0.3 USD for a 10-minute conversation
+    session_text_in_per_s: float = 2.0
+    session_text_out_per_s: float = 1.0
+    session_audio_in_per_s: float = 3.0
+    session_audio_out_per_s: float = 6.0
+    runaway_session: str | None = None
+    """A session stuck answering itself: a Response a second, each re-billing its context."""
+    runaway_text_in_per_s: float = 0.0
 
 
 NORMAL = Profile()
@@ -94,6 +105,10 @@ PROFILES: dict[str, Profile] = {
     "ollama-reload": replace(NORMAL, local_ms=(2600.0, 3400.0), queue_depth=(6, 12)),
     "ollama-queue-full": replace(NORMAL, local_ms=(4000.0, 6500.0), queue_depth=(24, 30)),
     "ollama-stuck-unloading": replace(NORMAL, local_ms=(2600.0, 3400.0)),
+    # One voice session loops: a Response every second re-bills a 20k-token context and
+    # talks all the time; at gpt-realtime prices about 0.08 USD a second for that session.
+    "session-runaway": replace(NORMAL, runaway_session="sess_sim03",
+                               runaway_text_in_per_s=20000.0),
 }
 
 

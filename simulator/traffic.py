@@ -13,7 +13,7 @@ import random
 import time
 
 from simulator.history import History
-from simulator.metrics import MetricStore
+from simulator.metrics import SESSION_IDS, SESSION_TOKENS, MetricStore
 from simulator.scenarios import Profile, profile
 from simulator.state import SimState
 
@@ -58,6 +58,8 @@ class Traffic:
         p = profile(self.state.scenario)
         store = self.store
         successes = 0
+        active = SESSION_IDS[:max(0, min(len(SESSION_IDS),
+                                         int(store.value("active_sessions"))))]
         for _ in range(self._count("requests", p.requests_per_s, dt)):
             store.inc("total_requests_total")
             store.observe("intent_routing_latency_ms", self._ms(p.routing_ms))
@@ -81,7 +83,25 @@ class Traffic:
             store.inc("websocket_connections_total")
             if self._hit("ws_error", p.ws_error):
                 store.inc("websocket_connection_errors_total")
+        self._sessions(p, active, dt)
         self._gauges(p)
+
+    def _sessions(self, p: Profile, active: tuple[str, ...], dt: float) -> None:
+        """Each active session's tokens; the runaway session's re-billed context."""
+        for sid in active:
+            self.store.inc(SESSION_TOKENS, p.session_text_in_per_s * dt, session=sid,
+                           type="text_in")
+            self.store.inc(SESSION_TOKENS, p.session_text_out_per_s * dt, session=sid,
+                           type="text_out")
+            self.store.inc(SESSION_TOKENS, p.session_audio_in_per_s * dt, session=sid,
+                           type="audio_in")
+            self.store.inc(SESSION_TOKENS, p.session_audio_out_per_s * dt, session=sid,
+                           type="audio_out")
+        if p.runaway_session is not None:
+            sid = p.runaway_session
+            self.store.inc(SESSION_TOKENS, p.runaway_text_in_per_s * dt, session=sid,
+                           type="text_in")
+            self.store.inc(SESSION_TOKENS, 20.0 * dt, session=sid, type="audio_out")
 
     def _openai_call(self, p: Profile) -> int:
         if self._hit("openai_fail", p.openai_fail):
