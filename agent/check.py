@@ -154,6 +154,9 @@ def import_before_timing(config: Config) -> None:
     import importlib
 
     from agent.probes.http import tls_context
+    from agent.probes.lazy import settle
+
+    settle()  # check_cmd may be loading the TLS context on another core
 
     names = [*WIRE_MODULES, *(m for sdk in sdks_needed(config) for m in SDK_MODULES[sdk])]
     if config.targets.gateway is not None:

@@ -123,6 +123,12 @@ def run(args: argparse.Namespace) -> int:
     # is not loaded yet, so nothing already imported changes.
     if "httpx" not in sys.modules:
         sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+    # the probes' TLS context loads its CA bundle without the GIL: on the second core,
+    # while this thread imports the config and the probes (~20 ms off a check)
+    from agent.probes.http import tls_context
+    from agent.probes.lazy import warm
+
+    warm(tls_context)
     from agent.check import check
 
     if args.demo:

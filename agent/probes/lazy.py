@@ -1,5 +1,7 @@
 """Heavy client libraries are imported in a worker thread, so the event loop keeps
-driving the other probes' I/O meanwhile (importing `openai` alone takes ~0.3 s)."""
+driving the other probes' I/O meanwhile (importing `openai` alone takes ~0.3 s); and work
+that releases the GIL (loading the CA bundle) runs on a second core while the main thread
+imports (`warm`, `settle`)."""
 
 from __future__ import annotations
 
@@ -30,3 +32,29 @@ def preload(*names: str) -> None:
                 pass  # the probe that needs it reports the failure
 
     threading.Thread(target=work, name="preload", daemon=True).start()
+
+
+_warming: list = []
+
+
+def warm(function) -> None:
+    """Call `function` (argument-free, cached, releasing the GIL for most of its time: the
+    probes' TLS context, whose CA bundle load is ~20 ms) on a daemon thread now, so it
+    overlaps the imports that follow; `settle()` waits for it before its result is used."""
+    import threading
+
+    def work() -> None:
+        try:
+            function()
+        except Exception:  # noqa: BLE001 - the real call after settle() reports it
+            pass
+
+    thread = threading.Thread(target=work, name="warm", daemon=True)
+    thread.start()
+    _warming.append(thread)
+
+
+def settle(timeout_s: float = 10.0) -> None:
+    """Wait for what `warm` started (so a cached function is not computed twice)."""
+    while _warming:
+        _warming.pop().join(timeout_s)
