@@ -230,12 +230,14 @@ class Runtime:
             self.checklists = ChecklistController(self)
         self.checklists.configure(config)
         from agent.maintenance import MaintenanceController, windows_from
+        from agent.store.maintenance_runs import load_announced
 
-        announced = getattr(getattr(self, "maintenance", None), "announced", {})
-        self.maintenance = MaintenanceController(windows_from(config.alerts.maintenance),
-                                                 [n.name for n in self._notifiers],
-                                                 self.defer_outbox)
-        self.maintenance.announced = announced  # a reload keeps the runs already told
+        # the runs already told: kept by a reload, read from state.db at start
+        self.maintenance = MaintenanceController(
+            windows_from(config.alerts.maintenance), [n.name for n in self._notifiers],
+            self.defer_outbox, write=self.defer_write,
+            load=lambda: self.db(load_announced, self._store),
+            previous=getattr(self, "maintenance", None))
         self.results = {k: v for k, v in self.results.items() if k in self.jobs}
         self._retire([name for name in self.states if name not in self.rules], old_rules)
 
@@ -299,8 +301,11 @@ class Runtime:
                      "never" if last_seen is None else f"{now - last_seen:.0f}")
         self._resume_storage_alert()
         notified = [t.notice for t in self.ledger.values() if t.notified_at is not None]
+        from alerts.notifiers.grouping import policy_from
+
         self.dispatcher = Dispatcher(self._notifiers, self._outbox, run_io=self.db,
-                                     clock=self._clock, firing=notified)
+                                     clock=self._clock, firing=notified,
+                                     grouping=policy_from(self.config.alerts))
         self._dispatch_task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
         await self._refresh_silences(now, force=True)
         try:  # a full disk must not keep the agent from starting (and raising agent_storage)

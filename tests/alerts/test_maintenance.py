@@ -110,3 +110,40 @@ def test_controller_queues_notices_for_every_receiver_and_returns_silences():
     assert len(queued) == 1  # told once
     controller.tick(ts("2026-12-06 03:00"))
     assert [a.action for a in queued[-1][1]] == ["maintenance.end"]
+
+
+async def _tick_loaded(controller, now):
+    """Tick until the saved runs are loaded (the first tick starts the read)."""
+    import asyncio
+
+    for _ in range(100):
+        held = controller.tick(now)
+        if controller.loaded:
+            return held
+        await asyncio.sleep(0.01)
+    raise AssertionError("the announced runs were never loaded")
+
+
+async def test_announced_runs_survive_a_restart_in_the_state_file(tmp_path):
+    """Time passes on a fake clock while the 'agent' is down: its end is told once on start,
+    and a restart inside the run tells nothing; the record commits with the notices."""
+    from agent.store import Store
+    from agent.store.maintenance_runs import load_announced
+
+    async def life(now):
+        """One agent life: load what was announced, tick, commit what was queued."""
+        queued, writes = [], {}
+        with Store.open(tmp_path / "state.db") as store:
+            async def load():
+                return load_announced(store)
+            controller = MaintenanceController([SUNDAY], ["hook"],
+                                               lambda items, audit: queued.extend(items),
+                                               write=writes.__setitem__, load=load)
+            await _tick_loaded(controller, now)
+            store.commit_cycle(now, outbox=queued, writes=list(writes.values()))
+        return [(i.kind, i.payload["labels"]["window"]) for i in queued]
+
+    assert await life(ts("2026-12-06 02:01")) == [("firing", "ollama-update")]
+    assert await life(ts("2026-12-06 02:30")) == []              # restarted inside the run
+    assert await life(ts("2026-12-06 05:00")) == [("resolved", "ollama-update")]  # was down
+    assert await life(ts("2026-12-06 06:00")) == []              # told once
