@@ -978,6 +978,32 @@ class SessionUsageSettings(_Section):
     """Price row the sessions are priced at (default: targets.openai.realtime.model)."""
 
 
+class RateLimitQuery(_Section):
+    """PromQL for one rate-limit figure of the app's own metrics (requests or tokens)."""
+
+    remaining: str | None = None
+    """Left in the window now; unset: found among known gauges (LiteLLM's
+    litellm_remaining_requests_metric / litellm_remaining_tokens_metric, the tightest one)."""
+    limit: str | None = None
+    """The window's limit (a query, or a number such as "10000"); with it the figure becomes a
+    percent left and is judged (cost_rate_limit_requests_left / _tokens_left)."""
+
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _number_is_a_query(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return repr(value)  # a number is a PromQL scalar: `limit: 10000`
+        return value
+
+
+class RateLimitSettings(_Section):
+    """Rate-limit headroom from the app's metrics (the x-ratelimit-* figures its own calls
+    saw), besides what alice-ops' deep probe reads from its completions."""
+
+    requests: RateLimitQuery = RateLimitQuery()
+    tokens: RateLimitQuery = RateLimitQuery()
+
+
 CostSource = Literal["prometheus", "costs_api", "estimate"]
 
 
@@ -1019,6 +1045,7 @@ class CostSettings(_Section):
     """Per-session spend cap (alert cost_session_cap: warning/critical at the budget levels of
     the cap); null (default): no cap, no alert."""
     session_usage: SessionUsageSettings = SessionUsageSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
 
     @model_validator(mode="after")
     def _ordered(self) -> "CostSettings":

@@ -161,6 +161,10 @@ def render_cost(doc: dict[str, Any]) -> None:
         out.print(f"advice: {r['advice']['text']}")
     _render_sessions(out, doc.get("per_session"))
     _render_audio(out, doc.get("audio"))
+    from agent.cost.ratelimits import ratelimit_text
+
+    for f in doc.get("rate_limits", ()):
+        out.print(f"rate limit (app metrics, {f['source']}): {ratelimit_text(f)}")
     if doc["reason"]:
         out.print(f"no data: {doc['reason']}", style="dim")
     out.print("overall: ", status_text(Status.parse(doc["status"])), sep="")

@@ -56,6 +56,7 @@ async def spend_report(config: Config, now: float | None = None,
     from dataclasses import replace
 
     from agent.config import CostSettings, RealtimeProbe
+    from agent.cost.ratelimits import ratelimit_figures, ratelimit_queries
     from agent.cost.sessions import (SessionUsage, per_session_section, section_status,
                                      session_queries, sessions_from_results)
     from rules.cost_table import audio_cost
@@ -86,7 +87,8 @@ async def spend_report(config: Config, now: float | None = None,
     async def prometheus():
         if t.prometheus is None:
             return None
-        queries = session_queries(settings.session_usage)
+        queries = {**session_queries(settings.session_usage),
+                   **ratelimit_queries(settings.rate_limits)}
         if {"prometheus", "estimate"} & set(wanted):
             queries.update(prometheus_queries(settings.metrics, now, tz, week_start))
         return await query_prometheus(t.prometheus, queries)
@@ -115,9 +117,11 @@ async def spend_report(config: Config, now: float | None = None,
     usage = SessionUsage(False, reason="targets.prometheus is not configured; per-session "
                                        "usage is read from it (cost.session_usage.promql)",
                          missing=tuple(sorted(series_names_in(settings.session_usage.promql))))
+    limits: list[dict] = []
     if prom_answer is not None:
         results, reason = prom_answer
         usage = sessions_from_results(results, reason, settings.session_usage)
+        limits = ratelimit_figures(results, settings.rate_limits)
     if prom_answer is not None and {"prometheus", "estimate"} & set(wanted):
         prom, estimate, traffic = from_prometheus(results, reason, settings.metrics, table,
                                                   model)
@@ -137,7 +141,7 @@ async def spend_report(config: Config, now: float | None = None,
     per_session = per_session_section(usage, price_name, price, settings.session_cap_usd,
                                       table.levels)
     added = section_status(per_session)
-    report = replace(report, per_session=per_session,
+    report = replace(report, per_session=per_session, rate_limits=tuple(limits),
                      audio=audio_cost(price_name, price, usage.total if usage.available
                                       else None),
                      status=Status.worst([report.status, *([added] if added else [])]))

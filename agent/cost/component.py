@@ -58,7 +58,27 @@ def cost_rows(config: Config) -> tuple[ThresholdRow, ...]:
         component=COMPONENT, metric="session_cap", title="Most expensive session (cap)",
         unit="USD", probe="session_cap_usd", direction="lower",
         target=cap * levels.warning, alert=cap * levels.critical),)
-    return budgets + burns + session
+    return budgets + burns + session + ratelimit_rows(config)
+
+
+def ratelimit_rows(config: Config) -> tuple[ThresholdRow, ...]:
+    """`cost/rate_limit_requests_left` and `_tokens_left`: the app's own headroom, at the
+    levels of the openai rows (the deep probe's). They apply only while a figure with a limit
+    is read (no figure: no reading, not a blind spot)."""
+    from rules.thresholds import apply_overrides, default_rows
+
+    probe_rows = {r.metric: r for r in apply_overrides(default_rows(), config.thresholds)
+                  if r.component == "openai"}
+    rows = []
+    for kind in ("requests", "tokens"):
+        base = probe_rows.get(f"rate_limit_{kind}_left")
+        target, alert = (base.target, base.alert) if base else (20.0, 5.0)
+        rows.append(ThresholdRow(component=COMPONENT, metric=f"rate_limit_{kind}_left",
+                                 title=f"{kind.capitalize()} left in the rate-limit window "
+                                       "(app metrics)", unit="percent",
+                                 probe=f"app_ratelimit_{kind}_left_percent",
+                                 direction="higher", target=target, alert=alert))
+    return tuple(rows)
 
 
 def burn_horizons(config: Config) -> dict[str, float]:
@@ -101,6 +121,7 @@ class CostJob:
 
     async def probe(self) -> ProbeResult:
         from agent.cost import spend_report
+        from agent.cost.ratelimits import ratelimit_text
 
         started = time.perf_counter()
         report = await spend_report(self.config, self.clock(), self.transport,
@@ -133,6 +154,11 @@ class CostJob:
         if per and per["status"] != "off":
             readings["session_cap_usd"] = session_reading(per, critical / 100)
             texts["session_cap"] = causes["session_cap"] = per["text"]
+        for f in section.get("rate_limits", ()):
+            if f["left_percent"] is not None:
+                readings[f"app_ratelimit_{f['kind']}_left_percent"] = Reading(
+                    f["left_percent"], "percent")
+                texts[f"rate_limit_{f['kind']}_left"] = ratelimit_text(f)
         routing = section["routing"]
         for key in ("fast_per_s", "think_per_s", "fast_share_percent"):
             if routing[key] is not None:

@@ -79,6 +79,8 @@ class CostReport:
     """Per-session spend against the cap (agent.cost.sessions.per_session_section)."""
     audio: Mapping[str, Any] | None = None
     """Cost per audio minute (rules.cost_table.audio_cost)."""
+    rate_limits: tuple[Mapping[str, Any], ...] = ()
+    """Rate-limit headroom from the app's metrics (agent.cost.ratelimits.ratelimit_figures)."""
 
     def budget(self, window: str) -> BudgetStatus:
         return next(b for b in self.budgets if b.window == window)
@@ -124,7 +126,8 @@ class CostReport:
                                     "fast_share_after_percent": 42.3|null,
                                     "text": "route 35 % of fast-path traffic ..."} | null},
              "per_session": {...} | null,   # agent.cost.sessions.per_session_section
-             "audio": {...} | null}         # rules.cost_table.audio_cost
+             "audio": {...} | null,         # rules.cost_table.audio_cost
+             "rate_limits": [...]}          # agent.cost.ratelimits.ratelimit_figures
         """
         budgets = []
         for b in self.budgets:
@@ -172,6 +175,7 @@ class CostReport:
                     "text": self.advice.text}},
             "per_session": None if self.per_session is None else dict(self.per_session),
             "audio": None if self.audio is None else dict(self.audio),
+            "rate_limits": [dict(f) for f in self.rate_limits],
         }
 
 

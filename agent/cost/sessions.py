@@ -78,6 +78,14 @@ def sessions_from_results(results: Mapping[str, list], reason: str, s: SessionUs
     # a session that has used no token yet (a series exposed at 0) is not counted
     usages = {sid: TokenUsage(**{t: per.get(t, 0.0) for t in TOKEN_TYPES})
               for sid, per in counts.items() if any(per.values())}
+    rows = [r for r in results[USAGE_QUERY] or [] if isinstance(r, Mapping)]
+    if rows and not counts:  # series there, but not in the configured shape: say what is
+        labels = sorted({k for r in rows for k in r.get("metric", {})})
+        return SessionUsage(False, reason=(
+            f"cost.session_usage.promql answers {len(rows)} series, none with labels "
+            f"{s.session_label!r} and a {s.type_label!r} value of cost.session_usage.types "
+            f"(labels seen: {', '.join(labels) or 'none'}); set session_label, type_label "
+            "and types to match"))
     if not usages and missing:
         return SessionUsage(False, reason=f"no series {', '.join(missing)} in Prometheus "
                                           "(cost.session_usage.promql reads it)",

@@ -62,6 +62,15 @@ def test_labels_and_type_values_are_configurable():
     assert usage.usages["s1"] == TokenUsage(audio_in=600, audio_out=1200)
 
 
+def test_series_in_another_shape_say_which_labels_they_have():
+    usage = sessions_from_results({"session_usage": [
+        row("s1", "audio_in", 600, session_label="sid"),
+        row("s1", "input_audio", 60)]}, "", S)
+    assert not usage.available and usage.missing == ()
+    assert "labels seen: session, sid, type" in usage.reason
+    assert "set session_label, type_label and types" in usage.reason
+
+
 def test_a_series_never_exported_is_missing_not_an_outage():
     usage = sessions_from_results(answered(present=False), "", S)
     assert not usage.available and usage.missing == ("alice_realtime_session_tokens_total",)

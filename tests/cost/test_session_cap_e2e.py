@@ -33,7 +33,7 @@ def test_cost_demo_names_the_runaway_session_and_exits_critical(capsys):
 
 def test_cost_demo_human_output_shows_cap_and_audio_minutes_with_units(capsys):
     assert main(["cost", "--demo"]) in (0, 1)  # normal traffic: no session near the cap
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # as read, whatever the terminal width
     assert "session cap 0.10 USD:" in out and "OK" in out
     assert "audio (gpt-realtime): list price 0.0192 USD/min in, 0.0768 USD/min out" in out
     assert "USD per audio minute all in" in out
