@@ -16,6 +16,10 @@ With `cost.session_cap_usd` set, the row `cost/session_cap` (the most expensive 
 spend in USD; target = the warning level of the cap, alert = its critical level) gives the
 alert `cost_session_cap`, worded "session abc123 spent 0.42 USD > cap 0.25 USD". A cap whose
 per-session series Prometheus has never had is a blind spot naming the series.
+
+Rows `cost/rate_limit_requests_left` and `cost/rate_limit_tokens_left` (percent left, at the
+openai rows' levels) judge the rate-limit headroom the app's own metrics show
+(`cost.rate_limits`); they apply only while such a figure with a limit is read.
 """
 
 from __future__ import annotations
