@@ -18,6 +18,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 PROG = "alice-tui"
@@ -165,11 +166,37 @@ def _setup_logging(log_file: str | None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def tls_soon() -> Callable[[], Any]:
+    """Build the TLS context for --attach on a thread now: loading its CA bundle releases
+    the GIL, so its ~20 ms run on the other core while this one imports httpx and Textual.
+    The function returned waits for it (and raises what building it raised)."""
+    from agent.cli.check_agent import default_tls_context
+
+    built: list[Any] = []
+
+    def work() -> None:
+        try:
+            built.append(default_tls_context())
+        except Exception as exc:  # noqa: BLE001 - raised where the context is used
+            built.append(exc)
+
+    thread = threading.Thread(target=work, name="alice-tui-tls", daemon=True)
+    thread.start()
+
+    def get() -> Any:
+        thread.join()
+        if isinstance(built[0], Exception):
+            raise built[0]
+        return built[0]
+
+    return get
+
+
 def make_source(p: Plan):
     from tui.source import AttachSource, InProcessSource
 
     if p.kind == "attach":
-        return AttachSource(p.url, p.token)
+        return AttachSource(p.url, p.token, verify=tls_soon())
     if p.kind == "demo":
         return InProcessSource(demo=True, scenario=p.scenario,
                                label=f"demo ({p.scenario})" if p.scenario != "normal"
@@ -282,6 +309,11 @@ def main(argv: list[str] | None = None) -> int:
     from tui.marks import mark
 
     mark("main")
+    # httpx imports its own command line client (click, pygments, rich's syntax: ~40 ms of
+    # an --attach start) unless that import fails; nothing here calls it. Only when httpx
+    # is not loaded yet, so nothing already imported changes.
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
     from tui.settings import SettingsError
 
     def usage_errors() -> tuple[type[Exception], ...]:

@@ -200,7 +200,7 @@ def _get(url: str, token: str | None, timeout_s: float) -> tuple[int, bytes]:
     conn: http.client.HTTPConnection
     if parts.scheme == "https":
         conn = http.client.HTTPSConnection(host, port, timeout=timeout_s,
-                                           context=_tls_context())
+                                           context=default_tls_context())
     else:
         conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
     headers = {"Accept": "application/json", "User-Agent": "alice-ops check --agent"}
@@ -214,7 +214,10 @@ def _get(url: str, token: str | None, timeout_s: float) -> tuple[int, bytes]:
         conn.close()
 
 
-def _tls_context():
+def default_tls_context():
+    """httpx's default TLS context without importing httpx: $SSL_CERT_FILE, else
+    $SSL_CERT_DIR, else certifi's bundle (the system's without certifi). Loading the
+    bundle releases the GIL, so it can run on another core (alice-tui --attach does)."""
     import ssl
 
     if os.environ.get("SSL_CERT_FILE"):
