@@ -1,6 +1,7 @@
 """The cost section as Prometheus metric families for the agent's /metrics (read at scrape
 time from the snapshot, like every other family): spend and limit per budget window,
-the burn rate and the fast-path share. Nothing without a `cost:` section."""
+the burn rate and the fast-path share, the most expensive sessions and the session cap, the
+cost per audio minute, and the app's rate-limit headroom. Nothing without a `cost:` section."""
 
 from __future__ import annotations
 
@@ -34,4 +35,47 @@ def cost_families(section: Mapping[str, Any]) -> Iterator[Metric]:
         family = GaugeMetricFamily("alice_ops_fast_path_share_ratio",
                                    "Fast-path share of routed requests (0..1)")
         family.add_metric([], share / 100)
+        yield family
+    yield from _session_families(section.get("per_session") or {})
+    yield from _audio_families(section.get("audio") or {})
+    limits = section.get("rate_limits") or ()
+    if limits:
+        family = GaugeMetricFamily("alice_ops_rate_limit_remaining",
+                                   "Requests or tokens left in the provider's rate-limit window, "
+                                   "from the app's own metrics", labels=["kind"])
+        for f in limits:
+            family.add_metric([f["kind"]], f["remaining"])
+        yield family
+
+
+def _session_families(per: Mapping[str, Any]) -> Iterator[Metric]:
+    if not per.get("available"):
+        return
+    top = GaugeMetricFamily("alice_ops_cost_session_usd",
+                            "Spend of the most expensive voice sessions (USD)",
+                            labels=["session"])
+    for t in per.get("top", ()):
+        top.add_metric([t["session"]], t["usd"])
+    yield top
+    if per.get("cap_usd") is not None:
+        cap = GaugeMetricFamily("alice_ops_cost_session_cap_usd", "Per-session spend cap (USD)")
+        cap.add_metric([], per["cap_usd"])
+        yield cap
+
+
+def _audio_families(audio: Mapping[str, Any]) -> Iterator[Metric]:
+    listed = audio.get("list_usd_per_minute")
+    if listed:
+        family = GaugeMetricFamily("alice_ops_cost_audio_list_usd_per_minute",
+                                   "List price of a minute of audio (USD)",
+                                   labels=["direction", "model"])
+        for direction in ("input", "output"):
+            family.add_metric([direction, audio["model"]], listed[direction])
+        yield family
+    measured = audio.get("measured")
+    if measured:
+        family = GaugeMetricFamily("alice_ops_cost_audio_usd_per_minute",
+                                   "What a minute of measured session audio cost, all tokens "
+                                   "included (USD)", labels=["model"])
+        family.add_metric([audio["model"]], measured["usd_per_audio_minute"])
         yield family

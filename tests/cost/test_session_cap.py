@@ -229,3 +229,35 @@ def test_bad_config_is_one_line_naming_the_key_path(tmp_path, capsys, cost, key)
     assert main(["cost", "--config", str(path)]) == 3
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and key in err and "Traceback" not in err
+
+
+def test_sessions_audio_and_rate_limits_on_the_agents_metrics():
+    from prometheus_client import CollectorRegistry
+
+    from agent.cost.metrics import cost_families
+
+    _, price = default_table().price(REALTIME)
+    per = per_session_section(sessions_from_results(answered(
+        row("abc123", "audio_out", 2400), row("def456", "audio_in", 600)), "", S),
+        REALTIME, price, 0.25, Levels())
+    section = {"budgets": [], "per_session": per,
+               "audio": audio_cost(REALTIME, price, TokenUsage(audio_in=600, audio_out=1200)),
+               "rate_limits": [{"kind": "requests", "remaining": 900.0}]}
+
+    class Collector:
+        def collect(self):
+            return cost_families(section)
+
+    registry = CollectorRegistry()
+    registry.register(Collector())
+    get = registry.get_sample_value
+    assert get("alice_ops_cost_session_usd", {"session": "abc123"}) == pytest.approx(0.48)
+    assert get("alice_ops_cost_session_cap_usd") == 0.25
+    assert get("alice_ops_cost_audio_list_usd_per_minute",
+               {"direction": "output", "model": REALTIME}) == pytest.approx(0.24)
+    assert get("alice_ops_cost_audio_usd_per_minute", {"model": REALTIME}) == pytest.approx(0.15)
+    assert get("alice_ops_rate_limit_remaining", {"kind": "requests"}) == 900.0
+    blind = {"budgets": [], "per_session": per_session_section(
+        sessions_from_results(answered(present=False), "", S), REALTIME, price, 0.25, Levels())}
+    names = {m.name for m in cost_families(blind)}
+    assert not names & {"alice_ops_cost_session_usd", "alice_ops_cost_session_cap_usd"}
