@@ -13,6 +13,9 @@ Rules (Alertmanager's):
   together goes out together.
 * A group that has told something sends what changed since `interval_s` after its last
   notification.
+* A repeat (a reminder, or an escalation of a told alert) is due when it is queued: the
+  planner already spaced it by `repeat_interval_s`. What else of its group is due rides
+  along.
 * Nothing is dropped: a held row is only ever delayed, resolved ones too.
 
 Outbox rows stay one per notice; grouping happens when they are delivered.
@@ -114,13 +117,17 @@ def due_at(rows: Sequence[Pending], state: GroupState | None, policy: GroupPolic
     """When a group holding `rows` (undelivered, at least one) may be sent.
 
     New group: its earliest alert's start + wait_s (a row queued later than that goes at
-    once). Told group: its last notification + interval_s.
+    once). Told group: its last notification + interval_s. A repeat (reminder > 0) makes
+    the group due when it was queued, if that is sooner.
     """
     if not rows:
         raise ValueError("due_at: a group without rows is never due")
     if state is None:
-        return min(r.notice.starts_at for r in rows) + policy.wait_s
-    return state.last_sent + policy.interval_s
+        at = min(r.notice.starts_at for r in rows) + policy.wait_s
+    else:
+        at = state.last_sent + policy.interval_s
+    repeats = [r.created_at for r in rows if r.notice.reminder > 0 and r.notice.status == FIRING]
+    return min([at, *repeats])
 
 
 def ready(pending: Mapping[str, Sequence[Pending]], states: Mapping[str, GroupState],

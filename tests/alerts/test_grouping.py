@@ -30,11 +30,12 @@ T0 = 1_700_000_000.0
 
 
 def notice(component="openai", rule="openai_health", status=FIRING, starts_at=T0,
-           severity="critical") -> Notice:
+           severity="critical", reminder=0) -> Notice:
     fp = f"{rule}-{component}"
+    reminder = reminder if status == FIRING else 0
     return Notice(fp, rule, {"component": component, "severity": severity}, {"summary": "s"},
                   status, starts_at, None if status == FIRING else starts_at + 1,
-                  dedupe_key(fp, starts_at, status, 0))
+                  dedupe_key(fp, starts_at, status, reminder), reminder)
 
 
 def test_group_labels_by_component_by_every_label_and_missing_labels():
@@ -67,6 +68,9 @@ def test_a_new_group_waits_group_wait_from_its_first_alert_a_told_one_group_inte
     assert keys == [] and next_at == T0 + 5
     keys, next_at = ready({"a": rows, "b": rows}, {"b": GroupState(T0)}, policy, T0 + 5)
     assert keys == ["a"] and next_at == T0 + 30
+    # a repeat was spaced by repeat_interval already: due when queued, its group along
+    repeat = Pending(notice(rule="openai_latency", reminder=3), T0 + 110)
+    assert due_at([*rows, repeat], GroupState(T0 + 100), policy) == T0 + 110
 
 
 def test_the_episode_ends_when_everything_told_firing_was_told_resolved():
@@ -102,14 +106,15 @@ def arrivals(draw):
         at = draw(st.floats(0, 300, allow_nan=False))
         out.append((at, draw(st.sampled_from(COMPONENTS)), draw(st.sampled_from(RULES)),
                     draw(st.sampled_from((FIRING, RESOLVED))),
-                    draw(st.floats(0, 120, allow_nan=False)), i))
+                    draw(st.floats(0, 120, allow_nan=False)), draw(st.sampled_from((0, 0, 1))),
+                    i))
     return sorted(out)
 
 
 def simulate(policy: GroupPolicy, plan):
     """Run the loop: a pass at each arrival and at each held group's due time."""
-    queue = [Row(i, notice(c, f"{c}_{r}", s, T0 + at - ago), T0 + at)
-             for at, c, r, s, ago, i in plan]
+    queue = [Row(i, notice(c, f"{c}_{r}", s, T0 + at - ago, reminder=rep), T0 + at)
+             for at, c, r, s, ago, rep, i in plan]
     pending: list[Row] = []
     states: dict[str, GroupState] = {}
     sends: list[tuple[float, str, list[Row]]] = []
@@ -158,9 +163,10 @@ def test_every_row_once_never_late_and_a_group_never_told_sooner_than_its_interv
     # a group still in its episode is told again only group_interval after its last notice
     states: dict[str, GroupState] = {}
     for at, key, rows in sends:
-        if key in states:
+        repeat = any(r.notice.reminder for r in rows)  # due when queued
+        if key in states and not repeat:
             assert at - states[key].last_sent >= interval - 1e-6
-        else:
+        elif key not in states and not repeat:
             assert at >= min(r.notice.starts_at for r in rows) + wait - 1e-6
         state = after_send(states.get(key), [r.notice for r in rows], at)
         if state is None:
