@@ -13,6 +13,29 @@ transition is lost: once the fault clears every notice is queued. Meanwhile the
 `agent_storage` alert (CRITICAL) is handed straight to the notifiers (the outbox
 lives in the failing file), /healthz answers 503 with the reason, and /metrics
 counts `alice_ops_store_commit_failures_total`.
+
+Copy-on-write memory. Every alert state the agent keeps (metric and cost alerts in
+`states`, the alerts controllers raise in `raised`, the notification `ledger`, the
+causes and inhibitions shown, the remediation ledgers) exists twice:
+- the *committed* mapping, a public attribute that the snapshot, the API and the TUI
+  read. It is replaced (never changed in place) only after `commit_cycle` succeeded,
+  with the changes of exactly the batch that committed (on a retry success too);
+- the *decided* mapping (`_w_*`, private): committed plus every change still pending.
+The rule: every decision starts from the decided mapping, every display from the
+committed one. A job's transitions, plans and ledger moves are made on the decided
+mappings and recorded as per-key changes in the job's `PendingBatch`; the batch swaps
+them into the committed mappings when it commits. So while commits fail the snapshot
+shows the last committed state (never an uncommitted transition) and the next job
+starts from the pending states: it neither recomputes nor duplicates a transition, and
+none is lost (the batch, with its notices, is retried until a commit succeeds). A
+restart drops what was pending and restores the committed state from state.db: the
+crash guarantees (nothing announced twice, startsAt kept) are those of committed state.
+
+One step: metric, cost, checklist and remediation alerts all move in `_step` (the only
+caller of `alerts.lifecycle.transition` besides agent.store.health). Controllers
+submit `agent.cycle_port.Finding`s through the `CyclePort` they are given (never the
+runtime's private attributes); the next job's step transitions them, plans their
+notices with the rest and puts them in that cycle's one commit.
 """
 
 from __future__ import annotations
@@ -32,6 +55,8 @@ import httpx
 from agent.check import COMPONENT_ORDER, _guard, probe_jobs, secrets_of, threshold_rows
 from agent.config import Config
 from agent.cost.component import cost_jobs, cost_rows
+from agent.cycle_port import Finding
+from alerts.rule import AlertRule
 from agent.exporter import DurationHistogram, SnapshotCollector
 from vocab.model import ProbeResult, Status
 from agent.ollama_exporter import LoadCounter
@@ -72,7 +97,11 @@ DIRECT_RETRIES_S = (1.0, 2.0, 4.0, 8.0)  # pauses between its attempts (no outbo
 class PendingBatch:
     """What cycles decided that is not committed yet (one cycle's, or several while
     commits fail): state fingerprints to save, rows, notices, audit records and the
-    extra writes of other parts (keyed, the latest write of a key wins)."""
+    extra writes of other parts (keyed, the latest write of a key wins); and the
+    in-memory changes that become visible only once it commits (copy-on-write): alert
+    states by name (None: retired), raised alerts' states by fingerprint, ledger
+    entries by fingerprint (None: untracked), causes, keyed swaps (latest wins) and
+    the events to log."""
 
     def __init__(self) -> None:
         self.samples: list[tuple] = []
@@ -82,10 +111,17 @@ class PendingBatch:
         self.audit: list[AuditRecord] = []
         self.writes: dict[str, Callable] = {}
         self.dropped_samples = 0
+        self.states: dict[str, AlertState | None] = {}
+        self.raised: dict[str, AlertState] = {}
+        self.ledger: dict[str, Tracked | None] = {}
+        self.causes: dict[str, str] = {}
+        self.swaps: dict[str, Callable[[], None]] = {}
+        self.events: list[AlertEvent] = []
 
     def __bool__(self) -> bool:
         return bool(self.samples or self.fps or self.rows or self.outbox or self.audit
-                    or self.writes)
+                    or self.writes or self.states or self.raised or self.ledger
+                    or self.causes or self.swaps or self.events)
 
     def absorb(self, later: PendingBatch) -> PendingBatch:
         """This (older) batch followed by `later`, in order; returns self."""
@@ -96,11 +132,28 @@ class PendingBatch:
         self.audit += later.audit
         self.writes.update(later.writes)
         self.dropped_samples += later.dropped_samples
+        self.states.update(later.states)
+        self.raised.update(later.raised)
+        self.ledger.update(later.ledger)
+        self.causes.update(later.causes)
+        self.swaps.update(later.swaps)
+        self.events += later.events
         if len(self.samples) > MAX_PENDING_SAMPLES:
             cut = len(self.samples) - MAX_PENDING_SAMPLES
             del self.samples[:cut]
             self.dropped_samples += cut
         return self
+
+
+def overlay(base: dict, changes: dict) -> dict:
+    """A new mapping: `base` with `changes` applied (a None value removes the key)."""
+    out = dict(base)
+    for key, value in changes.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
 
 
 def inhibition_key(state: AlertState | None) -> tuple | None:
@@ -139,8 +192,16 @@ class Runtime:
                  transport=None):
         self._store, self._db, self._clock, self._transport = store, executor, clock, transport
         self._notifiers = list(notifiers)
+        # committed (shown) and decided (committed + pending) copies: see the docstring
         self.states: dict[str, AlertState] = {}
         self.ledger: dict[str, Tracked] = {}
+        self.raised: dict[str, AlertState] = {}  # controllers' alerts, by fingerprint
+        self._w_states: dict[str, AlertState] = {}
+        self._w_ledger: dict[str, Tracked] = {}
+        self._w_raised: dict[str, AlertState] = {}
+        self._raised_rules: dict[str, AlertRule] = {}  # every rule a controller raised
+        self._findings: list[Finding] = []  # submitted, for the next job's step
+        self.port = _Port(self)
         self.results: dict[str, ProbeResult] = {}
         self.last_probe: dict[str, float] = {}
         self.last_good: dict[str, float] = {}
@@ -168,7 +229,6 @@ class Runtime:
         self.storage = StorageHealth()
         self._direct: set[asyncio.Task] = set()
         self._direct_last: dict[str, asyncio.Task] = {}
-        self._extra_saved: dict[str, tuple] = {}  # alert rows of other parts, as committed
         self._fd_watch = FdWatch()
         self._remediation_ready = False
         self._commit_lock = asyncio.Lock()
@@ -215,11 +275,12 @@ class Runtime:
                                      group_wait_s=config.alerts.group_wait_s)
         self.inhibitions: dict[str, str] = self.inhibition.causes
         self._inhibition_stale = True  # new graph or labels: decide again on the next job
+        self._w_inhibitions = self.inhibitions
         self.causes: dict[str, str] = getattr(self, "causes", {})
         if not hasattr(self, "remediation"):
             from agent.remediation.controller import RemediationController
 
-            self.remediation = RemediationController(self)
+            self.remediation = RemediationController(self.port)
         self.remediation.configure(config)
         from agent.remediation.gate import EvaluateGate
 
@@ -227,8 +288,10 @@ class Runtime:
         if not hasattr(self, "checklists"):
             from agent.checklists.controller import ChecklistController
 
-            self.checklists = ChecklistController(self)
+            self.checklists = ChecklistController(self.port)
         self.checklists.configure(config)
+        for controller in (self.remediation, self.checklists):
+            self._raised_rules.update((r.fingerprint, r) for r in controller.alert_rules())
         from agent.maintenance import MaintenanceController, windows_from
         from agent.store.maintenance_runs import load_announced
 
@@ -239,7 +302,7 @@ class Runtime:
             load=lambda: self.db(load_announced, self._store),
             previous=getattr(self, "maintenance", None))
         self.results = {k: v for k, v in self.results.items() if k in self.jobs}
-        self._retire([name for name in self.states if name not in self.rules], old_rules)
+        self._retire([name for name in self._w_states if name not in self.rules], old_rules)
 
     def _retire(self, names: list[str], old_rules: dict[str, BoundRule]) -> None:
         """Alerts a reload removed end now: a resolved notice closes an announced episode
@@ -247,7 +310,8 @@ class Runtime:
         now = self._clock()
         self._inhibition_stale = bool(names) or self._inhibition_stale
         for name in names:
-            state, bound = self.states.pop(name), old_rules.get(name)
+            state, bound = self._w_states.pop(name), old_rules.get(name)
+            self._pending.states[name] = None  # gone from the snapshot with the next commit
             if bound is None:
                 continue
             self._retired_rows.append(
@@ -283,16 +347,24 @@ class Runtime:
         rows = await self.db(self._store.load_alert_states)
         last_seen = await self.db(self._store.last_seen)
         tolerance = self.config.agent.outage_tolerance_s
-        self.ledger.update(self.remediation.restore_alerts(rows, now, last_seen, tolerance))
-        self._extra_saved = {row[0]: row for row in self.remediation.alert_rows()}
+        states, raised, ledger = dict(self.states), dict(self.raised), dict(self.ledger)
         for fp, row in rows.items():
             name = self._fp_rule.get(fp)
-            if name is None or not isinstance(row.state, dict) or "state" not in row.state:
+            if (name is None and fp not in self._raised_rules) \
+                    or not isinstance(row.state, dict) or "state" not in row.state:
                 continue
-            self.states[name] = restore(state_from_dict(row.state["state"]), now,
-                                        last_seen=last_seen, downtime_tolerance_s=tolerance)
+            state = restore(state_from_dict(row.state["state"]), now,
+                            last_seen=last_seen, downtime_tolerance_s=tolerance)
+            if name is not None:
+                states[name] = state
+            else:  # checklist_overdue, remediation_gave_up: kept like the metric alerts
+                raised[fp] = state
             if row.state.get("tracked"):
-                self.ledger[fp] = Tracked.from_dict(row.state["tracked"])
+                ledger[fp] = Tracked.from_dict(row.state["tracked"])
+        # what state.db holds is committed by definition: both copies start from it
+        self.states, self._w_states = states, dict(states)
+        self.raised, self._w_raised = raised, dict(raised)
+        self.ledger, self._w_ledger = ledger, dict(ledger)
         self._inhibition_stale = True
         if self.states:
             firing = sum(1 for s in self.states.values() if s.phase is Phase.FIRING)
@@ -387,13 +459,16 @@ class Runtime:
         fed = {c: self.results[c] for c in self._feeds.get(name, (name,)) if c in self.results}
         report = evaluate(fed, self.rows, now, COMPONENT_ORDER)
         fed_rules = self.deps.get(name, ())
-        before = [inhibition_key(self.states.get(r)) for r in fed_rules]
-        events, samples = self._judge(name, result, report, now)
+        before = [inhibition_key(self._w_states.get(r)) for r in fed_rules]
+        batch = PendingBatch()
+        findings, samples = self._judge(name, result, report, now)
+        events = self._step(findings, batch)
         # deciding reads every alert: only when one of this job's alerts moved (or a reload
         # or restore changed the set), not on every job (O(n^2) a cycle at n endpoints)
-        if self._inhibition_stale or before != [inhibition_key(self.states.get(r))
+        if self._inhibition_stale or before != [inhibition_key(self._w_states.get(r))
                                                 for r in fed_rules]:
-            self.inhibitions = self.inhibition.update(self.states, now)
+            held = self._w_inhibitions = self.inhibition.update(self._w_states, now)
+            batch.swaps["inhibitions"] = lambda: setattr(self, "inhibitions", held)
             self._inhibition_stale = False
         samples += [(now, name, metric, value, int(result.status))  # figures kept for reports
                     for metric, value in result.details.get("history", {}).items()]
@@ -405,64 +480,60 @@ class Runtime:
                 await self._start_remediation()
             # planning reads every alert: only when one moved, a ledger or an inhibition
             # changed, or a second passed (agent.remediation.gate), not on every job
-            gate, held = self._remediation_gate, self.inhibitions
-            if gate.due(now, alerts_moved=bool(events), ledgers=self.remediation.ledgers,
+            gate, held = self._remediation_gate, self._w_inhibitions
+            if gate.due(now, alerts_moved=bool(events), ledgers=self.remediation.decided,
                         inhibited=held):
-                events += await self.remediation.evaluate(now)  # runs go to background tasks
-                gate.evaluated(now, ledgers=self.remediation.ledgers, inhibited=held)
+                await self.remediation.evaluate(now)  # runs go to background tasks
+                gate.evaluated(now, ledgers=self.remediation.decided, inhibited=held)
         except StoreError as exc:  # its reads failed: planned again next cycle
             log.warning("remediation not evaluated this cycle: %s", exc)
-        events += self.checklists.events()  # checklist_overdue, moved by its own timer
+        # the controllers' findings (remediation_gave_up just now, checklist_overdue from
+        # its own timer) move in the same step and go with the same commit
+        submitted, self._findings = self._findings, []
+        events += self._step(submitted, batch)
         await self._refresh_silences(now)
-        before = dict(self.ledger)
-        planned = plan(events, self.ledger, repeat_interval_s=self.config.alerts.repeat_interval_s,
+        before_ledger = self._w_ledger
+        planned = plan(events, before_ledger,
+                       repeat_interval_s=self.config.alerts.repeat_interval_s,
                        now=now, silenced=lambda labels: is_silenced(labels, self.silences, now)
                        is not None or self.inhibition.holds(labels.get("alertname"), now),
                        acked=lambda fp: is_acked(fp, self.acks, now) is not None)
-        self.ledger = planned.ledger
+        self._w_ledger = after_ledger = planned.ledger
+        moved = {fp for fp in set(before_ledger) | set(after_ledger)
+                 if before_ledger.get(fp) != after_ledger.get(fp)}
+        batch.ledger = {fp: after_ledger.get(fp) for fp in moved}
         outbox = [OutboxItem(**e) for e in
                   outbox_entries(planned.notices, [n.name for n in self._notifiers])]
-        changed = {self.rules[e.rule].rule.fingerprint for e in events if e.rule in self.rules}
-        changed |= {fp for fp in set(before) | set(self.ledger) if before.get(fp) !=
-                    self.ledger.get(fp)}
-        changed |= {self.rules[r].rule.fingerprint for r in self.deps.get(name, ())
-                    if r in self.states}
+        changed = {e.fingerprint for e in events} | moved
+        changed |= {self.rules[r].rule.fingerprint for r in fed_rules if r in self._w_states}
+        changed |= {f.rule.fingerprint for f in submitted if f.rule.fingerprint in self._w_raised}
         audit = [AuditRecord(now, "agent", f"alert.{e.kind.value}", e.rule, e.severity,
                              {"summary": e.summary, "value": e.value,
                               "started_at": e.started_at})
                  for e in events if e.kind in (EventKind.FIRING, EventKind.RESOLVED,
                                                EventKind.FLAPPING)]
-        for e in events:
-            if e.kind in (EventKind.FIRING, EventKind.RESOLVED):
-                log.info("alert %s %s (%s): %s", e.rule, e.kind.value, e.severity, e.summary)
-        batch = PendingBatch()
-        batch.samples, batch.outbox, batch.audit = samples, outbox, audit
-        batch.fps, batch.rows = set(changed), list(retired_rows)
+        batch.samples, batch.outbox, batch.audit, batch.events = samples, outbox, audit, events
+        batch.fps, batch.rows = changed, list(retired_rows)
         await self.commit(now, batch)
         self._fd_watch.check()
         self._publish(now)
 
     # -- commit first, then believe --------------------------------------------------------
 
-    def defer_write(self, key: str, write: Callable) -> None:
+    def defer_write(self, key: str, write: Callable,
+                    then: Callable[[], None] | None = None) -> None:
         """Add a write (`write(conn)`, inside the transaction) to the next commit; a
-        later write with the same key replaces it (e.g. the remediation ledgers)."""
+        later write with the same key replaces it (e.g. the remediation ledgers).
+        `then()` runs once that commit succeeded: it makes the write visible in memory
+        (copy-on-write; a later `then` of the same key replaces it too)."""
         self._pending.writes[key] = write
+        if then is not None:
+            self._pending.swaps[key] = then
 
     def defer_outbox(self, items: list[OutboxItem], audit: list[AuditRecord] = ()) -> None:
         """Queue notices (and audit records) with the next commit."""
         self._pending.outbox.extend(items)
         self._pending.audit.extend(audit)
-
-    def _extra_rows(self) -> dict[str, tuple]:
-        """Alert rows of the other parts (remediation_gave_up, checklist_overdue), with
-        the notification record the planner keeps for them."""
-        rows: dict[str, tuple] = {}
-        for source in (self.remediation, self.checklists):
-            rows_of = getattr(source, "alert_rows", None)
-            for row in (rows_of() if rows_of is not None else ()):
-                rows[row[0]] = row
-        return rows
 
     async def commit(self, now: float, batch: PendingBatch | None = None) -> bool:
         """Commit the pending batch (with `batch` added); True when it went through.
@@ -476,21 +547,33 @@ class Runtime:
 
     async def _commit(self, now: float) -> bool:
         pending, self._pending = self._pending, PendingBatch()
-        extra = {fp: row for fp, row in self._extra_rows().items()
-                 if self._extra_saved.get(fp) != row}
+        # what memory shows once this batch is in: the committed copies plus its changes
+        states = overlay(self.states, pending.states)
+        raised = {**self.raised, **pending.raised}
+        ledger = overlay(self.ledger, pending.ledger)
+        causes = {**self.causes, **pending.causes}
+        # agent_storage is not in the batch: it moves (and is told) exactly when commits
+        # fail, so it cannot wait for one; only its episode's row and audit go along
         storage_rows, storage_audit = self.storage.to_store()
-        states = [self._state_row(fp) for fp in pending.fps if fp in self._fp_rule]
-        states = [s for s in states if s is not None] + pending.rows + list(extra.values()) \
-            + storage_rows
+        rows = [self._state_row(fp, states, raised, ledger, causes) for fp in pending.fps]
+        rows = [r for r in rows if r is not None] + pending.rows + storage_rows
         try:
-            queued = await self.db(self._store.commit_cycle, now, pending.samples, states,
+            queued = await self.db(self._store.commit_cycle, now, pending.samples, rows,
                                    pending.outbox, pending.audit + storage_audit,
                                    list(pending.writes.values()))
         except StoreError as exc:
             self._pending = pending.absorb(self._pending)  # keep order: older first
             self._storage_failed(now, exc)
             return False
-        self._extra_saved.update(extra)
+        # committed: now believe it (the job that made a change, or a later retry)
+        self.states, self.raised, self.ledger, self.causes = states, raised, ledger, causes
+        for swap in pending.swaps.values():
+            swap()
+        for e in pending.events:
+            if e.kind in (EventKind.FIRING, EventKind.RESOLVED):
+                log.info("alert %s %s (%s): %s", e.rule, e.kind.value, e.severity, e.summary)
+        if pending.states or pending.raised or pending.ledger or pending.swaps:
+            self._publish(now)
         self.storage.saved(len(storage_audit))
         if pending.dropped_samples:
             log.warning("storage fault: %d samples of history were dropped (the alerts, "
@@ -588,10 +671,11 @@ class Runtime:
         return self.storage.problem
 
     def _judge(self, job: str, result: ProbeResult, report: Report, now: float
-               ) -> tuple[list[AlertEvent], list[tuple]]:
-        """Move every alert this job feeds; return the events and the samples to store."""
+               ) -> tuple[list[Finding], list[tuple]]:
+        """Judge every alert this job feeds (metric, probe and cost rows); return the
+        findings for the step and the samples to store."""
         metrics = {(m.component, m.name): m for m in report.metrics}
-        events: list[AlertEvent] = []
+        findings: list[Finding] = []
         samples: list[tuple] = [(now, job, "probe_latency_ms", result.latency_ms,
                                  int(result.status))]
         for rule_name in self.deps.get(job, ()):
@@ -611,29 +695,55 @@ class Runtime:
                 # a probe may word its own alerts (cost: "daily budget 10.00 USD: ...")
                 what = result.details.get("alert_text", {}).get(bound.metric, what)
                 cause = result.details.get("alert_cause", {}).get(bound.metric, cause)
-            state, evs = transition(self.states.get(rule_name), status, value, bound.rule, now)
-            self.states[rule_name] = state
-            self.causes[rule_name] = cause
-            events.extend(replace(e, summary=f"{what} [{e.kind.value}]", cause=cause)
-                          for e in evs)
-        return events, samples
+            findings.append(Finding(bound.rule, status, value, what, now, cause))
+        return findings, samples
 
-    def _state_row(self, fp: str):
-        if fp == STORAGE_RULE.fingerprint:
-            return None  # written by `commit` from `self.storage`
-        name = self._fp_rule[fp]
-        state = self.states.get(name)
+    def _step(self, findings: Iterable[Finding], batch: PendingBatch) -> list[AlertEvent]:
+        """The one transition step of every alert but agent_storage: move the alert each
+        finding is about on the decided states, record the change in `batch` (shown
+        once it commits), return the events worded by the finding. An OK finding of a
+        raised alert (checklist, remediation) that has no state creates none."""
+        events: list[AlertEvent] = []
+        for f in findings:
+            fp = f.rule.fingerprint
+            name = self._fp_rule.get(fp)
+            prev = self._w_states.get(name) if name is not None else self._w_raised.get(fp)
+            if name is None and prev is None and f.status is Status.OK:
+                continue
+            state, evs = transition(prev, f.status, f.value, f.rule, f.at)
+            if name is not None:
+                self._w_states[name] = batch.states[name] = state
+                batch.causes[name] = f.cause
+            else:
+                self._raised_rules.setdefault(fp, f.rule)
+                self._w_raised[fp] = batch.raised[fp] = state
+            events.extend(replace(e, summary=f"{f.what} [{e.kind.value}]", cause=f.cause)
+                          for e in evs)
+        return events
+
+    def _state_row(self, fp: str, states: dict[str, AlertState], raised: dict[str, AlertState],
+                   ledger: dict[str, Tracked], causes: dict[str, str]):
+        """The alert_states row of `fp` as of the given (to be committed) mappings."""
+        tracked = ledger.get(fp)
+        name = self._fp_rule.get(fp)
+        if name is None:  # a raised alert (checklist_overdue, remediation_gave_up)
+            rule, state = self._raised_rules.get(fp), raised.get(fp)
+            if rule is None or state is None:
+                return None  # agent_storage (written by `commit`), a retired alert
+            return (fp, rule.name, dict(rule.labels),
+                    {"state": state_to_dict(state),
+                     "tracked": tracked.to_dict() if tracked is not None else None})
+        state = states.get(name)
         if state is None:
             return None
-        tracked = self.ledger.get(fp)
         bound = self.rules[name]
         return (fp, name, dict(bound.rule.labels),
                 {"state": state_to_dict(state),
                  "tracked": tracked.to_dict() if tracked is not None else None,
                  # for `alice-ops alerts list` (read from the store, not the snapshot)
-                 "cause": self.causes.get(name, ""),
+                 "cause": causes.get(name, ""),
                  "severity_now": current_severity(state, bound.rule),
-                 "inhibited_by": self.inhibitions.get(name)})
+                 "inhibited_by": self._w_inhibitions.get(name)})
 
     async def _refresh_silences(self, now: float, force: bool = False) -> None:
         """Silences and acks may be added by `alice-ops alerts` in another process."""
@@ -861,3 +971,76 @@ class Runtime:
     def record_missed(self, job: str) -> None:
         self.missed_runs += 1
         log.warning("job %s: previous run still going, this run skipped", job)
+
+
+class _Port:
+    """The runtime as its controllers see it (`agent.cycle_port.CyclePort`): the only
+    door to the runtime's private parts from outside this module."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    @property
+    def store(self) -> Store:
+        return self._runtime._store
+
+    @property
+    def transport(self) -> Any:
+        return self._runtime._transport
+
+    @property
+    def results(self) -> dict[str, ProbeResult]:
+        return self._runtime.results
+
+    @property
+    def rows(self) -> list:
+        return self._runtime.rows
+
+    @property
+    def jobs(self) -> dict[str, Any]:
+        return self._runtime.jobs
+
+    @property
+    def dependency_graph(self) -> DependencyGraph:
+        return self._runtime.dependency_graph
+
+    @property
+    def dependency_labels(self) -> dict[str, Any]:
+        return self._runtime.dependency_labels
+
+    def now(self) -> float:
+        return self._runtime._clock()
+
+    async def io(self, fn: Callable, *args: Any) -> Any:
+        return await self._runtime.db(fn, *args)
+
+    async def db(self, fn: Callable, *args: Any) -> Any:
+        return await self._runtime.db(fn, self._runtime._store, *args)
+
+    def publish(self, now: float | None = None) -> None:
+        self._runtime._publish(self._runtime._clock() if now is None else now)
+
+    def receivers(self) -> list[str]:
+        return [n.name for n in self._runtime._notifiers]
+
+    def submit(self, finding: Finding) -> None:
+        self._runtime._findings.append(finding)
+
+    def alert_state(self, rule: AlertRule) -> AlertState | None:
+        return self._runtime.raised.get(rule.fingerprint)
+
+    def alert_states(self) -> dict[str, AlertState]:
+        return self._runtime._w_states
+
+    def inhibitions(self) -> dict[str, str]:
+        return self._runtime._w_inhibitions
+
+    def defer(self, key: str, write: Callable, then: Callable[[], None] | None = None) -> None:
+        self._runtime.defer_write(key, write, then)
+
+    def defer_outbox(self, items: list[OutboxItem], audit: list[AuditRecord] = ()) -> None:
+        self._runtime.defer_outbox(items, audit)
+
+    async def commit(self, now: float) -> bool:
+        return await self._runtime.commit(now)
+

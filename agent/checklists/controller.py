@@ -5,22 +5,23 @@ The scheduler calls `run_daily()` on an apscheduler CronTrigger (`checklists.dai
 local time) and `tick()` every `TICK_S`: the tick re-reads today's and this week's run
 (the CLI may answer in another process), catches up a morning run the agent missed
 (started after `daily_at`; once every probe has reported), and moves the
-`checklist_overdue` alert (warning) with `rules.checklists.overdue`. Its events go
-through the agent's normal lifecycle, outbox and notifiers: the runtime collects them
-with `events()` on its next job.
-The alert's state and notification record are kept in state.db's alert_states, so a
-restart neither loses nor re-announces it.
+`checklist_overdue` alert (warning) with `rules.checklists.overdue`: each tick submits
+a `Finding` through its `agent.cycle_port.CyclePort`, and the runtime's next job moves
+it in its one transition step, with the agent's normal lifecycle, outbox and notifiers.
+The runtime keeps the alert's state and notification record in state.db's
+alert_states (committed with the cycle), so a restart neither loses nor re-announces
+it; this controller shows the committed state (`port.alert_state`).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 from agent.checklists import runner
 from agent.checklists import store as cstore
-from alerts.lifecycle import AlertEvent, AlertState, transition
+from agent.cycle_port import CyclePort, Finding
+from alerts.lifecycle import AlertState
 from alerts.rule import AlertRule
 from rules.checklists import (
     KINDS,
@@ -39,23 +40,28 @@ TICK_S = 15.0
 
 
 class ChecklistController:
-    def __init__(self, runtime) -> None:
-        self._rt = runtime
+    def __init__(self, port: CyclePort) -> None:
+        self._port = port
         self.lists: dict = {}
         self.tz = None
         self.error: str | None = None
         self.views: dict[str, Any] = {}
         self.runs: dict = {}
-        self.state: AlertState | None = None
         self.last_overdue: Overdue | None = None
-        self._events: list[AlertEvent] = []
         self._running = False
         self._caught_up: str | None = None
-        self._restored = False
-        self._saved: tuple | None = None
         self.rule = AlertRule(name=OVERDUE, labels={"component": "checklists",
                                                     "checklist": "daily", "service": "alice"},
                               success_threshold=1, flap_window_s=0)
+
+    @property
+    def state(self) -> AlertState | None:
+        """The overdue alert as committed (the runtime owns and stores it)."""
+        return self._port.alert_state(self.rule)
+
+    def alert_rules(self) -> list[AlertRule]:
+        """The alerts this controller raises (the runtime restores and stores them)."""
+        return [self.rule]
 
     def configure(self, config) -> None:
         self.config = config
@@ -81,11 +87,12 @@ class ChecklistController:
             from agent.check import COMPONENT_ORDER
             from rules.evaluate import evaluate
 
-            now = self._rt._clock()
-            report = evaluate(self._rt.results, self._rt.rows, now, COMPONENT_ORDER) \
-                if self._rt.results else None
-            run = await runner.run_automatic(self.config, self._rt._store, self.lists["daily"],
-                                             now, report, io=self._rt.db)
+            port = self._port
+            now = port.now()
+            report = evaluate(port.results, port.rows, now, COMPONENT_ORDER) \
+                if port.results else None
+            run = await runner.run_automatic(self.config, port.store, self.lists["daily"],
+                                             now, report, io=port.io)
             log.info("daily checklist %s: automatic items done (%s)", run.period,
                      ", ".join(f"{k}={a.result}" for k, a in sorted(run.answers.items())
                                if a.source == "auto"))
@@ -98,23 +105,19 @@ class ChecklistController:
     async def tick(self, catch_up: bool = True) -> None:
         """Re-read the runs, catch up a missed morning run (once a day, so a run that
         keeps failing is not retried every tick), move the overdue alert."""
-        now = self._rt._clock()
-        if not self._restored:
-            await self._restore(now)
+        port = self._port
+        now = port.now()
         if not self.enabled:  # not configured (or removed by a reload): nothing shown
-            if self.state is not None and self.state.phase.value in ("pending", "firing"):
-                self._move_alert(now, Overdue(False, (), now))
-                await self._save(now)
-            if self.views or self._events:
+            self._move_alert(now, Overdue(False, (), now))  # resolves one that was raised
+            if self.views:
                 self.views = {}
-                self._rt._publish(now)
+                port.publish(now)
             return
         for kind in KINDS:
-            self.runs[kind] = await self._rt.db(cstore.load_run, self._rt._store, kind,
-                                                period_of(kind, now, self.tz))
+            self.runs[kind] = await port.db(cstore.load_run, kind, period_of(kind, now, self.tz))
         settings = self.settings
         daily = self.lists["daily"]
-        probed = bool(self._rt.jobs) and set(self._rt.jobs) <= set(self._rt.results)
+        probed = bool(port.jobs) and set(port.jobs) <= set(port.results)
         today = period_of("daily", now, self.tz)
         if catch_up and probed and not self._running and self._caught_up != today and \
                 needs_auto_run(now, settings.daily_at, self.tz, self.runs["daily"], daily):
@@ -122,71 +125,18 @@ class ChecklistController:
             await self.run_daily()
             return
         self.last_overdue = overdue(now, settings.deadline, self.tz, daily, self.runs["daily"])
-        if self.last_overdue.overdue or self.state is not None:
-            self._move_alert(now, self.last_overdue)
-        await self._save(now)
+        self._move_alert(now, self.last_overdue)
         views = {kind: runner.view(self.lists[kind], self.runs[kind],
                                    period_of(kind, now, self.tz)) for kind in KINDS}
-        if views != self.views or self._events:
+        if views != self.views:
             self.views = views
-            self._rt._publish(now)
+            port.publish(now)
 
     def _move_alert(self, now: float, due: Overdue) -> None:
-        status = due.status
-        self.state, evs = transition(self.state, status, float(len(due.open_items)),
-                                     self.rule, now)
-        what = self._describe(due, detail=True)
-        self._events.extend(replace(e, summary=f"{what} [{e.kind.value}]") for e in evs)
-
-    async def _restore(self, now: float) -> None:
-        """The alert as it was before a restart (firing keeps its start), and whether it
-        was notified (so it is not announced twice and its resolution is)."""
-        from alerts.codec import state_from_dict
-        from alerts.dispatch import Tracked
-        from alerts.lifecycle import restore
-
-        self._restored = True
-        store = self._rt._store
-        rows = await self._rt.db(store.load_alert_states)
-        row = rows.get(self.rule.fingerprint)
-        if row is None or not isinstance(row.state, dict) or "state" not in row.state:
-            return
-        last_seen = await self._rt.db(store.last_seen)
-        self.state = restore(state_from_dict(row.state["state"]), now, last_seen=last_seen,
-                             downtime_tolerance_s=self.config.agent.outage_tolerance_s)
-        if row.state.get("tracked"):
-            self._rt.ledger[self.rule.fingerprint] = Tracked.from_dict(row.state["tracked"])
-        self._saved = self._row()
-
-    def _row(self) -> tuple | None:
-        from alerts.codec import state_to_dict
-
-        if self.state is None:
-            return None
-        tracked = self._rt.ledger.get(self.rule.fingerprint)
-        return (self.rule.fingerprint, OVERDUE, dict(self.rule.labels),
-                {"state": state_to_dict(self.state),
-                 "tracked": tracked.to_dict() if tracked is not None else None})
-
-    def alert_rows(self) -> list[tuple]:
-        """The overdue alert's row, committed by the runtime with the cycle that plans
-        its notices (so the state and its notification record never part)."""
-        row = self._row()
-        return [row] if row is not None else []
-
-    async def _save(self, now: float) -> None:
-        """Keep the alert's state and notification record in state.db when they change
-        (checked every tick: a notice planned since shows up in the runtime's ledger);
-        not while its events wait for the runtime's commit, nor when the store fails
-        (the runtime's commit keeps the row and retries it)."""
-        row = self._row()
-        if row is not None and row != self._saved and not self._events:
-            try:
-                await self._rt.db(cstore.save_alert_state, self._rt._store, row, now)
-            except Exception as exc:
-                log.warning("checklist alert state not saved yet: %s", exc)
-                return
-            self._saved = row
+        """Submit the overdue alert's evaluation (the runtime's next job moves it; an
+        OK one moves it only once it was raised)."""
+        self._port.submit(Finding(self.rule, due.status, float(len(due.open_items)),
+                                  self._describe(due, detail=True), now))
 
     def _describe(self, due: Overdue | None, detail: bool = False) -> str:
         deadline = self.settings.deadline
@@ -202,11 +152,6 @@ class ChecklistController:
                      f"{', ...' if len(due.open_items) > 5 else ''})")
         return text
 
-    def events(self) -> list[AlertEvent]:
-        """Alert events since the last call (the runtime plans and commits them)."""
-        events, self._events = self._events, []
-        return events
-
     # -- API ----------------------------------------------------------------------------
 
     async def answer(self, kind: str, item_id: str, result: str, note: str,
@@ -221,8 +166,8 @@ class ChecklistController:
             raise KeyError(f"no item {item_id!r} in the {kind} checklist")
         result = {"yes": "pass", "y": "pass", "no": "fail", "n": "fail", "skip": "skipped"
                   }.get(result, result)
-        await runner.answer(self.config, self._rt._store, checklist, item_id, result, note, by,
-                            self._rt._clock(), io=self._rt.db)
+        await runner.answer(self.config, self._port.store, checklist, item_id, result, note,
+                            by, self._port.now(), io=self._port.io)
         await self.tick()
         return self.views[kind]
 

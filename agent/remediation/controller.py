@@ -4,9 +4,15 @@ Wired by `agent.runtime.Runtime` (its only caller): `evaluate(now)` runs after a
 has moved the alerts; it feeds every alert state to the pure planner
 (`rules.remediation.plan`), starts runs and reverts as background tasks (never
 awaited by the probe cycle; the cross-process lock keeps them one at a time),
-records dry-runs, suspends playbooks that used up their limit, and returns the
-`remediation_gave_up` alert events (CRITICAL, label `playbook`) so they go through
-the agent's normal lifecycle, outbox and notifiers until `remediate resume NAME`.
+records dry-runs, suspends playbooks that used up their limit, and submits the
+`remediation_gave_up` findings (CRITICAL, label `playbook`) through its
+`agent.cycle_port.CyclePort`: the runtime's step moves them in the same job, through
+the agent's normal lifecycle, outbox and notifiers, until `remediate resume NAME`.
+
+Copy-on-write like the runtime (agent.runtime's docstring): `decided` holds the
+ledgers planning works on (committed plus pending), `ledgers` the committed ones that
+the section shows; a change goes with the runtime's next commit and is swapped into
+`ledgers` once that commit succeeded.
 
 `section(now)` is the snapshot's `remediation` section (plain JSON), also served at
 GET /api/v1/remediation and read by the dashboard's Remediation screen:
@@ -45,8 +51,9 @@ from agent.remediation.render import playbooks_for, spec_of
 from agent.remediation.runner import Runner, RunOutcome
 from agent.remediation.verify import VerificationCache
 from agent.snapshot import iso
+from agent.cycle_port import CyclePort, Finding
 from agent.store import AuditRecord, OutboxItem
-from alerts.lifecycle import AlertEvent, AlertState, transition
+from alerts.lifecycle import AlertState
 from alerts.notifiers import outbox_entries
 from alerts.notifiers.notice import Notice, dedupe_key
 from alerts.rule import AlertRule
@@ -59,10 +66,10 @@ STOP_GRACE_S = 10.0
 
 
 class RemediationController:
-    def __init__(self, runtime) -> None:
-        self._rt = runtime
-        self.ledgers: dict[str, Ledger] = {}
-        self.gave_up: dict[str, AlertState] = {}
+    def __init__(self, port: CyclePort) -> None:
+        self._port = port
+        self.ledgers: dict[str, Ledger] = {}  # committed (shown)
+        self.decided: dict[str, Ledger] = {}  # committed + pending (planned on)
         self.history: list = []
         self.notices: collections.deque = collections.deque(maxlen=20)
         self.tasks: set[asyncio.Task] = set()
@@ -87,8 +94,8 @@ class RemediationController:
         if config.read_only:  # execute degrades to dry-run: plans recorded, nothing done
             specs = [replace(sp, mode="dry-run") if sp.mode == "execute" else sp for sp in specs]
         self.specs = tuple(specs)
-        self.runner = Runner(config, self._rt._store, db=self._rt.db, clock=self._rt._clock,
-                             notify=self._notice, transport=self._rt._transport)
+        self.runner = Runner(config, self._port.store, db=self._port.io, clock=self._port.now,
+                             notify=self._notice, transport=self._port.transport)
         self._rules = {p.name: AlertRule(name=GAVE_UP, labels={"component": "remediation",
                                                                "playbook": p.name},
                                          success_threshold=1, flap_window_s=0)
@@ -96,28 +103,39 @@ class RemediationController:
         self._config = config
         self.verification.invalidate()  # checked again (start, reload), then every 10 min
 
+    def alert_rules(self) -> list[AlertRule]:
+        """The gave-up alerts, one per playbook (the runtime restores and stores them)."""
+        return list(self._rules.values())
+
+    @property
+    def gave_up(self) -> dict[str, AlertState]:
+        """The gave-up alerts as committed, by playbook."""
+        found = {name: self._port.alert_state(rule) for name, rule in self._rules.items()}
+        return {name: state for name, state in found.items() if state is not None}
+
     async def _notice(self, severity: str, message: str, playbook: str = "") -> None:
         """A `notify` step: shown in the snapshot, and queued to every receiver (webhooks,
         Alertmanager) as a one-off `remediation_notice` alert through the outbox, so it
         is delivered (and retried) like any alert notification."""
-        now = self._rt._clock()
+        now = self._port.now()
         self.notices.appendleft({"at": iso(now), "severity": severity, "message": message,
                                  "playbook": playbook})
-        receivers = [n.name for n in self._rt._notifiers]
+        receivers = self._port.receivers()
         if not receivers:
             return
         notice = remediation_notice(playbook, severity, message, now)
         items = [OutboxItem(**e) for e in outbox_entries([notice], receivers)]
-        self._rt.defer_outbox(items)  # queued with the next commit (retried while it fails)
-        await self._rt.commit(now)
+        self._port.defer_outbox(items)  # queued with the next commit (retried while it fails)
+        await self._port.commit(now)
 
 
     async def start(self) -> None:
         await self.runner.recover()
-        self.ledgers = await self._rt.db(ops.load_ledgers, self._rt._store)
+        self.ledgers = await self._port.db(ops.load_ledgers)
+        self.decided = dict(self.ledgers)
         await self._refresh_history()
-        await self.verification.refresh(self.playbooks, self._config, self._rt._clock(),
-                                        self._rt._transport)
+        await self.verification.refresh(self.playbooks, self._config, self._port.now(),
+                                        self._port.transport)
 
     async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """Let a run in flight finish for up to `grace_s`, then cancel it: its record
@@ -134,7 +152,7 @@ class RemediationController:
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def _refresh_history(self) -> None:
-        self.history = await self._rt.db(ops.runs, self._rt._store, 20)
+        self.history = await self._port.db(ops.runs, 20)
 
     # -- each job ---------------------------------------------------------------------------
 
@@ -142,22 +160,20 @@ class RemediationController:
         if now - self._resumes_at < RESUME_REFRESH_S:
             return
         self._resumes_at = now
-        requests = await self._rt.db(ops.resume_requests, self._rt._store)
+        requests = await self._port.db(ops.resume_requests)
         await self._refresh_history()  # runs by hand in other processes show up too
         for name, ts in requests.items():
-            led = self.ledgers.get(name)
+            led = self.decided.get(name)
             if led is not None and led.suspended and ts >= (led.suspended_at or 0):
-                self.ledgers[name] = resume(led)
+                self.decided = {**self.decided, name: resume(led)}
                 log.warning("remediation %s resumed", name)
 
     def signals(self) -> list[Signal]:
-        states = list(self._rt.states.items())
-        extra = getattr(self._rt, "extra_alert_states", None)  # alerts of other capabilities
-        if extra:
-            states += extra().items()
-        held = getattr(self._rt, "inhibitions", {})  # alerts.inhibit: they trigger nothing
+        """Every metric and cost alert as decided (committed or pending) for the planner;
+        inhibited ones (alerts.inhibit) trigger nothing."""
+        held = self._port.inhibitions()
         return [Signal(name, state.phase.value, state.severity, inhibited=name in held)
-                for name, state in states]
+                for name, state in self._port.alert_states().items()]
 
     def _inhibited_specs(self, specs: list) -> list:
         """Specs with `inhibited_by` set where a dependency's cause breaches (the graph's
@@ -165,27 +181,28 @@ class RemediationController:
         from alerts.inhibit import playbook_inhibited
         from rules.dependencies import alert_facts
 
-        graph = getattr(self._rt, "dependency_graph", None)
+        graph = self._port.dependency_graph
         if graph is None or not graph.dependencies:
             return specs
-        facts = alert_facts(self._rt.states, getattr(self._rt, "dependency_labels", {}))
+        facts = alert_facts(self._port.alert_states(), self._port.dependency_labels)
         out = []
         for spec in specs:
             cause = playbook_inhibited(spec.name, graph, facts)
             out.append(replace(spec, inhibited_by=cause) if cause else spec)
         return out
 
-    async def evaluate(self, now: float) -> list[AlertEvent]:
-        """Plan and start what the alerts call for; return the gave-up alert's events."""
+    async def evaluate(self, now: float) -> None:
+        """Plan and start what the alerts call for; submit the gave-up alerts' findings."""
         if not self.specs:
-            return []
+            return
+        base = self.decided
         await self._apply_resumes(now)
-        self.verification.spawn_if_due(self.playbooks, self._config, now, self._rt._transport,
-                                       lambda: self._rt._publish(self._rt._clock()))
+        self.verification.spawn_if_due(self.playbooks, self._config, now, self._port.transport,
+                                       lambda: self._port.publish(self._port.now()))
         planning = plan(self.signals(), self._inhibited_specs(self.verification.apply(self.specs)),
-                        self.ledgers, now)
-        changed = planning.ledgers != self.ledgers
-        self.ledgers = dict(planning.ledgers)
+                        self.decided, now)
+        changed = planning.ledgers != base  # resumes applied just now included
+        self.decided = dict(planning.ledgers)
         audit = []
         for d in planning.decisions:
             pb = self.by_name[d.playbook]
@@ -202,67 +219,33 @@ class RemediationController:
                                                        "alerts": list(d.alerts)}))
         if changed or audit:  # committed with the cycle's alerts (runtime.commit)
             self._defer_ledgers(now, audit)
-        return self._gave_up_events(now)
+        self._submit_gave_up(now)
 
     def _defer_ledgers(self, now: float, audit=()) -> None:
-        """Every ledger (and the audit records) go with the runtime's next commit; the
-        latest write replaces an earlier one still pending, so nothing is lost while
-        commits fail."""
-        ledgers = dict(self.ledgers)
-        self._rt.defer_write("remediation:ledgers",
-                             lambda conn: ops.write_ledgers(conn, ledgers, now))
+        """Every decided ledger (and the audit records) go with the runtime's next commit;
+        the latest write replaces an earlier one still pending, so nothing is lost while
+        commits fail; once committed they are the ones shown (`ledgers`)."""
+        ledgers = dict(self.decided)
+
+        def shown() -> None:
+            self.ledgers = ledgers
+
+        self._port.defer("remediation:ledgers",
+                         lambda conn: ops.write_ledgers(conn, ledgers, now), shown)
         if audit:
-            self._rt.defer_outbox([], list(audit))
+            self._port.defer_outbox([], list(audit))
 
-    def restore_alerts(self, rows: dict, now: float, last_seen, tolerance_s: float) -> dict:
-        """The gave-up alerts as they were before a restart (a firing one keeps its start);
-        returns their notification records by fingerprint for the planner's ledger."""
-        from alerts.codec import state_from_dict
-        from alerts.dispatch import Tracked
-        from alerts.lifecycle import restore
-
-        tracked = {}
+    def _submit_gave_up(self, now: float) -> None:
+        """One finding per playbook: CRITICAL while suspended, OK otherwise (the
+        runtime's step creates no alert from an OK finding of one never raised)."""
         for name, rule in self._rules.items():
-            row = rows.get(rule.fingerprint)
-            if row is None or not isinstance(row.state, dict) or "state" not in row.state:
-                continue
-            self.gave_up[name] = restore(state_from_dict(row.state["state"]), now,
-                                         last_seen=last_seen, downtime_tolerance_s=tolerance_s)
-            if row.state.get("tracked"):
-                tracked[rule.fingerprint] = Tracked.from_dict(row.state["tracked"])
-        return tracked
-
-    def alert_rows(self) -> list[tuple]:
-        """The gave-up alerts' rows for state.db's alert_states (the runtime commits them)."""
-        from alerts.codec import state_to_dict
-
-        rows = []
-        for name, state in self.gave_up.items():
-            rule = self._rules.get(name)
-            if rule is None:
-                continue
-            tracked = self._rt.ledger.get(rule.fingerprint)
-            rows.append((rule.fingerprint, GAVE_UP, dict(rule.labels),
-                         {"state": state_to_dict(state),
-                          "tracked": tracked.to_dict() if tracked is not None else None}))
-        return rows
-
-    def _gave_up_events(self, now: float) -> list[AlertEvent]:
-        events: list[AlertEvent] = []
-        for name, rule in self._rules.items():
-            led = self.ledgers.get(name)
+            led = self.decided.get(name)
             suspended = bool(led and led.suspended)
-            if not suspended and name not in self.gave_up:
-                continue
-            state, evs = transition(self.gave_up.get(name),
-                                    Status.CRITICAL if suspended else Status.OK,
-                                    1.0 if suspended else 0.0, rule, now)
-            self.gave_up[name] = state
             what = (f"remediation: playbook {name} gave up after its run limit; "
                     f"`alice-ops remediate resume {name}` re-enables it") if suspended \
                 else f"remediation: playbook {name} resumed"
-            events.extend(replace(e, summary=f"{what} [{e.kind.value}]") for e in evs)
-        return events
+            self._port.submit(Finding(rule, Status.CRITICAL if suspended else Status.OK,
+                                      1.0 if suspended else 0.0, what, now))
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -273,17 +256,17 @@ class RemediationController:
         try:
             await self.runner.record_plan(pb, "agent", kind="dry-run", reason=reason)
         except Exception as exc:  # a render error: recorded, never fatal
-            now = self._rt._clock()
-            await self._rt.db(ops.record_run, self._rt._store, pb.name, "dry-run", "agent", now,
+            now = self._port.now()
+            await self._port.db(ops.record_run, pb.name, "dry-run", "agent", now,
                               "failed", reason, {"error": str(exc)},
                               [AuditRecord(now, "agent", "remediation.dry-run", pb.name,
                                            "failed", {"error": str(exc)})])
         await self._refresh_history()
-        self._rt._publish(self._rt._clock())
+        self._port.publish(self._port.now())
 
     async def _execute(self, pb, revert_only: bool, reason: str) -> None:
         self.running = pb.name
-        self._rt._publish(self._rt._clock())
+        self._port.publish(self._port.now())
         outcome: RunOutcome | None = None
         try:
             outcome = await self.runner.run(pb, actor="agent", reason=reason,
@@ -291,19 +274,21 @@ class RemediationController:
         except Exception:
             log.exception("remediation %s crashed", pb.name)
         finally:
-            now = self._rt._clock()
-            led = self.ledgers.get(pb.name, Ledger())
-            self.ledgers[pb.name] = finish(led, bool(outcome and outcome.ok), now,
-                                           revert_on_resolve=pb.revert_on_resolve)
+            now = self._port.now()
+            led = self.decided.get(pb.name, Ledger())
+            self.decided = {**self.decided,
+                            pb.name: finish(led, bool(outcome and outcome.ok), now,
+                                            revert_on_resolve=pb.revert_on_resolve)}
             self.running = None
+            self._defer_ledgers(now)  # shown once committed; retried while commits fail
+            if not await self._port.commit(now):
+                log.error("remediation %s: ledger not saved yet (kept for the next commit)",
+                          pb.name)
             try:
-                await self._rt.db(ops.save_ledgers, self._rt._store,
-                                  {pb.name: self.ledgers[pb.name]}, now)
                 await self._refresh_history()
-            except Exception as exc:  # storage fault: the next cycle's commit retries it
-                log.error("remediation %s: ledger not saved yet: %s", pb.name, exc)
-                self._defer_ledgers(now)
-            self._rt._publish(now)
+            except Exception as exc:  # storage fault: read again after the next run
+                log.warning("remediation history not re-read: %s", exc)
+            self._port.publish(now)
 
     # -- commands (API, dashboard) -----------------------------------------------------------
 
@@ -316,23 +301,23 @@ class RemediationController:
     async def plan_now(self, name: str, actor: str) -> dict[str, Any]:
         shown = await self.runner.record_plan(self._get(name), actor)
         await self._refresh_history()
-        self._rt._publish(self._rt._clock())
+        self._port.publish(self._port.now())
         return shown
 
     async def run_now(self, name: str, confirm: str, actor: str) -> dict[str, Any]:
         """Run by hand (waits for the outcome); PermissionError in read-only mode,
         ValueError when `confirm` is not the playbook's name."""
         pb = self._get(name)
-        now = self._rt._clock()
+        now = self._port.now()
         if self.runner.read_only:
             await self.runner.refuse(name, actor, "read-only mode: no mutating action")
             raise PermissionError("read-only mode: remediation runs are refused")
         if confirm != name:
-            await self._rt.db(ops.add_audit, self._rt._store,
+            await self._port.db(ops.add_audit,
                               [AuditRecord(now, actor, "remediation.confirm", name, "declined",
                                            {"typed": str(confirm)[:64]})])
             raise ValueError(f"confirmation must be the playbook's name ({name})")
-        await self._rt.db(ops.add_audit, self._rt._store,
+        await self._port.db(ops.add_audit,
                           [AuditRecord(now, actor, "remediation.confirm", name, "confirmed", {})])
         self.running = name
         try:
@@ -340,21 +325,22 @@ class RemediationController:
         finally:
             self.running = None
             await self._refresh_history()
-            self._rt._publish(self._rt._clock())
+            self._port.publish(self._port.now())
         return outcome.to_json()
 
     async def resume_now(self, name: str, actor: str) -> dict[str, Any]:
         self._get(name)
-        now = self._rt._clock()
+        now = self._port.now()
         if self.runner.read_only:
             await self.runner.refuse(name, actor, "read-only mode: resume refused")
             raise PermissionError("read-only mode: resume is refused")
-        led = self.ledgers.get(name, Ledger())
-        self.ledgers[name] = resume(led)
-        await self._rt.db(ops.save_ledgers, self._rt._store, {name: self.ledgers[name]}, now,
-                          [AuditRecord(now, actor, "remediation.resume", name, "ok",
-                                       {"was_suspended": led.suspended})])
-        self._rt._publish(now)
+        led = self.decided.get(name, Ledger())
+        self.decided = {**self.decided, name: resume(led)}
+        self._defer_ledgers(now, [AuditRecord(now, actor, "remediation.resume", name, "ok",
+                                              {"was_suspended": led.suspended})])
+        if not await self._port.commit(now):  # kept; the next commit retries it
+            log.error("remediation %s: resume not stored yet (kept for the next commit)", name)
+        self._port.publish(now)
         return {"playbook": name, "resumed": True, "was_suspended": led.suspended}
 
     # -- snapshot ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import signal
 
 import httpx
 
-from agentproc import SIM_KEY, alert, write_config
+from agentproc import SIM_KEY, alert, notices, write_config
 
 AGENT_TOKEN = "agent-token-51c0e9f2aa7d"
 HOOK_TOKEN = "hook-bearer-0d4f7a9c23e1"
@@ -66,7 +66,9 @@ async def test_no_secret_escapes(tmp_path, sim, start_agent, webhook_receiver):
     await collect("outage")
     sim.set_scenario("normal")
     await agent.wait_for(_health("resolved"), "openai_health resolved")
-    await agent.wait_for(lambda s: s["agent"]["outbox_pending"] == 0, "the outbox drained")
+    # the snapshot shows the resolved alert once it is committed; its notice follows
+    await agent.wait_for(lambda s: notices(hook.requests, "openai_health", "resolved")
+                         and s["agent"]["outbox_pending"] == 0, "the outbox drained")
     await collect("resolved")
     seen += [(f"{db.name}{suffix} (running)", (tmp_path / f"{db.name}{suffix}").read_bytes())
              for suffix in ("", "-wal") if (tmp_path / f"{db.name}{suffix}").exists()]

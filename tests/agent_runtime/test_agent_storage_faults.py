@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from agentproc import alert, firing, notices, write_config
+from agentproc import alert, component, firing, notices, write_config
 
 FAULTY = (str(Path(__file__).with_name("faulty_agent.py")),)
 
@@ -44,6 +44,17 @@ def _resolved(name: str):
     return lambda s: (alert(s, name) or {}).get("state") == "resolved"
 
 
+def _probed(status: str, after: int):
+    """openai probed `status` and at least 3 more cycles run since cycle `after`: with
+    failure_threshold 1 its alert has moved (in the agent's decided state) by then."""
+    return lambda s: (component(s, "openai") or {}).get("status") == status \
+        and s["agent"]["cycles_total"].get("openai", 0) >= after + 3
+
+
+def _cycles(snap) -> int:
+    return snap["agent"]["cycles_total"].get("openai", 0)
+
+
 def _mount_tmpfs(where: Path, size: str) -> bool:
     where.mkdir()
     if os.geteuid() != 0:
@@ -56,13 +67,16 @@ def _mount_tmpfs(where: Path, size: str) -> bool:
 async def _storage_fault_episode(agent, hook, db: Path, sim, fault_on, fault_off) -> None:
     """openai_health fires while commits fail, then the fault clears: the firing notice
     goes out then; it resolves afterwards and that is notified too."""
-    await agent.wait_for(lambda s: s["agent"]["cycles_total"].get("openai", 0) >= 2,
-                         "two healthy cycles")
+    healthy = await agent.wait_for(lambda s: s["agent"]["cycles_total"].get("openai", 0) >= 2,
+                                   "two healthy cycles")
     fault_on()
     sim.set_scenario("openai-outage")
-    snap = await agent.wait_for(lambda s: firing("openai_health")(s)
-                                and firing("agent_storage")(s), "both alerts firing")
+    snap = await agent.wait_for(lambda s: _probed("critical", _cycles(healthy))(s)
+                                and firing("agent_storage")(s),
+                                "openai probed critical while commits fail")
     assert alert(snap, "agent_storage")["severity"] == "critical"
+    # commit first, then believe: the decided firing is not shown until it is committed
+    assert alert(snap, "openai_health") is None, alert(snap, "openai_health")
     health = await agent.get("/healthz")
     assert health.status_code == 503 and health.json()["status"] == "storage", health.text
     assert health.json()["reason"]
@@ -78,7 +92,8 @@ async def _storage_fault_episode(agent, hook, db: Path, sim, fault_on, fault_off
 
     fault_off()
     await agent.wait_for(lambda s: notices(hook.requests, "openai_health", "firing")
-                         and notices(hook.requests, "agent_storage", "resolved"),
+                         and notices(hook.requests, "agent_storage", "resolved")
+                         and firing("openai_health")(s),
                          "the kept firing notice delivered after the fault", timeout_s=20)
     assert (await agent.get("/healthz")).status_code == 200
     sim.set_scenario("normal")
@@ -153,21 +168,26 @@ async def test_damaged_pages_fire_and_resolve_inside_the_fault(tmp_path, sim, st
                           alerts={"success_threshold": 1})
     agent = await start_agent.make(config, launcher=FAULTY,
                                    env={"ALICE_TEST_STORE_FAULT": str(flag)}).start()
-    await agent.wait_for(lambda s: s["agent"]["cycles_total"].get("openai", 0) >= 2,
-                         "two healthy cycles")
+    healthy = await agent.wait_for(lambda s: s["agent"]["cycles_total"].get("openai", 0) >= 2,
+                                   "two healthy cycles")
     flag.write_text("corrupt")
     sim.set_scenario("openai-outage")
-    await agent.wait_for(lambda s: firing("openai_health")(s) and firing("agent_storage")(s),
-                         "openai_health firing during the fault")
+    bad = await agent.wait_for(lambda s: _probed("critical", _cycles(healthy))(s)
+                               and firing("agent_storage")(s),
+                               "openai_health firing (decided) during the fault")
+    assert alert(bad, "openai_health") is None, "an uncommitted transition is shown"
     health = (await agent.get("/healthz")).json()
     assert health["status"] == "storage" and "malformed" in health["reason"]
     sim.set_scenario("normal")
-    await agent.wait_for(_resolved("openai_health"), "openai_health resolved during the fault")
+    good = await agent.wait_for(_probed("ok", _cycles(bad)),
+                                "openai_health resolved (decided) during the fault")
+    assert alert(good, "openai_health") is None, "an uncommitted transition is shown"
     assert not notices(hook.requests, "openai_health")
     flag.unlink()
     await agent.wait_for(lambda s: notices(hook.requests, "openai_health", "resolved")
-                         and notices(hook.requests, "agent_storage", "resolved"),
-                         "the episode notified once the fault cleared", timeout_s=20)
+                         and notices(hook.requests, "agent_storage", "resolved")
+                         and _resolved("openai_health")(s),
+                         "the episode notified and shown once the fault cleared", timeout_s=20)
     told = notices(hook.requests, "openai_health")
     # one batch held both notices: the receiver hears the episode's latest news once
     # (resolved, with the episode's start), and both rows are in the outbox
