@@ -226,6 +226,7 @@ class Runtime:
         self._retired: list[AlertEvent] = []
         self._retired_rows: list[tuple] = []
         self._pending = PendingBatch()
+        self.commits_shared = 0  # jobs whose batch went with another job's commit
         self.storage = StorageHealth()
         self._direct: set[asyncio.Task] = set()
         self._direct_last: dict[str, asyncio.Task] = {}
@@ -539,10 +540,17 @@ class Runtime:
         """Commit the pending batch (with `batch` added); True when it went through.
         On failure the batch stays pending, the failure is counted and the
         agent_storage alert moves; the next commit retries it all. One commit at a time
-        (jobs run concurrently): what one takes, the next does not take again."""
+        (jobs run concurrently): what one takes, the next does not take again.
+
+        Batched: jobs that finish while a commit is in flight wait for the lock, and the
+        first of them commits every batch absorbed meanwhile in one transaction; the
+        others find nothing left and return True without a transaction of their own."""
         if batch is not None:
             self._pending.absorb(batch)
         async with self._commit_lock:
+            if batch is not None and not self._pending and not self.storage.unsaved:
+                self.commits_shared += 1
+                return True  # committed with an earlier job's batch
             return await self._commit(now)
 
     async def _commit(self, now: float) -> bool:

@@ -1,0 +1,63 @@
+"""Commit batching (issue 15): jobs that finish while a commit is in flight share the
+next one, so a slow disk costs one transaction per commit time, not one per job, and no
+job's transitions are left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from agent.config import parse_config
+from agent.service import AgentService
+
+COMMIT_S = 0.05  # a slow disk: every transaction takes this long
+
+
+async def _until(predicate, what: str, timeout_s: float = 60.0):
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def test_jobs_finishing_together_share_a_commit(tmp_path, sim):
+    backend = sim.urls["backend"]
+    names = [f"tool-{i:02d}" for i in range(30)]
+    listed = "".join(f'\n    - {{name: {n}, url: "{backend}/tools/{n}/health"}}' for n in names)
+    per_component = ", ".join(f"{n}: 0.2" for n in names)
+    config = parse_config(f"""
+targets:
+  backend: {{url: "{backend}"}}
+  endpoints:{listed}
+agent:
+  listen: "127.0.0.1:0"
+  data_path: "{tmp_path / 'state.db'}"
+  intervals: {{per_component: {{{per_component}}}}}
+""", "<test>")
+    service = await AgentService.start(config)
+    try:
+        store, commits = service.store, []
+        real = store.commit_cycle
+
+        def slow_commit(*args, **kwargs):
+            time.sleep(COMMIT_S)
+            commits.append(time.monotonic())
+            return real(*args, **kwargs)
+
+        store.commit_cycle = slow_commit
+        runtime = service.runtime
+        jobs_before = sum(runtime.cycles.values())
+        await _until(lambda: sum(runtime.cycles.values()) >= jobs_before + 300, "300 jobs")
+        jobs = sum(runtime.cycles.values()) - jobs_before
+        assert runtime.commits_shared > 0
+        # one transaction per COMMIT_S at most, far fewer than jobs
+        assert len(commits) < jobs / 2, (len(commits), jobs)
+        # nothing left behind: every endpoint's alert is committed as decided
+        await _until(lambda: not runtime.storage.problem and runtime.states
+                     and set(runtime.states) == set(runtime.port.alert_states()),
+                     "every decided state committed")
+        rows = await runtime.db(store.load_alert_states)
+        saved = {row.rule for row in rows.values()}
+        assert {f"{n}_health" for n in names} <= saved, sorted(saved)[:10]
+    finally:
+        await service.stop()
