@@ -7,6 +7,11 @@ file), so the runtime hands its notices straight to the notifiers that still wor
 next cycle, like every other alert. The lifecycle here is pure: failures and
 successes with their time in, events and rows out.
 
+It is the one alert outside the runtime's copy-on-write batch (agent.runtime): every
+other alert is shown and told only once its commit succeeded, but this one exists to
+say that commits fail, so it must move, be shown and be told exactly when they do.
+Waiting for a commit would hide it for the whole fault.
+
 An agent restarted while the fault lasts (kill -9, a crash) continues the episode it
 announced instead of announcing a second one: its start is kept in a small file beside
 the state file (`state.db.storage-alert`, outside SQLite), read at start (`resume`) and
