@@ -16,6 +16,9 @@ Rules (Alertmanager's):
 * A repeat (a reminder, or an escalation of a told alert) is due when it is queued: the
   planner already spaced it by `repeat_interval_s`. What else of its group is due rides
   along.
+* The end of an episode is due when it is queued: once the held rows would leave
+  nothing of the group firing, the recovery is told at once (there is nothing left to
+  wait for), so a component that heals is told so within a cycle.
 * Nothing is dropped: a held row is only ever delayed, resolved ones too.
 
 Outbox rows stay one per notice; grouping happens when they are delivered.
@@ -117,13 +120,16 @@ def due_at(rows: Sequence[Pending], state: GroupState | None, policy: GroupPolic
     """When a group holding `rows` (undelivered, at least one) may be sent.
 
     New group: its earliest alert's start + wait_s (a row queued later than that goes at
-    once). Told group: its last notification + interval_s. A repeat (reminder > 0) makes
+    once). Told group: its last notification + interval_s, or at once when the rows end
+    its episode (nothing of it would be firing after them). A repeat (reminder > 0) makes
     the group due when it was queued, if that is sooner.
     """
     if not rows:
         raise ValueError("due_at: a group without rows is never due")
     if state is None:
         at = min(r.notice.starts_at for r in rows) + policy.wait_s
+    elif after_send(state, [r.notice for r in rows], 0.0) is None:
+        at = max(r.created_at for r in rows)  # the episode ends: tell it now
     else:
         at = state.last_sent + policy.interval_s
     repeats = [r.created_at for r in rows if r.notice.reminder > 0 and r.notice.status == FIRING]

@@ -74,15 +74,29 @@ async def test_the_hang_is_told_one_notice_per_component_group(tmp_path, sim, st
         assert post["commonLabels"]["component"] == component
     firing_posts = [p for p in posts if p["status"] == "firing"]
     assert len(firing_posts) < len(told), "no notice carried more than one alert"
-    # a told group waits group_interval between notices (arrival times, a little slack)
-    arrivals: dict[str, list[float]] = {}
+    # a told group waits group_interval between notices (arrival times, a little slack),
+    # except the notice that ends its episode (nothing of it firing after it) and a repeat
+    # (an escalation of an alert told firing): those are told at once
+    last: dict[str, float] = {}
+    firing: dict[str, set[str]] = {}
+    seen: set[tuple[str, str]] = set()
     for request, at in zip(hook.requests, hook.arrived):
         body = request.body if isinstance(request.body, dict) else {}
-        if body.get("groupLabels", {}).get("component") in COMPONENTS:
-            arrivals.setdefault(body["groupLabels"]["component"], []).append(at)
-    for component, times in arrivals.items():
-        gaps = [b - a for a, b in zip(times, times[1:])]
-        assert all(g >= INTERVAL_S - 1.0 for g in gaps), (component, gaps)
+        component = body.get("groupLabels", {}).get("component")
+        if component not in COMPONENTS:
+            continue
+        now_firing = firing.setdefault(component, set())
+        episodes = {(a["labels"]["alertname"], a["startsAt"]) for a in body["alerts"]
+                    if a["status"] == "firing"}
+        repeat, seen = bool(episodes & seen), seen | episodes
+        for a in body["alerts"]:
+            (now_firing.add if a["status"] == "firing" else now_firing.discard)(
+                a["labels"]["alertname"])
+        if component in last and now_firing and not repeat:
+            assert at - last[component] >= INTERVAL_S - 1.0, (component, at - last[component])
+        last[component] = at
+        if not now_firing:
+            del last[component]  # the episode is over: the next alert starts a new group
     resolved = {(a["labels"]["alertname"], a["startsAt"]) for p in posts
                 for a in p["alerts"] if a["status"] == "resolved"}
     assert set(told) <= resolved  # every announced alert is told resolved
