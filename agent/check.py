@@ -151,17 +151,23 @@ def import_before_timing(config: Config) -> None:
     probe phase (~0.7 s of CPU for `openai`, ~60 ms for the rest), above all on a worker
     thread beside the event loop, holds the GIL and inflates every latency measured
     meanwhile: the first check would report other latencies than the next."""
+    names = [m for sdk in sdks_needed(config) for m in SDK_MODULES[sdk]]
+    if config.targets.gateway is not None:
+        names.append("websockets.asyncio.client")
+    import_wire_modules(names)
+
+
+def import_wire_modules(extra: list[str] | tuple[str, ...] = ("websockets.asyncio.client",)
+                        ) -> None:
+    """Import WIRE_MODULES and `extra` (what is not imported yet) and load the TLS context
+    (cached). Idempotent; alice-tui's preload thread calls it ahead of the agent."""
     import importlib
 
     from agent.probes.http import tls_context
     from agent.probes.lazy import settle
 
     settle()  # check_cmd may be loading the TLS context on another core
-
-    names = [*WIRE_MODULES, *(m for sdk in sdks_needed(config) for m in SDK_MODULES[sdk])]
-    if config.targets.gateway is not None:
-        names.append("websockets.asyncio.client")
-    for name in names:
+    for name in (*WIRE_MODULES, *extra):
         if name in sys.modules:
             continue
         try:

@@ -278,17 +278,17 @@ async def run(p: Plan) -> int:
 
 async def start_during_warmup(source, names: list[str]) -> asyncio.Task:
     """--demo: start the simulator and the agent in a task and return once the simulator
-    is up and its traffic warm-up (an idle `warmup_s` sleep, a second or more) begins, so
-    the dashboard is built and painted meanwhile instead of after it. The modules the
-    agent and the dashboard need are imported on a thread from then on too (not before:
-    not competing with the simulator's own start). Raises SourceError if the start
-    fails before the warm-up."""
+    is up and its traffic warm-up (an idle `warmup_s` sleep) begins, so the dashboard is
+    built and painted meanwhile instead of after it. The modules the agent and the
+    dashboard need are imported on a thread from the start: the simulator runs in a
+    process of its own (tui.demo_sim), so they do not compete with its start. Raises
+    SourceError if the start fails before the warm-up."""
     from tui.marks import mark
 
     warming = asyncio.Event()
+    preload(names)
 
     def warmup_begins() -> None:
-        preload(names)
         warming.set()
 
     async def start() -> None:

@@ -19,6 +19,11 @@ from typing import Any, Callable, Iterator, Protocol, runtime_checkable
 from urllib.parse import quote
 
 log = logging.getLogger("alice_ops.tui")
+# --demo: seconds of simulated traffic before the agent's first probes. After 0.5 s every
+# guide scenario's component statuses are those after 1.2 s (the earlier wait; measured
+# over all of them, and tests/tui/test_tui_demo_warmup.py keeps the ones that differed at
+# 0.3-0.4 s); shorter, rates have too few samples (UNKNOWN "no data").
+DEMO_WARMUP_S = 0.5
 
 
 class SourceError(Exception):
@@ -96,7 +101,8 @@ class InProcessSource:
     can_mutate = True
 
     def __init__(self, config: Any = None, *, demo: bool = False, scenario: str = "normal",
-                 service: Any = None, label: str | None = None, warmup_s: float = 1.2):
+                 service: Any = None, label: str | None = None,
+                 warmup_s: float = DEMO_WARMUP_S):
         if service is None and config is None and not demo:
             raise ValueError("InProcessSource needs a config, demo=True or a service")
         self._config, self._demo, self._scenario, self._warmup_s = config, demo, scenario, warmup_s
@@ -136,12 +142,14 @@ class InProcessSource:
         config = self._config
         try:
             if self._demo:
-                from agent.demo import demo_stack, with_demo_capabilities
+                import secrets
+
                 from tui.marks import mark
 
                 mark("sim_start")
-                self.sim, config = await self._stack.enter_async_context(
-                    demo_stack(self._scenario, warmup_s=0))
+                key = f"sk-sim-demo-{secrets.token_hex(8)}"  # this demo's, never printed
+                self.sim = await self._stack.enter_async_context(
+                    SimProcess(self._scenario, key))
                 if self.during_warmup is not None:
                     self.during_warmup()
                 # let the simulated traffic fill the metric windows (what demo_stack's
@@ -150,8 +158,11 @@ class InProcessSource:
                 mark("sim_ready")
                 import tempfile
 
+                from agent.demo import demo_config, with_demo_capabilities
+
                 tmp = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="alice-tui-"))
-                config = with_demo_capabilities(config, str(Path(tmp) / "state.db"))
+                config = with_demo_capabilities(demo_config(self.sim.urls, api_key=key),
+                                                str(Path(tmp) / "state.db"))
                 self.expected_interval_s = config.agent.intervals.fast_s
             from agent.service import AgentService
 
@@ -180,15 +191,19 @@ class InProcessSource:
         targets = getattr(config, "targets", None)
         names = ["agent.service", "agent.store", "agent.runtime", "agent.scheduler",
                  "alerts.notifiers", "agent.remediation.controller",
-                 "rules.thresholds:default_rows", "rules.playbooks:default_playbooks"]
+                 "rules.thresholds:default_rows", "rules.playbooks:default_playbooks",
+                 # AgentService.start imports the API module (aiohttp: it loads the
+                 # system CA paths at import, releasing the GIL: better on this thread)
+                 "agent.api",
+                 # the probes' wire modules and TLS context (the agent's first cycle)
+                 "agent.check:import_wire_modules"]
+        if self._demo:
+            names.insert(0, "agent.demo")  # the demo config, built after the warm-up
         if self._demo or getattr(config, "checklists", None) is not None:
             names += ["agent.checklists.controller", "rules.checklists:default_checklists"]
         if self._demo or getattr(config, "cost", None) is not None:
             names += ["agent.cost.component", "agent.cost", "rules.cost_table:default_table"]
-        if self._demo or getattr(targets, "openai", None) is not None:
-            names.append("openai")
-        if self._demo or getattr(targets, "ollama", None) is not None:
-            names.append("ollama")
+        names += sdks_to_preload(config, self._demo)
         if self._demo or getattr(targets, "prometheus", None) is not None:
             # the PromQL client (agent/probes/prometheus.py), imported by the first
             # Prometheus probe; without this it was the last probe in, holding up the
@@ -265,6 +280,81 @@ class InProcessSource:
 RUN_TIMEOUT_S = 1800.0
 """A playbook run answers when it is over; full-recovery alone may wait ~10 minutes for
 health checks."""
+
+
+class SimProcess:
+    """The --demo simulator in a process of its own (`python -m tui.demo_sim`), on free
+    loopback ports: `async with SimProcess(scenario, key) as sim: sim.urls`. Its start,
+    traffic and answers then run on another core than the dashboard and the agent. It
+    stops when its stdin closes (at the block's end, or when this process dies)."""
+
+    READY_S = 30.0
+
+    def __init__(self, scenario: str, api_key: str, profile: str = "guide"):
+        self.scenario, self.profile, self._key = scenario, profile, api_key
+        self.urls: dict[str, str] = {}
+        self._proc: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> "SimProcess":
+        import os
+        import sys
+
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tui.demo_sim", self.scenario, self.profile,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            env={**os.environ, "ALICE_SIM_API_KEY": self._key})
+        assert self._proc.stdout is not None
+        try:
+            line = await asyncio.wait_for(self._proc.stdout.readline(), self.READY_S)
+        except TimeoutError:
+            await self._stop()
+            raise SourceError(f"the simulator did not start within {self.READY_S:g} s") \
+                from None
+        try:
+            said = json.loads(line) if line.strip() else {}
+        except ValueError:
+            said = {}
+        if not isinstance(said, dict) or not isinstance(said.get("urls"), dict):
+            await self._stop()
+            why = said.get("error") if isinstance(said, dict) else None
+            raise SourceError(f"the simulator did not start: {why or 'it exited'}")
+        self.urls = said["urls"]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stop()
+
+    async def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.returncode is not None:
+            return
+        if proc.stdin is not None:
+            proc.stdin.close()  # its cue to stop
+        try:
+            await asyncio.wait_for(proc.wait(), 5.0)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+def sdks_to_preload(config: Any, demo: bool) -> list[str]:
+    """The official SDKs the agent's first cycle imports: `openai` for the deep probe, the
+    Realtime probe and the costs API (spend with an admin key), `ollama` for the deep
+    generate. The demo's config has only Ollama's deep probe on. A plain probe uses none
+    (importing `openai` is ~0.5 s of CPU: preloaded for nothing, it competed with the
+    first paint)."""
+    if demo:
+        return ["ollama"]
+    targets = getattr(config, "targets", None)
+    openai, ollama = getattr(targets, "openai", None), getattr(targets, "ollama", None)
+    names = []
+    if openai is not None and (openai.deep_probe or openai.realtime.enabled or (
+            getattr(config, "cost", None) is not None and openai.admin_key is not None)):
+        names.append("openai")
+    if ollama is not None and ollama.deep_probe:
+        names.append("ollama")
+    return names
 
 
 class AttachSource:
