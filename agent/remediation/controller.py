@@ -258,9 +258,9 @@ class RemediationController:
         except Exception as exc:  # a render error: recorded, never fatal
             now = self._port.now()
             await self._port.db(ops.record_run, pb.name, "dry-run", "agent", now,
-                              "failed", reason, {"error": str(exc)},
-                              [AuditRecord(now, "agent", "remediation.dry-run", pb.name,
-                                           "failed", {"error": str(exc)})])
+                                "failed", reason, {"error": str(exc)},
+                                [AuditRecord(now, "agent", "remediation.dry-run", pb.name,
+                                             "failed", {"error": str(exc)})])
         await self._refresh_history()
         self._port.publish(self._port.now())
 
@@ -314,11 +314,12 @@ class RemediationController:
             raise PermissionError("read-only mode: remediation runs are refused")
         if confirm != name:
             await self._port.db(ops.add_audit,
-                              [AuditRecord(now, actor, "remediation.confirm", name, "declined",
-                                           {"typed": str(confirm)[:64]})])
+                                [AuditRecord(now, actor, "remediation.confirm", name,
+                                             "declined", {"typed": str(confirm)[:64]})])
             raise ValueError(f"confirmation must be the playbook's name ({name})")
         await self._port.db(ops.add_audit,
-                          [AuditRecord(now, actor, "remediation.confirm", name, "confirmed", {})])
+                            [AuditRecord(now, actor, "remediation.confirm", name, "confirmed",
+                                         {})])
         self.running = name
         try:
             outcome = await self.runner.run(pb, actor=actor, reason="by hand")
