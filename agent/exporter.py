@@ -11,6 +11,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
                                     HistogramMetricFamily, Metric)
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from agent.cost.metrics import cost_families
 from vocab.model import ProbeResult
@@ -38,11 +39,18 @@ class DurationHistogram:
         self.sums[key] = self.sums.get(key, 0.0) + seconds
 
     def families(self, name: str, doc: str, label: str) -> HistogramMetricFamily:
+        """One histogram family, a series per key: the samples HistogramMetricFamily's
+        add_metric makes (buckets, _count, _sum), built directly (at 2000 endpoints its
+        per-call checks were a fifth of a scrape)."""
         family = HistogramMetricFamily(name, doc, labels=[label])
+        bounds = [*(f"{b:g}" for b in self.buckets), "+Inf"]
+        bucket, count, total = f"{name}_bucket", f"{name}_count", f"{name}_sum"
+        samples = family.samples
         for key, counts in sorted(self.counts.items()):
-            buckets = [(f"{b:g}", counts[i]) for i, b in enumerate(self.buckets)]
-            buckets.append(("+Inf", counts[-1]))
-            family.add_metric([key], buckets, self.sums[key])
+            samples.extend(Sample(bucket, {label: key, "le": le}, n)
+                           for le, n in zip(bounds, counts))
+            samples.append(Sample(count, {label: key}, counts[-1]))
+            samples.append(Sample(total, {label: key}, self.sums[key]))
         return family
 
 
@@ -188,3 +196,84 @@ def _counter(name: str, doc: str, label: str, values: Mapping[str, int]) -> Coun
     for key, n in sorted(values.items()):
         family.add_metric([key], n)
     return family
+
+
+# -- the text format, fast ------------------------------------------------------------------
+
+_PREFIXES: dict[tuple, str] = {}  # (sample name, *label items) -> 'name{labels} '
+_PREFIXES_MAX = 200_000
+
+
+def _prefix(name: str, labels: Mapping[str, str]) -> str:
+    """`name{k="v",...} ` as prometheus_client's generate_latest writes it (legacy names
+    escaped with underscores, label values with backslash escapes), cached per label set:
+    at 2000 endpoints a scrape has ~70,000 samples, nearly all seen at the last scrape."""
+    key = (name, *labels.items())  # as built (an order of its own: an entry of its own)
+    found = _PREFIXES.get(key)
+    if found is not None:
+        return found
+    from prometheus_client.openmetrics import exposition as om
+
+    items = sorted(labels.items())
+
+    text = ",".join(f'{om.escape_label_name(k, om.UNDERSCORES)}="'
+                    f'{om._escape(v, om.ALLOWUTF8, False)}"' for k, v in items)
+    metric = om.escape_metric_name(name, om.UNDERSCORES)
+    found = f"{metric}{{{text}}} " if text else f"{metric} "
+    if len(_PREFIXES) >= _PREFIXES_MAX:
+        _PREFIXES.clear()  # endpoints come and go: never grows without bound
+    _PREFIXES[key] = found
+    return found
+
+
+_TYPES = {"counter": ("_total", "counter"), "info": ("_info", "gauge"),
+          "stateset": ("", "gauge"), "gaugehistogram": ("", "histogram"),
+          "unknown": ("", "untyped")}
+_OM_SUFFIXES = ("_created", "_gsum", "_gcount")
+
+
+def exposition(registry: Collector) -> bytes:
+    """The Prometheus text format of `registry` (what `/metrics` answers), byte for byte
+    what prometheus_client's generate_latest writes (tests/agent/test_metrics_exposition.py
+    compares them), several times faster at thousands of series: each label set is escaped
+    once and its `name{labels} ` prefix reused by later scrapes. Metrics with a sample
+    timestamp or a name outside the legacy character set go through generate_latest's own
+    formatting (the agent exports none)."""
+    from prometheus_client.openmetrics import exposition as om
+    from prometheus_client.utils import floatToGoString
+
+    output: list[str] = []
+    for metric in registry.collect():
+        if any(s.timestamp is not None or not om._is_valid_legacy_metric_name(s.name)
+               for s in metric.samples):
+            output.append(_generic(metric))
+            continue
+        suffix, mtype = _TYPES.get(metric.type, ("", metric.type))
+        mname = om.escape_metric_name(metric.name + suffix)
+        doc = metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
+        output.append(f"# HELP {mname} {doc}\n# TYPE {mname} {mtype}\n")
+        extra: dict[str, list[str]] = {}
+        special = {metric.name + s: s for s in _OM_SUFFIXES}
+        for s in metric.samples:
+            line = f"{_prefix(s.name, s.labels)}{floatToGoString(s.value)}\n"
+            if s.name in special:
+                extra.setdefault(special[s.name], []).append(line)
+            else:
+                output.append(line)
+        for om_suffix, lines in sorted(extra.items()):
+            name = om.escape_metric_name(metric.name + om_suffix)
+            output.append(f"# HELP {name} {doc}\n# TYPE {name} gauge\n")
+            output.extend(lines)
+    return "".join(output).encode("utf-8")
+
+
+def _generic(metric: Metric) -> str:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    class One(Collector):
+        def collect(self) -> Iterator[Metric]:
+            yield metric
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(One())
+    return generate_latest(registry).decode("utf-8")
