@@ -148,3 +148,44 @@ async def test_a_give_up_during_a_commit_fault_is_shown_and_told_after_it(tmp_pa
     finally:
         await service.stop()
         await receivers.close()
+
+
+async def test_a_checklist_resolution_during_a_commit_fault_waits_for_its_commit(tmp_path,
+                                                                                 sim):
+    from checklists.test_checklist_agent import midday_zone
+
+    receivers = Receivers()
+    hook = await receivers()
+    config = parse_config(agent_yaml(sim, tmp_path, key=SIM_KEY) + f"""\
+notifiers:
+  webhooks: [{{name: ops, url: "{hook.url}"}}]
+checklists: {{daily_at: "00:00", deadline: "00:01", timezone: "{midday_zone()}"}}
+""", "<test>")
+    service = await AgentService.start(config)
+    try:
+        runtime = service.runtime
+        await runtime.checklists.tick()
+        await _until(lambda: _told(hook, "checklist_overdue", "firing"), "overdue announced")
+        fault = CommitFault(service.store)
+        fault.on = True
+        for item_id in runtime.checklists_state()["daily"]["open"]:  # answers: own writes
+            await runtime.checklist_answer("daily", item_id, "skipped", "", "tester")
+        overdue = runtime.checklists.rule
+        await _until(lambda: (d := runtime._w_raised.get(overdue.fingerprint)) is not None
+                     and d.phase is Phase.RESOLVED, "checklist_overdue resolved (decided)")
+        await _cycles(service, "openai", 3)
+        assert fault.calls >= 3
+        assert runtime.checklists.state.phase is Phase.FIRING, "an uncommitted resolution shown"
+        assert (_shown(service, "checklist_overdue") or {}).get("state") == "firing"
+        assert not _told(hook, "checklist_overdue", "resolved")
+
+        fault.on = False
+        await _until(lambda: _told(hook, "checklist_overdue", "resolved"), "the kept resolution")
+        # resolved (or, after a later tick, gone): no longer firing once committed
+        assert (_shown(service, "checklist_overdue") or {}).get("state") != "firing"
+        await _cycles(service, "openai", 5)
+        assert len(_told(hook, "checklist_overdue", "resolved")) == 1
+        assert len(_told(hook, "checklist_overdue", "firing")) == 1
+    finally:
+        await service.stop()
+        await receivers.close()
