@@ -51,7 +51,7 @@ class GroupPolicy:
 
     by: tuple[str, ...] = ("component",)
     wait_s: float = 0.0
-    interval_s: float = 10.0
+    interval_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.wait_s < 0 or self.interval_s < 0:
