@@ -1,14 +1,22 @@
-"""Notifications per fault, before and after inhibition (issue 14's figures).
+"""Notifications per fault, by how alerts are told (issue 14's figures).
 
 For each simulator scenario: a real `alice-agent` watching every component of the
 simulator, a webhook receiver counting what it is told; the scenario is switched on
-for `--fault-s`, then back to normal until every alert has resolved. "before" runs
-the agent with `alerts.inhibit: false`, "after" with the shipped dependencies. Printed
-per scenario: firing notices (distinct alert episodes told) before and after, and the
-time from the switch to the first notification (after).
+for `--fault-s`, then back to normal until every alert has resolved and the outbox is
+empty. Each mode is one agent (`--modes`, run one after the other):
+
+* `before`: `alerts.inhibit: false`, no grouping (`group_by: ["..."]`): every alert
+  is told on its own;
+* `off`: the shipped dependencies (inhibition), no grouping;
+* `on`: inhibition and the shipped grouping (per component; `--group-wait-s`,
+  `--group-interval-s`).
+
+Printed per scenario and mode: notifications (webhook POSTs, from the fault until
+everything is told resolved), the alert episodes told firing, and the time from the
+switch to the first notification.
 
     python -m simulator.bench.notify [--scenarios hang,openai-outage] [--fault-s 20]
-        [--group-wait-s 5]
+        [--modes off,on] [--group-wait-s 0] [--group-interval-s 10]
 """
 
 from __future__ import annotations
@@ -68,16 +76,27 @@ class Hook:
             await self._runner.cleanup()
 
 
-def _config(path: Path, urls: dict[str, str], hook: Hook, inhibit: bool,
-            group_wait_s: float = 0.0) -> None:
+def mode_alerts(mode: str, group_wait_s: float = 0.0,
+                group_interval_s: float | None = None) -> dict[str, Any]:
+    """The `alerts:` settings of a mode (see the module docstring)."""
+    if mode == "before":
+        return {"inhibit": False, "group_by": ["..."], "group_interval_s": 0}
+    if mode == "off":
+        return {"inhibit": True, "group_by": ["..."], "group_interval_s": 0}
+    if mode == "on":
+        return {"inhibit": True, "group_wait_s": group_wait_s,
+                **({} if group_interval_s is None else {"group_interval_s": group_interval_s})}
+    raise ValueError(f"unknown mode {mode!r} (known: before, off, on)")
+
+
+def _config(path: Path, urls: dict[str, str], hook: Hook, alerts: dict[str, Any]) -> None:
     doc = {"targets": {"openai": {"base_url": urls["openai"], "api_key": "${BENCH_KEY}"},
                        "ollama": {"url": urls["ollama"]}, "gateway": {"url": urls["gateway"]},
                        "backend": {"url": urls["backend"]},
                        "prometheus": {"url": urls["prometheus"]}, "host": {"gpu": "off"}},
            "agent": {"listen": "127.0.0.1:0", "data_path": str(path.parent / "state.db"),
                      "intervals": {"fast_s": 1, "deep_s": 2}},
-           "alerts": {"inhibit": inhibit, "repeat_interval_s": 86400,
-                      "group_wait_s": group_wait_s},
+           "alerts": {"repeat_interval_s": 86400, **alerts},
            "notifiers": {"webhooks": [{"name": "bench", "url":
                                        f"http://127.0.0.1:{hook.port}/hook"}]}}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -118,14 +137,21 @@ class Agent:
         return r.json() if r.status_code == 200 else None
 
     async def quiet(self, timeout_s: float) -> bool:
-        """Wait until nothing fires or is pending; False when it did not get there."""
+        """Wait until nothing fires or is pending and the outbox is empty (twice in a row:
+        the pending count is re-read once a second); False when it did not get there."""
         deadline = time.monotonic() + timeout_s
+        calm = 0
         while time.monotonic() < deadline:
             snap = await self.snapshot()
             if snap is not None and not any(a["state"] in ("firing", "pending")
-                                            for a in snap["alerts"]):
-                return True
-            await asyncio.sleep(0.25)
+                                            for a in snap["alerts"]) \
+                    and snap["agent"]["outbox_pending"] == 0:
+                calm += 1
+                if calm >= 2:
+                    return True
+            else:
+                calm = 0
+            await asyncio.sleep(0.6)
         return False
 
     def stop(self) -> None:
@@ -140,34 +166,34 @@ class Agent:
 
 async def _measure(sim: Any, agent: Agent, hook: Hook, scenario: str, fault_s: float,
                    settle_s: float) -> dict[str, Any]:
-    """One fault: switch on, count for fault_s, switch off and wait for quiet."""
+    """One fault: switch on for fault_s, switch off, wait until everything is told."""
     await agent.quiet(settle_s)
     start = time.monotonic()
     mark = len(hook.posts)
     sim.set_scenario(scenario)
     await asyncio.sleep(fault_s)  # the fault's duration is what is being measured
     sim.set_scenario("normal")
-    posts = hook.posts[mark:]
-    during = [(t, a) for t, entries in posts if t <= start + fault_s for a in entries]
-    told = {(a["labels"]["alertname"], a["startsAt"]) for _, a in during
-            if a.get("status") == "firing"}
-    first = min((t for t, a in during if a.get("status") == "firing"), default=None)
     quiet = await agent.quiet(settle_s)
-    return {"notices": len(told), "posts": sum(1 for t, _ in posts if t <= start + fault_s),
+    posts = [(t, entries) for t, entries in hook.posts[mark:] if entries]
+    entries = [(t, a) for t, batch in posts for a in batch]
+    told = {(a["labels"]["alertname"], a["startsAt"]) for _, a in entries
+            if a.get("status") == "firing"}
+    first = min((t for t, _ in posts), default=None)
+    return {"notifications": len(posts), "notices": len(told),
             "first_s": None if first is None else round(first - start, 2),
             "alerts": sorted({name for name, _ in told}), "recovered": quiet}
 
 
-async def _run(scenarios: list[str], fault_s: float, settle_s: float, inhibit: bool,
-               workdir: Path, group_wait_s: float = 0.0) -> dict[str, dict[str, Any]]:
+async def _run(scenarios: list[str], fault_s: float, settle_s: float, mode: str,
+               workdir: Path, alerts: dict[str, Any]) -> dict[str, dict[str, Any]]:
     from simulator.server import run_in_thread
 
     sim = run_in_thread(api_key=KEY)
     hook = Hook()
     await hook.start()
-    (workdir / ("on" if inhibit else "off")).mkdir()
-    config = workdir / ("on" if inhibit else "off") / "alice-ops.yaml"
-    _config(config, sim.urls, hook, inhibit, group_wait_s if inhibit else 0.0)
+    (workdir / mode).mkdir()
+    config = workdir / mode / "alice-ops.yaml"
+    _config(config, sim.urls, hook, alerts)
     agent = Agent(config)
     try:
         await agent.ready()
@@ -175,8 +201,8 @@ async def _run(scenarios: list[str], fault_s: float, settle_s: float, inhibit: b
         out = {}
         for scenario in scenarios:
             out[scenario] = await _measure(sim, agent, hook, scenario, fault_s, settle_s)
-            print(f"  {'after ' if inhibit else 'before'} {scenario:24} "
-                  f"{out[scenario]['notices']:3d} notices", file=sys.stderr, flush=True)
+            print(f"  {mode:6} {scenario:24} {out[scenario]['notifications']:3d} notifications "
+                  f"({out[scenario]['notices']} alerts told)", file=sys.stderr, flush=True)
         return out
     finally:
         agent.stop()
@@ -191,9 +217,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-s", type=float, default=20.0,
                         help="how long each fault lasts (default 20 s)")
     parser.add_argument("--settle-s", type=float, default=60.0,
-                        help="longest wait for every alert to resolve after a fault")
+                        help="longest wait for every alert to resolve and be told after a fault")
+    parser.add_argument("--modes", default="off,on",
+                        help="before (no inhibition, no grouping), off (inhibition, no "
+                             "grouping), on (inhibition and grouping); default off,on")
     parser.add_argument("--group-wait-s", type=float, default=0.0,
-                        help="alerts.group_wait_s of the 'after' agent (grouping on)")
+                        help="alerts.group_wait_s of the 'on' agent")
+    parser.add_argument("--group-interval-s", type=float, default=None,
+                        help="alerts.group_interval_s of the 'on' agent (default: the shipped)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     args = parser.parse_args(argv)
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -201,23 +232,33 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         parser.exit(2, f"bench-notify: --scenarios: unknown scenario {bad[0]!r} "
                        f"(known: {', '.join(SCENARIOS)})\n")
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    bad = [m for m in modes if m not in ("before", "off", "on")]
+    if bad or not modes:
+        parser.exit(2, f"bench-notify: --modes: unknown mode {(bad or [''])[0]!r} "
+                       "(known: before, off, on)\n")
+    results: dict[str, dict[str, dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-notify-") as tmp:
-        before = asyncio.run(_run(scenarios, args.fault_s, args.settle_s, False, Path(tmp)))
-        after = asyncio.run(_run(scenarios, args.fault_s, args.settle_s, True, Path(tmp),
-                                 args.group_wait_s))
+        for mode in modes:
+            alerts = mode_alerts(mode, args.group_wait_s, args.group_interval_s)
+            results[mode] = asyncio.run(_run(scenarios, args.fault_s, args.settle_s, mode,
+                                             Path(tmp), alerts))
     if args.json:
         print(json.dumps({"fault_s": args.fault_s, "group_wait_s": args.group_wait_s,
-                          "before": before, "after": after}, indent=1))
+                          "group_interval_s": args.group_interval_s, **results}, indent=1))
         return 0
-    print(f"notifications per fault ({args.fault_s:g} s each; firing alert episodes told; "
-          f"after: group_wait {args.group_wait_s:g} s)")
-    print(f"{'scenario':24} {'before':>6} {'after':>6} {'first notice (after)':>22}  told after")
+    print(f"notifications per fault ({args.fault_s:g} s each; webhook POSTs until every alert "
+          f"is told resolved; alerts told firing in brackets)")
+    print(f"{'scenario':24} " + " ".join(f"{m:>10}" for m in modes)
+          + f" {'first notice':>13}  told ({modes[-1]})")
     for s in scenarios:
-        b, a = before[s], after[s]
-        first = "-" if a["first_s"] is None else f"{a['first_s']:.1f} s"
-        note = "" if b["recovered"] and a["recovered"] else "  (did not recover in time)"
-        print(f"{s:24} {b['notices']:6d} {a['notices']:6d} {first:>22}  "
-              f"{', '.join(a['alerts']) or '-'}{note}")
+        cells = " ".join(f"{results[m][s]['notifications']:>5d} ({results[m][s]['notices']:>2d})"
+                         for m in modes)
+        last = results[modes[-1]][s]
+        first = "-" if last["first_s"] is None else f"{last['first_s']:.1f} s"
+        note = "" if all(results[m][s]["recovered"] for m in modes) else \
+            "  (did not recover in time)"
+        print(f"{s:24} {cells} {first:>13}  {', '.join(last['alerts']) or '-'}{note}")
     return 0
 
 
