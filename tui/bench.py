@@ -80,6 +80,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from tui.source import DEMO_WARMUP_S
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 COLS, ROWS = 80, 24
@@ -327,9 +329,9 @@ def bench_startup(runs: int, modes: list[str], drop_caches: bool = False) -> Non
                        for launch in launches]
                 print(f"  demo   {_kind_title(kind)}: {_stats(total)} as the user waits, "
                       f"simulator included ({_judge(statistics.median(total), target)})")
-                print(f"      of which the simulator's start-up and 1.2 s traffic warm-up "
-                      f"inside the launch: median {statistics.median(sim):.3f} s (included, "
-                      f"not subtracted)")
+                print(f"      of which the simulator's start-up and {DEMO_WARMUP_S:g} s traffic "
+                      f"warm-up inside the launch: median {statistics.median(sim):.3f} s "
+                      f"(included, not subtracted)")
                 print("      marks, median s after spawn: " + _breakdown(
                     got[kind], ["main", "sim_start", "sim_ready", "source_ready", "app_mount",
                                 "first_snapshot", "first_paint", "first_full_paint"]))
