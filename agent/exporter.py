@@ -230,6 +230,9 @@ _TYPES = {"counter": ("_total", "counter"), "info": ("_info", "gauge"),
           "stateset": ("", "gauge"), "gaugehistogram": ("", "histogram"),
           "unknown": ("", "untyped")}
 _OM_SUFFIXES = ("_created", "_gsum", "_gcount")
+# what exposition() borrows from prometheus_client's own writer (some of it private)
+_OM_NEEDS = ("_is_valid_legacy_metric_name", "escape_metric_name", "escape_label_name", "_escape",
+             "ALLOWUTF8", "UNDERSCORES")
 
 
 def exposition(registry: Collector) -> bytes:
@@ -242,6 +245,11 @@ def exposition(registry: Collector) -> bytes:
     from prometheus_client.openmetrics import exposition as om
     from prometheus_client.utils import floatToGoString
 
+    if not all(hasattr(om, name) for name in _OM_NEEDS):
+        # a prometheus_client without the helpers this relies on (older than 0.22): its own
+        from prometheus_client import generate_latest
+
+        return generate_latest(registry)  # type: ignore[arg-type]
     output: list[str] = []
     for metric in registry.collect():
         if any(s.timestamp is not None or not om._is_valid_legacy_metric_name(s.name)

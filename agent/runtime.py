@@ -875,11 +875,10 @@ class Runtime:
         return self.snapshot
 
     def metrics_text(self) -> bytes:
-        from prometheus_client import CollectorRegistry, generate_latest
+        from prometheus_client import CollectorRegistry
 
+        from agent.exporter import exposition, with_external_labels
         from agent.resources import ResourceCollector
-
-        from agent.exporter import with_external_labels
 
         registry = CollectorRegistry()
         labels = self.config.agent.external_labels
@@ -889,7 +888,7 @@ class Runtime:
                               ollama_loads=self._ollama_loads), labels))
         registry.register(with_external_labels(
             ResourceCollector(lambda: self.storage.failures_total), labels))
-        return generate_latest(registry)
+        return exposition(registry)
 
     async def add_silence(self, matchers: str, duration_s: float, comment: str,
                           by: str) -> dict[str, Any]:

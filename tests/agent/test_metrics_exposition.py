@@ -77,6 +77,20 @@ def test_exposition_is_generate_latest_byte_for_byte():
         assert want.count(b"\n") > 20 * N
 
 
+def test_a_prometheus_client_without_the_borrowed_helpers_gets_its_own_writer(monkeypatch):
+    """exposition() leans on helpers of prometheus_client's writer, some private: where one
+    is missing (an older release), /metrics is generate_latest's, never an exception."""
+    import agent.exporter
+
+    def borrowed(*args):
+        raise AttributeError("module 'prometheus_client.openmetrics.exposition' has no '_gone'")
+
+    monkeypatch.setattr(agent.exporter, "_OM_NEEDS", (*agent.exporter._OM_NEEDS, "_gone"))
+    monkeypatch.setattr(agent.exporter, "_prefix", borrowed)  # the fast path would call it
+    reg = registry(snapshot(), {"site": "lab"})
+    assert exposition(reg) == generate_latest(reg)
+
+
 def test_histogram_families_are_add_metrics():
     hist = DurationHistogram()
     for i, seconds in enumerate((0.001, 0.2, 7.0, 45.0, 0.05)):
