@@ -7,7 +7,6 @@ owns the store (the agent's store worker, or the CLI's main thread).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -108,21 +107,6 @@ def alert_events(store: Store, since: float) -> list[tuple[float, str, str, str]
     return [(ts, rule, action.removeprefix("alert."), sev) for ts, rule, action, sev in rows]
 
 
-def save_alert_state(store: Store, row: tuple, now: float) -> None:
-    """Upsert one saved alert state `(fingerprint, rule, labels, state)` (the agent's own
-    alert_states table, so the checklist_overdue alert survives a restart)."""
-    fp, rule, labels, state = row
-    with store._write("save checklist alert state") as conn:
-        conn.execute(
-            """INSERT INTO alert_states (fingerprint, rule, labels, state, updated_at)
-               VALUES (?, ?, ?, ?, ?)
-               ON CONFLICT (fingerprint) DO UPDATE SET rule = excluded.rule,
-                 labels = excluded.labels, state = excluded.state,
-                 updated_at = excluded.updated_at""",
-            (fp, rule, json.dumps(labels, sort_keys=True), json.dumps(state, sort_keys=True),
-             now))
-
-
 __all__ = [
     "IO",
     "alert_events",
@@ -131,7 +115,6 @@ __all__ = [
     "last_auto_run_at",
     "load_run",
     "log_cursors",
-    "save_alert_state",
     "save_log_cursors",
     "save_run",
 ]
