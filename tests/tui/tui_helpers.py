@@ -115,15 +115,18 @@ async def wait_for(pilot, condition, timeout: float = 10.0, step: float = 0.05):
 
 
 @contextlib.asynccontextmanager
-async def demo_agent(tmp_path, scenario: str = "normal"):
+async def demo_agent(tmp_path, scenario: str = "normal", cost: dict | None = None):
     """The simulator plus an in-process agent probing every 0.5 s, in this event loop,
-    configured as `alice-tui --demo` runs it (spend tracking on)."""
+    configured as `alice-tui --demo` runs it (spend tracking on; `cost` updates its
+    `cost:` settings, e.g. {"session_cap_usd": 0.1})."""
     from agent.demo import demo_stack
     from agent.service import AgentService
     from agent.demo import with_demo_capabilities
 
     async with demo_stack(scenario, warmup_s=1.2) as (sim, config):
         config = with_demo_capabilities(config, str(tmp_path / "state.db"))
+        if cost:
+            config = config.model_copy(update={"cost": config.cost.model_copy(update=cost)})
         agent = config.agent.model_copy(update={
             "intervals": config.agent.intervals.model_copy(update={"fast_s": 0.5})})
         service = await AgentService.start(config.model_copy(update={"agent": agent}),

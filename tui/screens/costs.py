@@ -1,6 +1,9 @@
 """Screen 4, Costs: spend in each window against its budget with the burn-rate
-projection, where the figures came from (and where sources disagree), and the routing
-split with the guide's advice; all from the snapshot's `cost` section (agent.cost)."""
+projection, the most expensive sessions against the per-session cap, the cost per audio
+minute (measured or list price), the rate-limit headroom, where the figures came from
+(and where sources disagree), and the routing split with the guide's advice; all from the
+snapshot's `cost` section (agent.cost) and, for the rate-limit rows' verdicts, its
+components."""
 
 from __future__ import annotations
 
@@ -94,6 +97,153 @@ def routing_lines(cost: Mapping[str, Any], width: int, ascii_only: bool = False)
     return Group(bar, text)
 
 
+def _count(value: Any) -> str:
+    """A token or request count in a few cells: 950, 12.3k, 1.2M."""
+    v = float(value)
+    for div, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:.1f}{suffix}"
+    return f"{v:.0f}"
+
+
+def tokens_text(tokens: Mapping[str, Any]) -> str:
+    """Pure: a session's tokens by type in few cells: 'text 52.4k/3, audio 8/68, cached
+    1.2k' (in/out; cached: cached input, text and audio)."""
+    parts = []
+    for kind in ("text", "audio"):
+        i, o = tokens.get(f"{kind}_in"), tokens.get(f"{kind}_out")
+        if i or o:
+            parts.append(f"{kind} {_count(i or 0)}/{_count(o or 0)}")
+    cached = sum(float(tokens.get(k) or 0) for k in ("cached_text_in", "cached_audio_in"))
+    if cached:
+        parts.append(f"cached {_count(cached)}")
+    return ", ".join(parts) or "-"
+
+
+def sessions_lines(cost: Mapping[str, Any], ascii_only: bool = False) -> list[Any]:
+    """Pure: the per-session cap as a word with its cause, then the most expensive
+    sessions (USD, share of the cap, level, tokens by type); nothing without the section."""
+    per = cost.get("per_session")
+    if not per:
+        return []
+    status = str(per.get("status") or "unknown")
+    head = Text("sessions", style="bold")
+    cap = per.get("cap_usd")
+    if status == "off":
+        head.append("  no cap (cost.session_cap_usd)", style="dim")
+    else:
+        head.append("  ")
+        head.append(f" {fmt.status_word(status)} ", style=fmt.status_style(status))
+        head.append(f"  cap {float(cap):.2f} USD" if cap is not None else "")
+    head.append(f"  {per.get('count', 0)} sessions, {per.get('model', '?')} prices",
+                style="dim")
+    parts: list[Any] = [head]
+    if not per.get("available"):
+        note = "not measured, a blind spot: " if status == "absent" else ""
+        parts.append(Text(f"  {note}{per.get('reason') or per.get('text') or ''}",
+                          style="dim" if status in ("absent", "off") else "bold yellow"))
+        return parts
+    if status != "off" and per.get("text"):
+        parts.append(Text(f"  {per['text']}", style=fmt.status_style(status)
+                          if status != "ok" else ""))
+    top = per.get("top") or []
+    if not top:
+        return parts
+    table = _table(("session", "USD", "of cap", "level", "tokens in/out"), ascii_only,
+                   wrap=("tokens",))
+    for t in top:
+        level = str(t.get("level") or "ok") if cap is not None else None
+        tokens = tokens_text(t.get("tokens") or {})
+        if t.get("unpriced"):
+            tokens += f" (unpriced: {', '.join(t['unpriced'])})"
+        pct = t.get("percent_of_cap")
+        table.add_row(str(t.get("session", "")), f"{float(t.get('usd') or 0):.4f}",
+                      "-" if pct is None else f"{pct:.0f}%",
+                      Text(level.upper(), style=LEVEL_STYLES.get(level, "bold"))
+                      if level else Text("-"), tokens)
+    parts.append(table)
+    return parts
+
+
+def audio_lines(cost: Mapping[str, Any]) -> list[Text]:
+    """Pure: the cost per audio minute with its basis: measured (what the sessions' audio
+    cost, all tokens in) and the price row's list price, or that the row has no audio price."""
+    audio = cost.get("audio")
+    if not audio:
+        return []
+    head = Text("audio", style="bold")
+    head.append(f"  {audio.get('model', '?')}, basis: {audio.get('basis', '?')}", style="dim")
+    lines = [head]
+    listed = audio.get("list_usd_per_minute")
+    m = audio.get("measured")
+    if m:
+        lines.append(Text(f"  measured {m['usd_per_audio_minute']:.4f} USD/min all in "
+                          f"({m['input_minutes']:.1f} min in + {m['output_minutes']:.1f} out: "
+                          f"{m['usd']:.4f} USD)"))
+    if listed:
+        lines.append(Text(f"  list price {listed['input']:.4f} USD/min in, "
+                          f"{listed['output']:.4f} USD/min out", style="" if not m else "dim"))
+    else:
+        lines.append(Text("  no audio price in the price table (cost.prices adds one)",
+                          style="dim"))
+    return lines
+
+
+RATE_KINDS = ("requests", "tokens")
+
+
+def judged_ratelimits(snapshot: Mapping[str, Any] | None) -> dict[str, dict]:
+    """kind -> the row that judged it this cycle ({component, status, value, ...}): the
+    openai row (deep probe's headers) or the cost row (app metrics); one per kind."""
+    found: dict[str, dict] = {}
+    for c in (snapshot or {}).get("components") or []:
+        if c.get("name") not in ("openai", "cost"):
+            continue
+        for m in c.get("metrics") or []:
+            kind = str(m.get("name", "")).removeprefix("rate_limit_").removesuffix("_left")
+            if kind in RATE_KINDS and m.get("name") == f"rate_limit_{kind}_left":
+                found.setdefault(kind, {**m, "component": c["name"]})
+    return found
+
+
+def ratelimit_lines(snapshot: Mapping[str, Any] | None, cost: Mapping[str, Any]
+                    ) -> list[Text]:
+    """Pure: requests and tokens left in the provider's window, as a word when a row judged
+    them (naming the row and its source), with the app's own figure and its query."""
+    judged = judged_ratelimits(snapshot)
+    app = {f.get("kind"): f for f in cost.get("rate_limits") or []}
+    if not judged and not app:
+        return []
+    lines = [Text("rate limits", style="bold")]
+    for kind in RATE_KINDS:
+        m, f = judged.get(kind), app.get(kind)
+        if m is None and f is None:
+            continue
+        line, notes = Text(f"  {kind:<8} "), []
+        if m is not None:
+            status = str(m.get("status") or "unknown")
+            line.append(f" {fmt.status_word(status)} ", style=fmt.status_style(status))
+            value = m.get("value")
+            line.append(f" {'-' if value is None else f'{float(value):.0f}'} % left")
+            via = "deep probe headers" if m["component"] == "openai" else "app metrics"
+            notes.append(f"judged on {m['component']}/rate_limit_{kind}_left ({via})")
+        else:
+            line.append(" not judged", style="dim")
+        if f is not None:
+            figure = f"{_count(f['remaining'])} {kind} left"
+            if f.get("limit"):
+                figure += f" of {_count(f['limit'])}"
+                if f.get("left_percent") is not None and (m is None
+                                                          or m["component"] != "cost"):
+                    figure += f" ({f['left_percent']:.0f} %)"
+            line.append(f"; app metrics: {figure}" if m is not None else f": {figure}")
+            if not f.get("limit"):
+                notes.append(f"set cost.rate_limits.{kind}.limit to judge it")
+            notes.append(f"from {f.get('source', '?')}")
+        lines += [line, Text("    " + "; ".join(notes), style="dim")]
+    return lines
+
+
 def cost_view(snapshot: Mapping[str, Any] | None, now: float, width: int,
               ascii_only: bool = False) -> Group | Text:
     cost = (snapshot or {}).get("cost") or {}
@@ -118,6 +268,9 @@ def cost_view(snapshot: Mapping[str, Any] | None, now: float, width: int,
     if cost.get("reason"):
         parts.append(Text(str(cost["reason"]), style="bold yellow"))
     parts.append(budgets_table(cost, now, width, ascii_only))
+    parts += sessions_lines(cost, ascii_only)
+    parts += audio_lines(cost)
+    parts += ratelimit_lines(snapshot, cost)
     parts.append(Text("routing", style="bold"))
     parts.append(routing_lines(cost, width, ascii_only))
     parts.append(Text("sources", style="bold"))
@@ -141,7 +294,8 @@ class CostsScreen(DashboardScreen):
     def show(self, snapshot: dict) -> None:
         cost = snapshot.get("cost") or {}
         width = max(20, (self.size.width or 80) - 4)  # the body's padding, a scrollbar
-        key = (repr(cost), width, int(self.app.now) // 60)  # clock times: per minute
+        key = (repr(cost), repr(judged_ratelimits(snapshot)), width,
+               int(self.app.now) // 60)  # clock times: per minute
         if key == self._shown:
             return
         self._shown = key

@@ -2,9 +2,12 @@
 `cost` section (agent.cost: spend from Prometheus / the costs API / an estimate).
 
 One line: the level as a word and colour, a bar of today's spend with a mark where the
-current burn rate takes it by midnight, and the figures. Without a `cost:` section
-nothing is drawn here (the routing line above says how to turn it on): an empty gauge
-could be mistaken for zero spend.
+current burn rate takes it by midnight, and the figures. With a per-session cap
+(`cost.session_cap_usd`) a second line judges the most expensive session against it, so
+a session over its cap is not hidden behind a daily budget that is fine (the `cost`
+component has no tile: these lines stand for it). Without a `cost:` section nothing is
+drawn here (the routing line above says how to turn it on): an empty gauge could be
+mistaken for zero spend.
 """
 
 from __future__ import annotations
@@ -82,6 +85,54 @@ def spend_text(snapshot: Mapping[str, Any] | None, width: int,
     return out
 
 
+def session_cap_of(snapshot: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The snapshot's `cost.per_session` section when a cap is set (status not "off")."""
+    per = ((snapshot or {}).get("cost") or {}).get("per_session") or {}
+    return per if per and per.get("status", "off") != "off" else None
+
+
+def _short_id(session: str, room: int, ascii_only: bool) -> str:
+    """A session id cut in the middle to `room` cells (both ends tell ids apart)."""
+    if len(session) <= room or room < 5:
+        return session
+    mark = "~" if ascii_only else "…"
+    head = (room - 1) // 2
+    return session[:head] + mark + session[len(session) - (room - 1 - head):]
+
+
+def session_text(snapshot: Mapping[str, Any] | None, width: int,
+                 ascii_only: bool = False) -> Text:
+    """Pure: the session-cap line, 'sessions CRITICAL sess_sim03 spent 0.16 USD > cap 0.10
+    USD'. The word and the figures are never cut: a long session id is shortened in the
+    middle instead; a reason (no figure) is cut at the end, the Costs screen has it all."""
+    per = session_cap_of(snapshot)
+    if per is None:
+        return Text("")
+    status = str(per.get("status") or "unknown")
+    out = Text("sessions ")
+    out.append(f" {fmt.status_word(status)} ", style=fmt.status_style(status))
+    room = max(0, width - len(out.plain) - 1)
+    top = per.get("top") or []
+    if not per.get("available") or not top:
+        cap = per.get("cap_usd")
+        lead = "" if cap is None else f"cap {float(cap):.2f} USD: "
+        if status == "absent":
+            lead += "not measured (blind spot): "
+        out.append(" " + fmt.fit(lead + str(per.get("text") or per.get("reason") or ""),
+                                 room, ascii_only), style="" if top else "dim")
+        return out
+    sid = str(top[0].get("session", ""))
+    text = str(per.get("text") or "").removeprefix("session ")
+    if len(text) > room and sid and sid in text:
+        text = text.replace(sid, _short_id(sid, max(5, len(sid) - (len(text) - room)),
+                                           ascii_only), 1)
+    count = per.get("count")
+    if count and len(text) + len(f" ({count} sessions)") <= room:
+        text += f" ({count} sessions)"
+    out.append(" " + text)
+    return out
+
+
 class SpendGauge(Widget):
     snapshot: reactive[dict | None] = reactive(None, always_update=True)
 
@@ -90,10 +141,22 @@ class SpendGauge(Widget):
         """The part of a snapshot this widget draws (unchanged: no need to redraw)."""
         b = budget_of(snapshot)
         burn = ((snapshot or {}).get("cost") or {}).get("burn_rate_usd_per_hour")
+        per = session_cap_of(snapshot) if b is not None else None
+        session = None if per is None else (per.get("status"), per.get("text"),
+                                            per.get("count"))
         return None if b is None else (b.get("spent_usd"), b.get("limit_usd"),
-                                       b.get("level"), b.get("projected_usd"), burn)
+                                       b.get("level"), b.get("projected_usd"), burn, session)
+
+    def watch_snapshot(self, snapshot: dict | None) -> None:
+        # a second line for the session cap (SpendGauge.-sessions in styles.tcss)
+        self.set_class(budget_of(snapshot) is not None and session_cap_of(snapshot)
+                       is not None, "-sessions")
 
     def render(self) -> Text:
-        text = spend_text(self.snapshot, self.content_size.width, self.app.ascii_only)
+        width = self.content_size.width
+        text = spend_text(self.snapshot, width, self.app.ascii_only)
+        if self.has_class("-sessions"):
+            text.append("\n")
+            text.append_text(session_text(self.snapshot, width, self.app.ascii_only))
         text.no_wrap = True
         return text
