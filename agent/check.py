@@ -47,8 +47,14 @@ def secrets_of(config: Config) -> list[str]:
 
 
 def threshold_rows(config: Config) -> tuple[ThresholdRow, ...]:
-    """The default table, the config's overrides, and one latency row per extra endpoint."""
+    """The default table, the config's overrides, and one latency row per extra endpoint.
+    With `cost.rate_limits` and the openai deep probe off, the openai rate-limit rows read
+    the app's own figure by PromQL (agent.cost.ratelimits.bind_openai_rows)."""
     rows = list(apply_overrides(default_rows(), config.thresholds))
+    if config.cost is not None:
+        from agent.cost.ratelimits import bind_openai_rows
+
+        rows = list(bind_openai_rows(rows, config))
     for ep in config.targets.endpoints:
         if ep.latency_target_ms is not None or ep.latency_alert_ms is not None:
             target = ep.latency_target_ms or ep.latency_alert_ms

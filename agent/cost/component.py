@@ -19,7 +19,8 @@ per-session series Prometheus has never had is a blind spot naming the series.
 
 Rows `cost/rate_limit_requests_left` and `cost/rate_limit_tokens_left` (percent left, at the
 openai rows' levels) judge the rate-limit headroom the app's own metrics show
-(`cost.rate_limits`); they apply only while such a figure with a limit is read.
+(`cost.rate_limits`); they apply only while such a figure with a limit is read, and only
+without an `openai` target (with one, its own rows judge it: one row per fact).
 """
 
 from __future__ import annotations
@@ -68,8 +69,13 @@ def cost_rows(config: Config) -> tuple[ThresholdRow, ...]:
 def ratelimit_rows(config: Config) -> tuple[ThresholdRow, ...]:
     """`cost/rate_limit_requests_left` and `_tokens_left`: the app's own headroom, at the
     levels of the openai rows (the deep probe's). They apply only while a figure with a limit
-    is read (no figure: no reading, not a blind spot)."""
+    is read (no figure: no reading, not a blind spot), and only without an `openai` target:
+    with one, its own rows judge the headroom (agent.cost.ratelimits.bind_openai_rows), and a
+    second row on the same fact would page twice."""
     from rules.thresholds import apply_overrides, default_rows
+
+    if config.targets.openai is not None:
+        return ()
 
     probe_rows = {r.metric: r for r in apply_overrides(default_rows(), config.thresholds)
                   if r.component == "openai"}

@@ -7,14 +7,25 @@ Queried in the cost round (`ratelimit_queries`): the configured query of
 one series per deployment; the tightest counts). With a `limit` the figure is a percent left
 and is judged; without one it is shown, not judged. Nothing found: no figure and no blind
 spot, as before (the deep probe's headers still feed the openai rows).
+
+One fact, one row (`bind_openai_rows`, called by agent.check.threshold_rows): with an
+`openai` target the headroom is judged on its rows `openai/rate_limit_*_left` only: the deep
+probe's headers while the deep probe is on, else the app's figure, read by PromQL
+(`app_promql`); the cost rows then do not exist (agent.cost.component.ratelimit_rows). Without
+an `openai` target the cost rows judge the app's figure.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from agent.config import RateLimitSettings
+
+if TYPE_CHECKING:
+    from agent.config import Config
+    from rules.thresholds import ThresholdRow
 
 KINDS = ("requests", "tokens")
 KNOWN_GAUGES: dict[str, tuple[str, ...]] = {
@@ -92,3 +103,40 @@ def ratelimit_text(f: Mapping[str, Any]) -> str:
     if f["left_percent"] is None:
         return f"{left} (no limit configured: cost.rate_limits.{f['kind']}.limit)"
     return f"{left} of {f['limit']:.0f} ({f['left_percent']:.0f} %)"
+
+
+def app_promql(s: RateLimitSettings, kind: str) -> str | None:
+    """PromQL for the percent of `kind` left as the app's metrics show it (the tightest
+    series, clamped to 0..100), or None without a usable limit (pure)."""
+    given = getattr(s, kind)
+    if not given.limit:
+        return None
+    remaining = (f"min({given.remaining})" if given.remaining
+                 else " or ".join(f"min({name})" for name in KNOWN_GAUGES[kind]))
+    try:
+        number: float | None = float(given.limit)
+    except ValueError:
+        number = None
+    if number is not None and not (math.isfinite(number) and number > 0):
+        return None  # a zero limit says nothing (as for the deep probe's headers)
+    divisor = given.limit.strip() if number is not None else f"(min({given.limit}) > 0)"
+    return f"clamp_max(clamp_min(100 * ({remaining}) / {divisor}, 0), 100)"
+
+
+def bind_openai_rows(rows: Sequence["ThresholdRow"], config: "Config"
+                     ) -> tuple["ThresholdRow", ...]:
+    """The openai rows `rate_limit_*_left` read the app's figure (by PromQL, titled
+    "(app metrics)") when the deep probe, their own source, is off and `cost.rate_limits`
+    gives a limit (pure). A row whose source the config's thresholds changed is left alone."""
+    openai, cost = config.targets.openai, config.cost
+    if openai is None or openai.deep_probe or cost is None or config.targets.prometheus is None:
+        return tuple(rows)
+    out = []
+    for row in rows:
+        kind = row.metric.removeprefix("rate_limit_").removesuffix("_left")
+        query = app_promql(cost.rate_limits, kind) if kind in KINDS else None
+        if (row.component == "openai" and row.metric == f"rate_limit_{kind}_left"
+                and row.probe == f"ratelimit_{kind}_left_percent" and query is not None):
+            row = replace(row, probe=None, promql=query, title=f"{row.title} (app metrics)")
+        out.append(row)
+    return tuple(out)

@@ -156,3 +156,75 @@ async def test_the_cost_job_judges_the_apps_headroom(prometheus):
     assert metrics["rate_limit_requests_left"].status is Status.WARNING  # 18 %: below 20
     assert "rate_limit_tokens_left" not in metrics  # no limit: shown, not judged
     assert "session_cap" not in metrics and report.blind_spots == ()  # no cap: off
+
+
+# -- one fact, one row: with an openai target its rows judge the headroom -----------------
+
+OPENAI = 'targets: {openai: {api_key: sk-test-0000, base_url: "http://127.0.0.1:9/v1"%s}, ' \
+         'prometheus: {url: "%s"}}\n'
+
+
+def rate_rows(config) -> dict[tuple[str, str], object]:
+    from agent.check import threshold_rows
+
+    return {r.key: r for r in threshold_rows(config) + cost_rows(config)
+            if r.metric.startswith("rate_limit_")}
+
+
+def test_with_an_openai_target_its_rows_read_the_apps_figure_and_no_cost_row_exists():
+    config = parse_config(OPENAI % ("", "http://127.0.0.1:9") + (
+        "cost: {rate_limits: {requests: {limit: 5000},\n"
+        "       tokens: {remaining: 'min(app_tokens_left)', limit: 'max(app_tokens_limit)'}}}"),
+        "<t>", {})
+    rows = rate_rows(config)
+    assert set(rows) == {("openai", "rate_limit_requests_left"),
+                         ("openai", "rate_limit_tokens_left")}  # no cost/rate_limit_* rows
+    requests, tokens = rows[("openai", "rate_limit_requests_left")], \
+        rows[("openai", "rate_limit_tokens_left")]
+    assert (requests.probe, requests.promql) == (None, "clamp_max(clamp_min(100 * (min("
+                                                 "litellm_remaining_requests_metric)) / 5000, "
+                                                 "0), 100)")
+    assert requests.title.endswith("(app metrics)") and (requests.target, requests.alert) \
+        == (20, 5)
+    assert tokens.promql == ("clamp_max(clamp_min(100 * (min(min(app_tokens_left))) / "
+                             "(min(max(app_tokens_limit)) > 0), 0), 100)")
+
+
+def test_the_deep_probe_keeps_its_rows_and_nothing_else_judges_the_fact():
+    config = parse_config(OPENAI % (", deep_probe: true", "http://127.0.0.1:9")
+                          + "cost: {rate_limits: {requests: {limit: 5000}}}", "<t>", {})
+    rows = rate_rows(config)
+    assert set(rows) == {("openai", "rate_limit_requests_left"),
+                         ("openai", "rate_limit_tokens_left")}
+    assert rows[("openai", "rate_limit_requests_left")].probe == "ratelimit_requests_left_percent"
+
+
+def test_a_zero_limit_or_a_source_the_config_chose_is_not_bound():
+    config = parse_config(OPENAI % ("", "http://127.0.0.1:9") + (
+        "cost: {rate_limits: {requests: {limit: 0}, tokens: {limit: 800000}}}\n"
+        "thresholds: [{component: openai, metric: rate_limit_tokens_left, "
+        "promql: 'my_tokens_left_percent'}]"), "<t>", {})
+    rows = rate_rows(config)
+    assert rows[("openai", "rate_limit_requests_left")].probe == \
+        "ratelimit_requests_left_percent"  # a zero limit says nothing: the deep probe's row
+    assert rows[("openai", "rate_limit_tokens_left")].promql == "my_tokens_left_percent"
+
+
+@pytest.mark.integration
+async def test_one_fact_pages_once_the_openai_row_reads_the_apps_headroom(prometheus):
+    """LiteLLM's gauges say 900 of 5000 requests left (18 %): the openai row is WARNING, and
+    no second row (the cost component's) judges the same figure."""
+    from agent.check import probe_jobs, threshold_rows
+    from vocab.model import ProbeResult
+
+    config = parse_config(OPENAI % ("", prometheus)
+                          + "cost: {rate_limits: {requests: {limit: '5000'}}}", "<t>", {})
+    rows = threshold_rows(config) + cost_rows(config)
+    factory, _ = probe_jobs(config, rows)["prometheus"]
+    results = {"openai": ProbeResult("openai", Status.OK, "API reachable"),
+               "prometheus": await factory(), COMPONENT: await CostJob(config)()}
+    assert results[COMPONENT].details["section"]["rate_limits"][0]["left_percent"] == 18
+    report = evaluate(results, rows, 0.0)
+    judged = [(m.component, m.name, m.status, m.value) for m in report.metrics
+              if m.name.startswith("rate_limit_")]
+    assert judged == [("openai", "rate_limit_requests_left", Status.WARNING, 18.0)]
