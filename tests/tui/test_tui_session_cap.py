@@ -35,9 +35,10 @@ def plain(parts, width: int = 78) -> str:
     return " ".join(console.export_text().split())
 
 
-def with_rate_limits(snapshot: dict, judged_by: str = "cost") -> dict:
+def with_rate_limits(snapshot: dict, judged_by: str = "cost", title: str = "") -> dict:
     """The snapshot plus what LiteLLM's gauges give (requests with a limit, tokens without)
-    and the row that judged requests: the cost row (app metrics) or the openai row."""
+    and the row that judged requests: the cost row or an openai row (deep probe, or the
+    app's figure, titled so)."""
     snap = copy.deepcopy(snapshot)
     snap["cost"]["rate_limits"] = [
         {"kind": "requests", "remaining": 900.0, "limit": 5000.0, "left_percent": 18.0,
@@ -48,7 +49,7 @@ def with_rate_limits(snapshot: dict, judged_by: str = "cost") -> dict:
     component["metrics"].append({
         "component": judged_by, "name": "rate_limit_requests_left", "value": 18.0,
         "unit": "percent", "target": "> 20 %", "alert": "< 5 %", "status": "warning",
-        "title": "Requests left in the rate-limit window"})
+        "title": title or "Requests left in the rate-limit window"})
     return snap
 
 
@@ -117,8 +118,13 @@ def test_rate_limits_name_the_row_that_judged_them_and_their_units():
     assert ("tokens not judged: 150.0k tokens left set cost.rate_limits.tokens.limit to "
             "judge it; from min(litellm_remaining_tokens_metric)") in text
     deep = with_rate_limits(runaway(), judged_by="openai")
-    assert "judged on openai/rate_limit_requests_left (deep probe headers)" in \
+    assert "18 % left; app metrics: 900 requests left of 5.0k (18 %) judged on " \
+        "openai/rate_limit_requests_left (deep probe headers)" in \
         plain(ratelimit_lines(deep, deep["cost"]))
+    bound = with_rate_limits(runaway(), judged_by="openai",
+                             title="Requests left in the rate-limit window (app metrics)")
+    assert "left of 5.0k judged on openai/rate_limit_requests_left (app metrics)" in \
+        plain(ratelimit_lines(bound, bound["cost"]))
     assert ratelimit_lines(runaway(), runaway()["cost"]) == []  # no figure, no row: no lines
 
 

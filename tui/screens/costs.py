@@ -225,7 +225,8 @@ def ratelimit_lines(snapshot: Mapping[str, Any] | None, cost: Mapping[str, Any]
             line.append(f" {fmt.status_word(status)} ", style=fmt.status_style(status))
             value = m.get("value")
             line.append(f" {'-' if value is None else f'{float(value):.0f}'} % left")
-            via = "deep probe headers" if m["component"] == "openai" else "app metrics"
+            via = ("app metrics" if m["component"] == "cost"
+                   or "(app metrics)" in str(m.get("title", "")) else "deep probe headers")
             notes.append(f"judged on {m['component']}/rate_limit_{kind}_left ({via})")
         else:
             line.append(" not judged", style="dim")
@@ -233,8 +234,7 @@ def ratelimit_lines(snapshot: Mapping[str, Any] | None, cost: Mapping[str, Any]
             figure = f"{_count(f['remaining'])} {kind} left"
             if f.get("limit"):
                 figure += f" of {_count(f['limit'])}"
-                if f.get("left_percent") is not None and (m is None
-                                                          or m["component"] != "cost"):
+                if f.get("left_percent") is not None and (m is None or via != "app metrics"):
                     figure += f" ({f['left_percent']:.0f} %)"
             line.append(f"; app metrics: {figure}" if m is not None else f": {figure}")
             if not f.get("limit"):
