@@ -986,7 +986,8 @@ class RateLimitQuery(_Section):
     litellm_remaining_requests_metric / litellm_remaining_tokens_metric, the tightest one)."""
     limit: str | None = None
     """The window's limit (a query, or a number such as "10000"); with it the figure becomes a
-    percent left and is judged (cost_rate_limit_requests_left / _tokens_left)."""
+    percent left and is judged: by openai_rate_limit_*_left when an openai target exists and
+    its deep probe is off, else by cost_rate_limit_requests_left / _tokens_left."""
 
     @field_validator("limit", mode="before")
     @classmethod
