@@ -67,7 +67,7 @@ class AgentService:
     async def start(cls, config: Config, *, serve_api: bool = True) -> "AgentService":
         """Open the store, restore state, start probing (and the API); StoreError or
         agent.api.ApiError on failure, with everything opened so far closed again."""
-        from agent import api, scheduler
+        from agent import scheduler
         from agent.runtime import Runtime
         from agent.store import Store, StoreError, state_path
         from agent.store.lock import AgentLock, LockHeld
@@ -94,7 +94,9 @@ class AgentService:
                                  corrupt=True)
             notifiers = make_notifiers(config)
             self.runtime = Runtime(config, self.store, self._executor, notifiers)
-            if serve_api:
+            if serve_api:  # agent.api is aiohttp's server (~0.1 s, ~8 MB): only for it
+                from agent import api
+
                 token = config.agent.token.get_secret_value() if config.agent.token else None
                 self.runner = await api.serve(self.runtime, config.agent.listen, token,
                                               tuple(config.agent.allowed_hosts))
