@@ -309,11 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     from tui.marks import mark
 
     mark("main")
-    # httpx imports its own command line client (click, pygments, rich's syntax: ~40 ms of
-    # an --attach start) unless that import fails; nothing here calls it. Only when httpx
-    # is not loaded yet, so nothing already imported changes.
-    if "httpx" not in sys.modules:
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+    from agent.probes.lazy import without_httpx_cli
+
+    without_httpx_cli()  # ~40 ms of an --attach start
     from tui.settings import SettingsError
 
     def usage_errors() -> tuple[type[Exception], ...]:

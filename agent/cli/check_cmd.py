@@ -104,7 +104,6 @@ def render_blind_spots(report: Report, verbose: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
 
     if args.agent or args.token_file:
         from agent.cli.check_agent import run as run_agent
@@ -118,11 +117,9 @@ def run(args: argparse.Namespace) -> int:
 
     import asyncio
 
-    # httpx imports its own command line client (click, rich's syntax and pygments: ~80 ms,
-    # a sixth of a check) unless that import fails; check never calls it. Only when httpx
-    # is not loaded yet, so nothing already imported changes.
-    if "httpx" not in sys.modules:
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+    from agent.probes.lazy import without_httpx_cli
+
+    without_httpx_cli()  # ~80 ms, a sixth of a check
     # the probes' TLS context loads its CA bundle without the GIL: on the second core,
     # while this thread imports the config and the probes (~20 ms off a check)
     from agent.probes.http import tls_context
