@@ -587,6 +587,9 @@ class Runtime:
             log.warning("storage fault: %d samples of history were dropped (the alerts, "
                         "notices and audit records were all kept)", pending.dropped_samples)
         if queued:
+            # the snapshot counts them at once (the store's count is re-read with the
+            # silences, before a later commit): a row held for its group is never "0 pending"
+            self.outbox_pending += queued
             self.dispatcher.wake()
         if storage_audit and not self.storage.problem and not self.storage.firing:
             self._storage_note(None)  # the episode is stored and over
