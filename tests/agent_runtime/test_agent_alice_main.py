@@ -34,8 +34,10 @@ async def test_two_minutes_on_the_real_alice_main_surface_raise_no_alert(tmp_pat
                       env={"TMPDIR": str(tmp_path), "ALICE_OPS_TOKEN": TOKEN}, token=TOKEN)
     try:
         await agent.start(timeout_s=30)
-        first = await agent.snapshot()
-        assert {c["name"] for c in first["components"]} >= {"backend", "gateway"}
+        # the first snapshot may come from the first job to finish: wait for both probes
+        first = await agent.wait_for(
+            lambda s: {c["name"] for c in s["components"]} >= {"backend", "gateway"},
+            "the backend and gateway probed", 30)
         seen: dict[str, str] = {}
         deadline = time.monotonic() + WATCH_S
         last = first
