@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     from tui.marks import mark
 
     mark("main")
-    from agent.probes.lazy import without_httpx_cli
+    from agent.cli.slim import without_httpx_cli
 
     without_httpx_cli()  # ~40 ms of an --attach start
     from tui.settings import SettingsError

@@ -218,7 +218,7 @@ async def _demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agent.probes.lazy import without_httpx_cli
+    from agent.cli.slim import without_httpx_cli
 
     without_httpx_cli()  # the agent never calls httpx's command line: ~4 MB of RSS less
     try:

@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
     import asyncio
 
-    from agent.probes.lazy import without_httpx_cli
+    from agent.cli.slim import without_httpx_cli
 
     without_httpx_cli()  # ~80 ms, a sixth of a check
     # the probes' TLS context loads its CA bundle without the GIL: on the second core,

@@ -20,15 +20,6 @@ async def load(name: str) -> ModuleType:
     return await asyncio.to_thread(importlib.import_module, name)
 
 
-def without_httpx_cli() -> None:
-    """Keep httpx from importing its own command-line client (`httpx._main`: click, rich and
-    pygments, ~40-80 ms and ~4-6 MB) by marking it unimportable; httpx then goes without it,
-    and nothing of ours calls it. Only when httpx is not loaded yet, so nothing already
-    imported changes (a process that imported httpx keeps what it has)."""
-    if "httpx" not in sys.modules:
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
-
-
 def preload(*names: str) -> None:
     """Start importing `names` in a daemon thread now, to overlap with other start-up work."""
     import threading
