@@ -25,10 +25,17 @@ def test_a_cost_section_adds_the_budget_rows(tmp_path, capsys):
     config.write_text("cost: {warning_level: 0.7}\n")
     budget = {r["metric"]: r for r in rows(capsys, "--config", str(config))
               if r["component"] == "cost"}
+    # burn rate: 15 min / 1 h horizons; without an openai target, the app's rate-limit
+    # headroom is judged on cost's own rows (with one, on the openai rows: never both)
     assert set(budget) == {"hourly_budget", "daily_budget", "weekly_budget",
-                           "hourly_burn", "daily_burn"}  # burn rate: 15 min / 1 h horizons
+                           "hourly_burn", "daily_burn",
+                           "rate_limit_requests_left", "rate_limit_tokens_left"}
     assert (budget["hourly_burn"]["target"], budget["daily_burn"]["target"]) == (15.0, 60.0)
     assert budget["daily_budget"]["target"] == 70.0
     assert budget["daily_budget"]["alert"] == 95.0
+    config.write_text("cost: {}\n"
+                      "targets: {openai: {base_url: 'http://127.0.0.1:9/v1', api_key: k}}\n")
+    assert not [r for r in rows(capsys, "--config", str(config))
+                if r["component"] == "cost" and r["metric"].startswith("rate_limit")]
     config.write_text("targets: {}\n")
     assert not [r for r in rows(capsys, "--config", str(config)) if r["component"] == "cost"]
