@@ -49,7 +49,9 @@ def session_queries(s: SessionUsageSettings) -> dict[str, str]:
     return queries
 
 
-def _number(row: Any) -> float | None:
+def instant_value(row: Any) -> float | None:
+    """The finite value of one instant-vector row (`{"metric":..., "value": [ts, "1.5"]}`),
+    else None."""
     try:
         value = float(row["value"][1])
     except (KeyError, IndexError, TypeError, ValueError):
@@ -70,7 +72,7 @@ def sessions_from_results(results: Mapping[str, list], reason: str, s: SessionUs
         labels = row.get("metric", {}) if isinstance(row, Mapping) else {}
         session = labels.get(s.session_label)
         kind = s.types.get(str(labels.get(s.type_label, "")))
-        value = _number(row)
+        value = instant_value(row)
         if not session or kind is None or value is None:
             continue
         per = counts.setdefault(str(session), {})

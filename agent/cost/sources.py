@@ -19,6 +19,7 @@ import httpx
 
 from agent.config import CostMetricNames, OpenAITarget, PrometheusTarget
 from agent.cost.reconcile import SourceFigures, Traffic
+from agent.cost.sessions import instant_value
 from vocab.redact import redact
 from rules.budget import WINDOWS, window_bounds
 from rules.cost_table import CostTable
@@ -89,23 +90,14 @@ def _secrets(target: PrometheusTarget) -> list[str]:
     return [target.bearer_token.get_secret_value()] if target.bearer_token else []
 
 
-def _number(row: Any) -> float | None:
-    """The finite value of one instant-vector row, else None."""
-    try:
-        value = float(row["value"][1])
-    except (KeyError, IndexError, TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
 def _scalar(result: list | None) -> float | None:
-    return _number(result[0]) if result else None
+    return instant_value(result[0]) if result else None
 
 
 def _by_label(result: list | None, label: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for row in result or []:
-        value = _number(row)
+        value = instant_value(row)
         if value is not None:
             out[str(row.get("metric", {}).get(label, ""))] = value
     return out
