@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from agent.config import parse_config
 from agent.service import AgentService
+from remediation.remediation_helpers import endpoints_config
 
 COMMIT_S = 0.05  # a slow disk: every transaction takes this long
 
@@ -21,20 +21,8 @@ async def _until(predicate, what: str, timeout_s: float = 60.0):
 
 
 async def test_jobs_finishing_together_share_a_commit(tmp_path, sim):
-    backend = sim.urls["backend"]
-    names = [f"tool-{i:02d}" for i in range(30)]
-    listed = "".join(f'\n    - {{name: {n}, url: "{backend}/tools/{n}/health"}}' for n in names)
-    per_component = ", ".join(f"{n}: 0.2" for n in names)
-    config = parse_config(f"""
-targets:
-  backend: {{url: "{backend}"}}
-  endpoints:{listed}
-agent:
-  listen: "127.0.0.1:0"
-  data_path: "{tmp_path / 'state.db'}"
-  intervals: {{per_component: {{{per_component}}}}}
-""", "<test>")
-    service = await AgentService.start(config)
+    names = [f"tool-{i:02d}" for i in range(30)]  # as endpoints_config names them
+    service = await AgentService.start(endpoints_config(sim, tmp_path, len(names)))
     try:
         store, commits = service.store, []
         real = store.commit_cycle

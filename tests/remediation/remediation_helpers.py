@@ -65,18 +65,13 @@ async def cycles_pass(service, component: str, n: int, timeout_s: float = 15.0) 
     await wait_for(passed, timeout_s=timeout_s)
 
 
-async def run_healthy_agent_with_endpoints(sim, tmp_path, jobs: int = 300,
-                                           endpoints: int = 30) -> tuple[int, dict]:
-    """An in-process agent probing the healthy backend and `endpoints` extra endpoints every
-    0.2 s until `jobs` jobs ran: (jobs done, its alert states). For counting work that
-    should follow alert changes, not the number of jobs."""
-    from agent.service import AgentService
-
+def endpoints_config(sim, tmp_path, endpoints: int):
+    """The healthy backend plus `endpoints` extra endpoints, each probed every 0.2 s."""
     backend = sim.urls["backend"]
     names = [f"tool-{i:02d}" for i in range(endpoints)]
     listed = "".join(f'\n    - {{name: {n}, url: "{backend}/tools/{n}/health"}}' for n in names)
     per_component = ", ".join(f"{n}: 0.2" for n in names)
-    config = parse_config(f"""
+    return parse_config(f"""
 targets:
   backend: {{url: "{backend}"}}
   endpoints:{listed}
@@ -85,7 +80,16 @@ agent:
   data_path: "{tmp_path / 'state.db'}"
   intervals: {{per_component: {{{per_component}}}}}
 """, "<test>")
-    service = await AgentService.start(config)
+
+
+async def run_healthy_agent_with_endpoints(sim, tmp_path, jobs: int = 300,
+                                           endpoints: int = 30) -> tuple[int, dict]:
+    """An in-process agent probing the healthy backend and `endpoints` extra endpoints every
+    0.2 s until `jobs` jobs ran: (jobs done, its alert states). For counting work that
+    should follow alert changes, not the number of jobs."""
+    from agent.service import AgentService
+
+    service = await AgentService.start(endpoints_config(sim, tmp_path, endpoints))
     try:
         def done() -> int:
             snap = service.runtime.snapshot
