@@ -30,3 +30,15 @@ async def wait_for_async(predicate: Callable[[], Awaitable[T]], timeout: float,
         if value or time.monotonic() >= deadline:
             return value
         await asyncio.sleep(step)
+
+
+async def until(predicate: Callable[[], T], what: str, timeout_s: float = 20.0) -> T:
+    """Poll a plain `predicate` on the event loop until it is truthy and return its value;
+    fail the test naming `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)

@@ -4,10 +4,8 @@ after `resume`, one resolved notice."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
-import time
 
 import httpx
 from agentproc import SIM_KEY
@@ -15,6 +13,7 @@ from remediation.remediation_helpers import storm_config
 from webhooks import Receivers
 
 from agent.service import AgentService
+from waiting import until
 
 OK_DOCKER = f"#!{sys.executable}\nimport sys\nsys.exit(0)\n"
 
@@ -24,16 +23,6 @@ def _gave_up(receiver, status: str | None = None) -> list[dict]:
             for a in r.body.get("alerts", [])
             if a["labels"].get("alertname") == "remediation_gave_up"
             and (status is None or a["status"] == status)]
-
-
-async def _until(predicate, what: str, timeout_s: float = 20.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 def _shown(service) -> dict | None:
@@ -61,7 +50,7 @@ async def test_gave_up_across_three_restarts_one_firing_one_resolved(tmp_path, s
                 r = await client.post(f"{sim.urls['backend']}/_sim/flap",
                                       json={"scenario": "openai-outage", "period_s": 0.7})
                 assert r.status_code == 200, r.text
-            await _until(lambda: _gave_up(hook, "firing"), "the gave-up notice")
+            await until(lambda: _gave_up(hook, "firing"), "the gave-up notice")
             started = _shown(service)["started_at"]
         finally:
             await service.stop()
@@ -70,17 +59,17 @@ async def test_gave_up_across_three_restarts_one_firing_one_resolved(tmp_path, s
             try:
                 # a few cycles of the restarted agent: still firing, same episode, silent
                 cycles = dict(service.runtime.cycles)
-                await _until(lambda service=service, cycles=cycles:
-                             sum(service.runtime.cycles.values()) >= sum(cycles.values()) + 10,
-                             "ten cycles after a restart")
+                await until(lambda service=service, cycles=cycles:
+                            sum(service.runtime.cycles.values()) >= sum(cycles.values()) + 10,
+                            "ten cycles after a restart")
                 shown = _shown(service)
                 assert shown and shown["state"] == "firing", (restart, shown)
                 assert shown["started_at"] == started
-                await _until(lambda service=service: service.runtime.outbox_pending == 0,
-                             "outbox drained")
+                await until(lambda service=service: service.runtime.outbox_pending == 0,
+                            "outbox drained")
                 if restart == 2:
                     await service.runtime.remediation_resume("openai-outage", "tester")
-                    await _until(lambda: _gave_up(hook, "resolved"), "the resolved notice")
+                    await until(lambda: _gave_up(hook, "resolved"), "the resolved notice")
             finally:
                 await service.stop()
         assert len(_gave_up(hook, "firing")) == 1, _gave_up(hook)

@@ -4,20 +4,13 @@ job's transitions are left behind."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from agent.service import AgentService
 from remediation.remediation_helpers import endpoints_config
+from waiting import until
 
 COMMIT_S = 0.05  # a slow disk: every transaction takes this long
-
-
-async def _until(predicate, what: str, timeout_s: float = 60.0):
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 async def test_jobs_finishing_together_share_a_commit(tmp_path, sim):
@@ -35,15 +28,15 @@ async def test_jobs_finishing_together_share_a_commit(tmp_path, sim):
         store.commit_cycle = slow_commit
         runtime = service.runtime
         jobs_before = sum(runtime.cycles.values())
-        await _until(lambda: sum(runtime.cycles.values()) >= jobs_before + 300, "300 jobs")
+        await until(lambda: sum(runtime.cycles.values()) >= jobs_before + 300, "300 jobs", 60.0)
         jobs = sum(runtime.cycles.values()) - jobs_before
         assert runtime.commits_shared > 0
         # one transaction per COMMIT_S at most, far fewer than jobs
         assert len(commits) < jobs / 2, (len(commits), jobs)
         # nothing left behind: every endpoint's alert is committed as decided
-        await _until(lambda: not runtime.storage.problem and runtime.states
-                     and set(runtime.states) == set(runtime.port.alert_states()),
-                     "every decided state committed")
+        await until(lambda: not runtime.storage.problem and runtime.states
+                    and set(runtime.states) == set(runtime.port.alert_states()),
+                    "every decided state committed", 60.0)
         rows = await runtime.db(store.load_alert_states)
         saved = {row.rule for row in rows.values()}
         assert {f"{n}_health" for n in names} <= saved, sorted(saved)[:10]

@@ -6,7 +6,6 @@ give-up, each moved during the fault."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import time
@@ -20,6 +19,7 @@ from agent.config import parse_config
 from agent.service import AgentService
 from agent.store import StoreError
 from alerts.lifecycle import Phase
+from waiting import until
 
 OK_DOCKER = f"#!{sys.executable}\nimport sys\nsys.exit(0)\n"
 
@@ -50,19 +50,9 @@ def _shown(service, name: str) -> dict | None:
     return next((a for a in alerts if a["name"] == name), None)
 
 
-async def _until(predicate, what: str, timeout_s: float = 20.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
 async def _cycles(service, job: str, n: int) -> None:
     start = service.runtime.cycles[job]
-    await _until(lambda: service.runtime.cycles[job] >= start + n, f"{n} {job} cycles")
+    await until(lambda: service.runtime.cycles[job] >= start + n, f"{n} {job} cycles")
 
 
 def _decided(service, name: str):
@@ -83,8 +73,8 @@ notifiers:
         await _cycles(service, "openai", 2)
         fault.on = True
         sim.set_scenario("openai-outage")
-        await _until(lambda: (s := _decided(service, "openai_health")) is not None
-                     and s.phase is Phase.FIRING, "openai_health firing (decided)")
+        await until(lambda: (s := _decided(service, "openai_health")) is not None
+                    and s.phase is Phase.FIRING, "openai_health firing (decided)")
         await _cycles(service, "openai", 3)  # more cycles on top of the pending firing
         assert fault.calls >= 3
         committed = service.runtime.states.get("openai_health")
@@ -95,7 +85,7 @@ notifiers:
         started = _decided(service, "openai_health").active_since
 
         fault.on = False
-        await _until(lambda: _told(hook, "openai_health", "firing"), "the kept firing notice")
+        await until(lambda: _told(hook, "openai_health", "firing"), "the kept firing notice")
         assert service.runtime.states["openai_health"].phase is Phase.FIRING
         assert service.runtime.states["openai_health"].active_since == started
         assert (_shown(service, "openai_health") or {}).get("state") == "firing"
@@ -128,8 +118,8 @@ async def test_a_give_up_during_a_commit_fault_is_shown_and_told_after_it(tmp_pa
                                   json={"scenario": "openai-outage", "period_s": 0.7})
             assert r.status_code == 200, r.text
         remediation = service.runtime.remediation
-        await _until(lambda: (led := remediation.decided.get("openai-outage")) is not None
-                     and led.suspended, "the playbook gives up (decided)", timeout_s=30)
+        await until(lambda: (led := remediation.decided.get("openai-outage")) is not None
+                    and led.suspended, "the playbook gives up (decided)", timeout_s=30)
         await _cycles(service, "openai", 3)
         assert remediation.gave_up == {}, remediation.gave_up
         assert _shown(service, "remediation_gave_up") is None
@@ -139,8 +129,8 @@ async def test_a_give_up_during_a_commit_fault_is_shown_and_told_after_it(tmp_pa
         assert not _told(hook, "remediation_gave_up", "firing")
 
         fault.on = False
-        await _until(lambda: _told(hook, "remediation_gave_up", "firing"),
-                     "the kept gave-up notice")
+        await until(lambda: _told(hook, "remediation_gave_up", "firing"),
+                    "the kept gave-up notice")
         assert (_shown(service, "remediation_gave_up") or {}).get("state") == "firing"
         assert remediation.gave_up["openai-outage"].phase is Phase.FIRING
         await _cycles(service, "openai", 5)
@@ -165,14 +155,14 @@ checklists: {{daily_at: "00:00", deadline: "00:01", timezone: "{midday_zone()}"}
     try:
         runtime = service.runtime
         await runtime.checklists.tick()
-        await _until(lambda: _told(hook, "checklist_overdue", "firing"), "overdue announced")
+        await until(lambda: _told(hook, "checklist_overdue", "firing"), "overdue announced")
         fault = CommitFault(service.store)
         fault.on = True
         for item_id in runtime.checklists_state()["daily"]["open"]:  # answers: own writes
             await runtime.checklist_answer("daily", item_id, "skipped", "", "tester")
         overdue = runtime.checklists.rule
-        await _until(lambda: (d := runtime._w_raised.get(overdue.fingerprint)) is not None
-                     and d.phase is Phase.RESOLVED, "checklist_overdue resolved (decided)")
+        await until(lambda: (d := runtime._w_raised.get(overdue.fingerprint)) is not None
+                    and d.phase is Phase.RESOLVED, "checklist_overdue resolved (decided)")
         await _cycles(service, "openai", 3)
         assert fault.calls >= 3
         assert runtime.checklists.state.phase is Phase.FIRING, "an uncommitted resolution shown"
@@ -180,7 +170,7 @@ checklists: {{daily_at: "00:00", deadline: "00:01", timezone: "{midday_zone()}"}
         assert not _told(hook, "checklist_overdue", "resolved")
 
         fault.on = False
-        await _until(lambda: _told(hook, "checklist_overdue", "resolved"), "the kept resolution")
+        await until(lambda: _told(hook, "checklist_overdue", "resolved"), "the kept resolution")
         # resolved (or, after a later tick, gone): no longer firing once committed
         assert (_shown(service, "checklist_overdue") or {}).get("state") != "firing"
         await _cycles(service, "openai", 5)
