@@ -14,7 +14,8 @@ import re
 
 import pytest
 from rich.console import Console, Group
-from tui_helpers import FakeSource, demo_agent, load, make_app, screen_text, wait_for
+from tui_helpers import (FakeSource, demo_agent, load, make_app, ready, screen_text,
+                         wait_for)
 
 from tui.screens.costs import audio_lines, ratelimit_lines, sessions_lines
 from tui.source import InProcessSource
@@ -160,18 +161,6 @@ def test_sessions_without_a_cap_and_with_a_cap_but_no_series():
         plain(sessions_lines(cost))
     line = session_text({"cost": cost}, 78).plain
     assert line.startswith("sessions  absent  cap 0.10 USD: not measured (blind spot): no")
-
-
-def ready(screen: str = "1"):
-    async def run_before(pilot) -> None:
-        app = pilot.app
-        await wait_for(pilot, lambda: app.snapshot is not None
-                       and len(app.screen.query(ComponentTile)) == 6)
-        if screen != "1":
-            await pilot.press(screen)
-            await wait_for(pilot, lambda: app.current_mode != "overview")
-        await pilot.pause(0.1)
-    return run_before
 
 
 @pytest.mark.parametrize("screen", ["1", "4"], ids=["overview", "costs"])

@@ -6,21 +6,8 @@ the Alerts, Remediation, Costs and Checklists screens and ASCII mode. Update wit
 from __future__ import annotations
 
 import pytest
-from tui_helpers import FakeSource, make_app, wait_for
+from tui_helpers import FakeSource, make_app, ready
 
-from tui.widgets.component_tile import ComponentTile
-
-
-def ready(screen: str = "1"):
-    async def run_before(pilot) -> None:
-        app = pilot.app
-        await wait_for(pilot, lambda: app.snapshot is not None
-                       and len(app.screen.query(ComponentTile)) == 6)
-        if screen != "1":
-            await pilot.press(screen)
-            await wait_for(pilot, lambda: app.current_mode != "overview")
-        await pilot.pause(0.1)
-    return run_before
 
 
 @pytest.mark.parametrize("fixture", ["ok_snapshot", "outage_snapshot"], ids=["ok", "outage"])

@@ -147,3 +147,18 @@ def screen_text(app) -> str:
     console.print(app.screen._compositor.render_update(
         full=True, screen_stack=app._background_screens, simplify=True))
     return console.export_text()
+
+
+def ready(screen: str = "1"):
+    """A snapshot test's run_before: all six tiles painted, then `screen` (a key) shown."""
+    from tui.widgets.component_tile import ComponentTile
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await wait_for(pilot, lambda: app.snapshot is not None
+                       and len(app.screen.query(ComponentTile)) == 6)
+        if screen != "1":
+            await pilot.press(screen)
+            await wait_for(pilot, lambda: app.current_mode != "overview")
+        await pilot.pause(0.1)
+    return run_before
