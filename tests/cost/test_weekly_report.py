@@ -141,7 +141,8 @@ def test_chromium_draws_the_charts(week, tmp_path):
         assert path["width"] > 500 and path["length"] > 600, path
     assert share["paths"][0]["height"] > 1
     assert len(spend["bars"]) == 7 and max(spend["bars"]) > 100
-    assert min(spend["bars"]) > 0
+    # every past day has a bar; today's may be 0 tall just after local midnight
+    assert min(spend["bars"][:-1]) > 0 and spend["bars"][-1] >= 0
     assert len(alerts["bars"]) == 3 and all(h > 10 for h in alerts["bars"])
 
 
