@@ -640,11 +640,12 @@ class AlertSettings(_Section):
     """Labels whose values make one group (Alertmanager's group_by): a webhook, e-mail,
     ntfy or Slack receiver gets one notification per group, so one component's episode
     is one notice; `["..."]` groups by every label (each alert on its own)."""
-    group_interval_s: Annotated[float, Field(ge=0, le=86400)] = 10.0
+    group_interval_s: Annotated[float, Field(ge=0, le=86400)] = 0.0
     """A group that has been told waits this long after its last notification before
     the next one (new alerts of it, a partial recovery); never longer than
-    repeat_interval_s. The default 10 s (two fast cycles) batches a component's episode;
-    0: only what is due together goes in one notice (docs/alerting.md)."""
+    repeat_interval_s. The default 0 holds nothing that is due: what is due together for
+    one group goes in one notice; 10 (two fast cycles) batches a component's episode
+    (docs/alerting.md)."""
     runbook_base_url: HttpUrl | None = None
     """Where the README is published; every alert's runbook_url is this plus a section
     anchor (#remediation for an alert a playbook covers, else #what-is-checked)."""
