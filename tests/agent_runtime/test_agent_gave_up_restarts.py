@@ -4,18 +4,15 @@ after `resume`, one resolved notice."""
 
 from __future__ import annotations
 
-import os
-import sys
 
 import httpx
 from agentproc import SIM_KEY
-from remediation.remediation_helpers import storm_config
+from remediation.remediation_helpers import docker_that_succeeds, storm_config
 from webhooks import Receivers
 
 from agent.service import AgentService
 from waiting import until
 
-OK_DOCKER = f"#!{sys.executable}\nimport sys\nsys.exit(0)\n"
 
 
 def _gave_up(receiver, status: str | None = None) -> list[dict]:
@@ -33,13 +30,7 @@ def _shown(service) -> dict | None:
 
 async def test_gave_up_across_three_restarts_one_firing_one_resolved(tmp_path, sim,
                                                                      monkeypatch):
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "docker").write_text(OK_DOCKER)
-    (bindir / "docker").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
-    (tmp_path / "docker-compose.local-only.yml").write_text(  # verified before it runs
-        "services:\n  alice-backend: {image: alice}\n  voice-gateway: {image: gw}\n")
+    docker_that_succeeds(tmp_path, monkeypatch)
     receivers = Receivers()
     hook = await receivers()
     try:

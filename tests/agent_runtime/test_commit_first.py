@@ -6,13 +6,11 @@ give-up, each moved during the fault."""
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 
 import httpx
 from agentproc import SIM_KEY
-from remediation.remediation_helpers import agent_yaml, storm_config
+from remediation.remediation_helpers import agent_yaml, docker_that_succeeds, storm_config
 from webhooks import Receivers
 
 from agent.config import parse_config
@@ -21,7 +19,6 @@ from agent.store import StoreError
 from alerts.lifecycle import Phase
 from waiting import until
 
-OK_DOCKER = f"#!{sys.executable}\nimport sys\nsys.exit(0)\n"
 
 
 class CommitFault:
@@ -99,13 +96,7 @@ notifiers:
 
 async def test_a_give_up_during_a_commit_fault_is_shown_and_told_after_it(tmp_path, sim,
                                                                           monkeypatch):
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "docker").write_text(OK_DOCKER)
-    (bindir / "docker").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
-    (tmp_path / "docker-compose.local-only.yml").write_text(
-        "services:\n  alice-backend: {image: alice}\n  voice-gateway: {image: gw}\n")
+    docker_that_succeeds(tmp_path, monkeypatch)
     receivers = Receivers()
     hook = await receivers()
     service = await AgentService.start(storm_config(sim, tmp_path, hook.url, key=SIM_KEY))

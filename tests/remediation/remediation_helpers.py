@@ -102,3 +102,18 @@ async def run_healthy_agent_with_endpoints(sim, tmp_path, jobs: int = 300,
         return done(), dict(service.runtime.states)
     finally:
         await service.stop()
+
+
+def docker_that_succeeds(tmp_path, monkeypatch) -> None:
+    """A `docker` on PATH that exits 0 for every command, and the local-only compose file a
+    playbook verifies before it runs: remediation that would act, acting on nothing."""
+    import os
+    import sys
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "docker").write_text(f"#!{sys.executable}\nimport sys\nsys.exit(0)\n")
+    (bindir / "docker").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    (tmp_path / "docker-compose.local-only.yml").write_text(
+        "services:\n  alice-backend: {image: alice}\n  voice-gateway: {image: gw}\n")
