@@ -130,9 +130,7 @@ def test_capacity_maps_the_simulator_onto_the_scaling_table(sim, tmp_path, capsy
     assert "recommendation:" in capsys.readouterr().out
 
 
-def test_cost_section_on_metrics():
-    from prometheus_client import CollectorRegistry
-
+def test_cost_section_on_metrics(cost_samples):
     from agent.cost.metrics import cost_families
     from agent.cost.reconcile import SourceFigures, Traffic, build_report
     from rules.cost_table import default_table
@@ -143,13 +141,7 @@ def test_cost_section_on_metrics():
     section = build_report([prom], Traffic(26, 14, 40, 8), default_table(), 1_764_075_600.0,
                            ZoneInfo("UTC")).to_json()
 
-    class Collector:
-        def collect(self):
-            return cost_families(section)
-
-    registry = CollectorRegistry()
-    registry.register(Collector())
-    get = registry.get_sample_value
+    get = cost_samples(section)
     assert get("alice_ops_cost_spent_usd", {"window": "daily", "source": "prometheus"}) == 8.42
     assert get("alice_ops_cost_budget_usd", {"window": "weekly"}) == 50.0
     assert get("alice_ops_cost_burn_usd_per_hour") == 0.6

@@ -231,9 +231,7 @@ def test_bad_config_is_one_line_naming_the_key_path(tmp_path, capsys, cost, key)
     assert err.count("\n") == 0 and key in err and "Traceback" not in err
 
 
-def test_sessions_audio_and_rate_limits_on_the_agents_metrics():
-    from prometheus_client import CollectorRegistry
-
+def test_sessions_audio_and_rate_limits_on_the_agents_metrics(cost_samples):
     from agent.cost.metrics import cost_families
 
     _, price = default_table().price(REALTIME)
@@ -244,13 +242,7 @@ def test_sessions_audio_and_rate_limits_on_the_agents_metrics():
                "audio": audio_cost(REALTIME, price, TokenUsage(audio_in=600, audio_out=1200)),
                "rate_limits": [{"kind": "requests", "remaining": 900.0}]}
 
-    class Collector:
-        def collect(self):
-            return cost_families(section)
-
-    registry = CollectorRegistry()
-    registry.register(Collector())
-    get = registry.get_sample_value
+    get = cost_samples(section)
     assert get("alice_ops_cost_session_usd", {"session": "abc123"}) == pytest.approx(0.48)
     assert get("alice_ops_cost_session_cap_usd") == 0.25
     assert get("alice_ops_cost_audio_list_usd_per_minute",
